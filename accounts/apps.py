@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Hospitals and accounts"
+
+    def ready(self) -> None:
+        from accounts.roles import roles_sync_after_migrate
+
+        # Permissions exist only after migrate has run, so groups are synced then.
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="accounts.roles_sync")

@@ -1,0 +1,53 @@
+"""Roles are Django groups; their permissions are declared here and synced after migrate.
+
+Later features add their permission codenames to ``ROLE_PERMISSIONS``; the sync makes the
+groups match exactly, so a permission removed here is removed from the group too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import TextChoices
+
+
+class Role(TextChoices):
+    PHYSICIAN = "physician", "Physician (prescriber)"
+    PHARMACIST = "pharmacist", "Pharmacist"
+    HOSPITAL_ADMIN = "hospital_admin", "Hospital administrator (auditor)"
+    REGULATORY_OFFICER = "regulatory_officer", "Regulatory officer"
+
+
+# "app_label.codename" for each role.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.PHYSICIAN: {"evidence.view_study"},
+    Role.PHARMACIST: {"evidence.view_study", "evidence.add_study", "evidence.change_study"},
+    Role.HOSPITAL_ADMIN: {"evidence.view_study", "audit.view_auditevent"},
+    Role.REGULATORY_OFFICER: {"evidence.view_study", "evidence.add_study", "evidence.change_study"},
+}
+
+
+def roles_sync() -> dict[str, int]:
+    """Create the role groups and set their permissions to exactly what is declared."""
+    counts: dict[str, int] = {}
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in sorted(perms):
+            app_label, codename = dotted.split(".")
+            wanted.append(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(wanted)
+        counts[str(role)] = len(wanted)
+    return counts
+
+
+def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
+    # Run once, after the last app with models: only then do all permissions exist.
+    from django.apps import apps
+
+    last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    if sender is last:
+        roles_sync()

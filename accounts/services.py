@@ -1,0 +1,87 @@
+"""Demo data: an invented hospital with one user per role. Never real people."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from accounts.models import Department, Hospital, User
+from accounts.roles import Role, roles_sync
+from audit.services import audit_record
+
+DEMO_HOSPITAL = {
+    "code": "demo-milano",
+    "name": "Ospedale Dimostrativo di Milano (DEMO)",
+    "country": "IT",
+    "city": "Milano",
+}
+DEMO_DEPARTMENTS = ["Ematologia", "Farmacia ospedaliera", "Direzione sanitaria"]
+# username, first name, last name, role, department (all invented)
+DEMO_USERS = [
+    ("demo.physician1", "Giulia", "Esempio", Role.PHYSICIAN, "Ematologia"),
+    ("demo.physician2", "Marco", "Prova", Role.PHYSICIAN, "Ematologia"),
+    ("demo.pharmacist", "Sara", "Fittizia", Role.PHARMACIST, "Farmacia ospedaliera"),
+    ("demo.admin", "Luca", "Inventato", Role.HOSPITAL_ADMIN, "Direzione sanitaria"),
+    ("demo.regulatory", "Elena", "Campione", Role.REGULATORY_OFFICER, "Farmacia ospedaliera"),
+]
+
+
+@dataclass(frozen=True)
+class DemoAccounts:
+    hospital: Hospital
+    usernames: list[str]
+    password: str
+
+
+def demo_password_generate() -> str:
+    return "Demo-" + secrets.token_urlsafe(12)
+
+
+@transaction.atomic
+def demo_seed(*, password: str | None = None) -> DemoAccounts:
+    """Create (or refresh) the demo hospital and its users; every run sets a fresh password."""
+    roles_sync()
+    password = password or demo_password_generate()
+    hospital, created = Hospital.objects.update_or_create(
+        code=DEMO_HOSPITAL["code"], defaults={**DEMO_HOSPITAL, "is_demo": True}
+    )
+    if created:
+        audit_record(
+            actor=None,
+            action="hospital.created",
+            target=hospital,
+            hospital=hospital,
+            summary=f"Created demo hospital {hospital.name}",
+        )
+    departments = {
+        name: Department.objects.get_or_create(hospital=hospital, name=name)[0]
+        for name in DEMO_DEPARTMENTS
+    }
+    usernames = []
+    for username, first, last, role, department in DEMO_USERS:
+        user, user_created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "hospital": hospital,
+                "department": departments[department],
+                "email": f"{username}@example.invalid",
+            },
+        )
+        user.set_password(password)
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        audit_record(
+            actor=None,
+            action="user.created" if user_created else "user.password_reset",
+            target=user,
+            hospital=hospital,
+            summary=f"Demo account {username} ({role}) "
+            + ("created" if user_created else "password reset"),
+        )
+        usernames.append(username)
+    return DemoAccounts(hospital=hospital, usernames=usernames, password=password)

@@ -1,0 +1,48 @@
+"""One FilterSet for the study list page and the API, so both filter the same way."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from evidence.models import Design, RegimenCode, SettingTag, Study
+
+
+class StudyFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    regimen = django_filters.ChoiceFilter(
+        field_name="regimens__code", choices=RegimenCode.choices, label="Regimen", distinct=True
+    )
+    setting = django_filters.ChoiceFilter(
+        field_name="settings__tag", choices=SettingTag.choices, label="Setting", distinct=True
+    )
+    design = django_filters.ChoiceFilter(choices=Design.choices)
+    gene = django_filters.CharFilter(
+        field_name="mutation_findings__gene",
+        lookup_expr="icontains",
+        label="Mutation subgroup",
+        distinct=True,
+    )
+    min_patients = django_filters.NumberFilter(
+        field_name="n_patients", lookup_expr="gte", label="Minimum patients"
+    )
+    origin = django_filters.ChoiceFilter(choices=Study.Origin.choices)
+
+    class Meta:
+        model = Study
+        fields = ["q", "regimen", "setting", "design", "gene", "min_patients", "origin"]
+
+    def filter_search(self, queryset: QuerySet[Study], name: str, value: str) -> QuerySet[Study]:
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = (
+            Q(first_author__icontains=value)
+            | Q(interventions_text__icontains=value)
+            | Q(efficacy_text__icontains=value)
+            | Q(population_text__icontains=value)
+            | Q(citation__icontains=value)
+        )
+        if value.isdigit():
+            condition |= Q(reference=int(value)) | Q(year=int(value))
+        return queryset.filter(condition)

@@ -1,0 +1,237 @@
+"""The study database: published VEN evidence in R/R AML.
+
+Every figure shown to a clinician is stored with the review's (or the publication's) own
+wording and whether it came from Table 1 or the text, so it can be traced to its source.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Design(models.TextChoices):
+    PHASE_2 = "phase_2", "Phase II"
+    PHASE_1B_2 = "phase_1b_2", "Phase Ib/II"
+    RETROSPECTIVE = "retrospective", "Retrospective"
+    CASE_REPORT = "case_report", "Case report / series"
+
+
+class SettingTag(models.TextChoices):
+    RR_AML = "rr_aml", "Relapsed/refractory AML"
+    PRIMARY_REFRACTORY = "primary_refractory", "Primary refractory"
+    POST_TRANSPLANT_RELAPSE = "post_transplant_relapse", "Relapse after allogeneic transplant"
+    TP53_MUTATED = "tp53_mutated", "TP53-mutated"
+    FLT3_MUTATED = "flt3_mutated", "FLT3-mutated"
+    NPM1_MUTATED = "npm1_mutated", "NPM1-mutated"
+    IDH_MUTATED = "idh_mutated", "IDH1/2-mutated"
+    POST_MPN = "post_mpn", "Post-MPN AML"
+    SECONDARY_AML = "secondary_aml", "Secondary AML"
+    NEWLY_DIAGNOSED_INCLUDED = "newly_diagnosed_included", "Includes newly diagnosed"
+    MDS_INCLUDED = "mds_included", "Includes MDS / other myeloid"
+    ADVERSE_RISK = "adverse_risk", "Adverse risk"
+    ELDERLY = "elderly", "Older patients"
+    PEDIATRIC = "pediatric", "Paediatric"
+    HEAVILY_PRETREATED = "heavily_pretreated", "Heavily pretreated"
+    BRIDGE_TO_TRANSPLANT = "bridge_to_transplant", "Bridge to transplant"
+
+
+class RegimenCode(models.TextChoices):
+    VEN_MONO = "ven_mono", "VEN monotherapy"
+    VEN_AZA = "ven_aza", "VEN + azacitidine"
+    VEN_DEC_5 = "ven_dec_5", "VEN + decitabine 5-day"
+    VEN_DEC_10 = "ven_dec_10", "VEN + decitabine 10-day"
+    VEN_DEC = "ven_dec", "VEN + decitabine (schedule not stated)"
+    VEN_HMA = "ven_hma", "VEN + HMA (not specified)"
+    VEN_LDAC = "ven_ldac", "VEN + low-dose cytarabine"
+    VEN_FLAG_IDA = "ven_flag_ida", "VEN + FLAG-Ida"
+    VEN_DLI = "ven_dli", "VEN + donor lymphocyte infusion"
+    VEN_ACTIVE = "ven_active", "ACTIVE (VEN + LDAC + actinomycin D)"
+    VEN_OTHER = "ven_other", "VEN + other"
+
+
+class FigureSource(models.TextChoices):
+    TABLE = "table", "Review, Table 1"
+    TEXT = "text", "Review, text"
+    PUBLICATION = "publication", "Publication"
+
+
+class Study(models.Model):
+    class Origin(models.TextChoices):
+        REVIEW = "review", "From the seed review (Table 1)"
+        ADDED = "added", "Added by a pharmacist or regulatory officer"
+
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.ADDED)
+    dataset_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Version of the review data file this row was loaded from."
+    )
+    reference = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The review's reference number (review rows only)."
+    )
+    first_author = models.CharField(max_length=120)
+    year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1950), MaxValueValidator(2100)]
+    )
+    year_note = models.CharField(max_length=300, blank=True)
+    citation = models.CharField(
+        max_length=500, blank=True, help_text="Full citation, DOI or PMID of the publication."
+    )
+    design = models.CharField(max_length=20, choices=Design.choices)
+    design_text = models.CharField(max_length=300, blank=True)
+    age_summary = models.CharField(max_length=300, blank=True)
+    median_age = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    n_patients = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    n_rr_aml = models.PositiveIntegerField(null=True, blank=True)
+    population_text = models.CharField(max_length=500, blank=True)
+    interventions_text = models.TextField(blank=True)
+    orr_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Whole-cohort overall response rate as the source states it.",
+    )
+    orr_note = models.TextField(blank=True)
+    efficacy_text = models.TextField(blank=True)
+    safety_text = models.TextField(blank=True)
+    source_passage = models.TextField(
+        help_text="The passage of the source this row comes from (Table 1 row, verbatim)."
+    )
+    text_passages = models.JSONField(default=list, blank=True)
+    notes = models.TextField(
+        blank=True, help_text="Ambiguities in the source and how they were handled."
+    )
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["year", "first_author", "reference"]
+        verbose_name_plural = "studies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=Q(origin="review"),
+                name="study_review_reference_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(origin="added") | Q(reference__isnull=False),
+                name="study_review_row_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=Q(n_rr_aml__isnull=True) | Q(n_rr_aml__lte=models.F("n_patients")),
+                name="study_rr_not_more_than_cohort",
+            ),
+            models.CheckConstraint(
+                condition=Q(orr_percent__isnull=True)
+                | (Q(orr_percent__gte=0) & Q(orr_percent__lte=100)),
+                name="study_orr_is_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        year = self.year if self.year is not None else "n.d."
+        ref = f" [{self.reference}]" if self.reference is not None else ""
+        return f"{self.first_author} {year}{ref}"
+
+    @property
+    def is_from_review(self) -> bool:
+        return self.origin == self.Origin.REVIEW
+
+
+class StudySetting(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="settings")
+    tag = models.CharField(max_length=40, choices=SettingTag.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "tag"], name="study_setting_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_tag_display()
+
+
+class StudyRegimen(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="regimens")
+    code = models.CharField(max_length=20, choices=RegimenCode.choices)
+    text = models.CharField(max_length=500)
+    ven_dose_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    partner_dose = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return self.get_code_display()
+
+
+class Outcome(models.Model):
+    class Measure(models.TextChoices):
+        ORR = "orr", "Overall response rate (%)"
+        CR = "cr", "Complete remission (%)"
+        CRI = "cri", "CR with incomplete recovery (%)"
+        CR_CRI = "cr_cri", "CR/CRi (%)"
+        MLFS = "mlfs", "Morphologic leukaemia-free state (%)"
+        MRD_NEGATIVE = "mrd_negative", "MRD negativity (%)"
+        MEDIAN_OS_MONTHS = "median_os_months", "Median overall survival (months)"
+        MEDIAN_DOR_MONTHS = "median_dor_months", "Median duration of response (months)"
+        MEDIAN_EFS_MONTHS = "median_efs_months", "Median event-free survival (months)"
+        MEDIAN_RFS_MONTHS = "median_rfs_months", "Median relapse-free survival (months)"
+        OS_12M_PERCENT = "os_12m_percent", "12-month overall survival (%)"
+        OTHER = "other", "Other (see wording)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="outcomes")
+    measure = models.CharField(max_length=24, choices=Measure.choices)
+    population = models.CharField(max_length=200, default="whole cohort")
+    value = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    n = models.PositiveIntegerField(null=True, blank=True)
+    denominator = models.PositiveIntegerField(null=True, blank=True)
+    ci = models.CharField(max_length=100, blank=True)
+    wording = models.TextField(help_text="The source's own words for this figure.")
+    source = models.CharField(max_length=12, choices=FigureSource.choices)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.wording[:80]
+
+
+class MutationFinding(models.Model):
+    class Direction(models.TextChoices):
+        FAVOURABLE = "favourable", "Favourable"
+        UNFAVOURABLE = "unfavourable", "Unfavourable"
+        NO_DIFFERENCE = "no_difference", "No difference"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="mutation_findings")
+    gene = models.CharField(max_length=60, db_index=True)
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    effect = models.CharField(max_length=300)
+    wording = models.TextField()
+    source = models.CharField(max_length=12, choices=FigureSource.choices)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.wording[:80]
+
+
+class SafetyFinding(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="safety_findings")
+    event = models.CharField(max_length=200)
+    grade = models.CharField(max_length=20, blank=True)
+    percent = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    n = models.PositiveIntegerField(null=True, blank=True)
+    wording = models.TextField()
+    source = models.CharField(max_length=12, choices=FigureSource.choices)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.wording[:80]

@@ -1,0 +1,37 @@
+"""One application error, turned into a 400 by one DRF handler (HackSoft styleguide)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+
+class ApplicationError(Exception):
+    """A business rule refused the action; ``message`` is shown to the user as is."""
+
+    def __init__(self, message: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class ConflictError(ApplicationError):
+    """Somebody else changed the record first."""
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = drf_exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, ConflictError):
+        return Response({"detail": exc.message, "extra": exc.extra}, status=409)
+    if isinstance(exc, ApplicationError):
+        return Response({"detail": exc.message, "extra": exc.extra}, status=400)
+    return exception_handler(exc, context)

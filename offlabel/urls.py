@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from accounts.apis import me_api
+from accounts.views import home_view
+from audit.apis import AuditEventViewSet
+from evidence.apis import StudyViewSet
+
+router = DefaultRouter()
+router.register("studies", StudyViewSet, basename="study")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [
+    path("", home_view, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("studies/", include("evidence.urls")),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/me/", me_api, name="api-me"),
+    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""One entry point for developers and CI; needs nothing but Python 3.11+.
+
+    python3 scripts/dev.py run     # venv, install, migrate, studies, demo users; web + worker
+    python3 scripts/dev.py test    # venv + install, then ruff, mypy and the whole pytest suite
+
+Everything it installs goes into ./.venv; it is reinstalled when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(os.environ.get("OFFLABEL_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def call(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - says so clearly on an old python3
+        sys.exit("offlabel needs Python 3.11 or newer.")
+    if not PY.exists():
+        say(f"creating the virtual environment in {VENV}")
+        call(sys.executable, "-m", "venv", VENV)
+    stamp = VENV / ".offlabel-installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    say("installing offlabel and its dependencies (runtime + dev)")
+    call(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    call(PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
+    stamp.write_text(digest)
+
+
+def manage(*args: str) -> None:
+    call(PY, "manage.py", *args)
+
+
+def run() -> None:
+    ensure_venv()
+    say("migrating the database")
+    manage("migrate", "--noinput")
+    say("loading the study database")
+    manage("load_studies")
+    say("creating the demo hospital and accounts (invented people)")
+    manage("seed_demo")
+    host = os.environ.get("OFFLABEL_HOST", "127.0.0.1:8000")
+    processes = {
+        "web": subprocess.Popen([str(PY), "manage.py", "runserver", host], cwd=ROOT),
+        "worker": subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "offlabel",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--schedule",
+                str(ROOT / "var" / "celerybeat-schedule"),
+            ],
+            cwd=ROOT,
+        ),
+    }
+    say(f"web server on http://{host}/ and a Celery worker are running; Ctrl-C stops both")
+    try:
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        stopped = [name for name, p in processes.items() if p.poll() is not None]
+        say(f"{', '.join(stopped)} stopped; stopping the rest")
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        for p in processes.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in processes.values():
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test(pytest_args: list[str]) -> None:
+    ensure_venv()
+    say("ruff (lint)")
+    call(BIN / "ruff", "check", ".")
+    say("ruff (format)")
+    call(BIN / "ruff", "format", "--check", ".")
+    say("mypy (django-stubs)")
+    call(BIN / "mypy", ".")
+    say("pytest")
+    call(PY, "-m", "pytest", *pytest_args)
+
+
+def bench() -> None:
+    ensure_venv()
+    call(PY, "-m", "benchmarks")
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench", "install"}:
+        sys.exit(__doc__)
+    command, rest = sys.argv[1], sys.argv[2:]
+    os.chdir(ROOT)
+    if command == "run":
+        run()
+    elif command == "test":
+        test(rest)
+    elif command == "bench":
+        bench()
+    else:
+        ensure_venv()
+
+
+if __name__ == "__main__":
+    main()

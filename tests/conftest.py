@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.models import Hospital, User
+from accounts.roles import Role
+from tests.factories import HospitalFactory, UserFactory
+
+
+def _broker_kind() -> str:
+    return settings.CELERY_BROKER_URL.split("://", 1)[0]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    db = settings.DATABASES["default"]
+    where = db.get("HOST") or db["NAME"]
+    return [
+        f"offlabel database: {db['ENGINE'].rsplit('.', 1)[-1]} ({where})",
+        f"offlabel broker: {_broker_kind()} ({settings.CELERY_BROKER_URL.split('@')[-1]})",
+    ]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI the suite must run on PostgreSQL and Redis: never a silent fall-back to SQLite."""
+    want_db = os.environ.get("OFFLABEL_REQUIRE_DB")
+    vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    if want_db and not vendor.startswith(want_db):
+        pytest.exit(f"OFFLABEL_REQUIRE_DB={want_db} but the settings use {vendor}", returncode=3)
+    want_broker = os.environ.get("OFFLABEL_REQUIRE_BROKER")
+    if want_broker and _broker_kind() != want_broker:
+        pytest.exit(
+            f"OFFLABEL_REQUIRE_BROKER={want_broker} but the broker is {_broker_kind()}",
+            returncode=3,
+        )
+    if want_broker == "redis":
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=3).ping()
+        except redis.RedisError as exc:
+            pytest.exit(
+                f"Redis at {settings.CELERY_BROKER_URL} cannot be reached: {exc}", returncode=3
+            )
+
+
+@pytest.fixture
+def hospital(db: Any) -> Hospital:
+    return HospitalFactory.create(name="Invented General Hospital", code="inv-gen")
+
+
+@pytest.fixture
+def other_hospital(db: Any) -> Hospital:
+    return HospitalFactory.create(name="Another Invented Hospital", code="inv-other", country="FR")
+
+
+def _user(hospital: Hospital, role: Role, username: str) -> User:
+    return UserFactory.create(username=username, hospital=hospital, role=role)
+
+
+@pytest.fixture
+def physician(hospital: Hospital) -> User:
+    return _user(hospital, Role.PHYSICIAN, "dr.house")
+
+
+@pytest.fixture
+def pharmacist(hospital: Hospital) -> User:
+    return _user(hospital, Role.PHARMACIST, "ph.rossi")
+
+
+@pytest.fixture
+def hospital_admin(hospital: Hospital) -> User:
+    return _user(hospital, Role.HOSPITAL_ADMIN, "adm.bianchi")
+
+
+@pytest.fixture
+def regulatory_officer(hospital: Hospital) -> User:
+    return _user(hospital, Role.REGULATORY_OFFICER, "reg.verdi")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def studies(db: Any) -> None:
+    """The review's 32 studies, loaded by the real loader."""
+    from evidence.services import studies_load_review
+
+    studies_load_review()
