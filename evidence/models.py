@@ -186,6 +186,9 @@ class Outcome(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="outcomes")
     measure = models.CharField(max_length=24, choices=Measure.choices)
+    label = models.CharField(
+        max_length=300, blank=True, help_text="What the figure is, with its unit, for 'other'."
+    )
     population = models.CharField(max_length=200, default="whole cohort")
     value = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     n = models.PositiveIntegerField(null=True, blank=True)

@@ -14,7 +14,17 @@ class RegimenSerializer(serializers.ModelSerializer[StudyRegimen]):
 class OutcomeSerializer(serializers.ModelSerializer[Outcome]):
     class Meta:
         model = Outcome
-        fields = ["measure", "population", "value", "n", "denominator", "ci", "wording", "source"]
+        fields = [
+            "measure",
+            "label",
+            "population",
+            "value",
+            "n",
+            "denominator",
+            "ci",
+            "wording",
+            "source",
+        ]
 
 
 class MutationFindingSerializer(serializers.ModelSerializer[MutationFinding]):

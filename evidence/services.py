@@ -64,8 +64,10 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def study_fields_from_record(record: dict[str, Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
+def study_fields_from_record(record: dict[str, Any], review_citation: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "citation": f"Reference [{record['reference']}], Table 1 of the review {review_citation}"
+    }
     for name in _SCALAR_FIELDS:
         value = record.get(name)
         if name in _BLANK_TO_EMPTY and value is None:
@@ -100,6 +102,7 @@ def _children_replace(study: Study, record: dict[str, Any]) -> None:
         Outcome(
             study=study,
             measure=o["measure"],
+            label=o.get("label") or "",
             population=o.get("population") or "whole cohort",
             value=_decimal(o.get("value")),
             n=o.get("n"),
@@ -165,7 +168,7 @@ def studies_load_review(*, path: Path = REVIEW_DATA_FILE, actor: User | None = N
     report = LoadReport()
     for record in data["studies"]:
         digest = _record_hash(record, version)
-        fields = study_fields_from_record(record)
+        fields = study_fields_from_record(record, data["source"]["short_citation"])
         existing = Study.objects.filter(
             origin=Study.Origin.REVIEW, reference=record["reference"]
         ).first()
