@@ -125,13 +125,12 @@ def test_every_figure_quotes_the_review_verbatim(studies):
     missing = []
     for study in Study.objects.prefetch_related("outcomes", "mutation_findings", "safety_findings"):
         assert _squash(study.source_passage)[:60] in SQUASHED_REVIEW, study
-        for figure in [
-            *study.outcomes.all(),
-            *study.mutation_findings.all(),
-            *study.safety_findings.all(),
-        ]:
-            if _squash(figure.wording) not in SQUASHED_REVIEW:
-                missing.append(f"{study}: {figure.wording!r}")
+        wordings = [
+            *(o.wording for o in study.outcomes.all()),
+            *(m.wording for m in study.mutation_findings.all()),
+            *(s.wording for s in study.safety_findings.all()),
+        ]
+        missing += [f"{study}: {w!r}" for w in wordings if _squash(w) not in SQUASHED_REVIEW]
     assert not missing, "\n".join(missing)
 
 
@@ -178,9 +177,11 @@ def test_every_outcome_value_appears_in_its_own_wording(studies):
     """A stored number must be the number the quoted words state (no computed figures)."""
     wrong = []
     for outcome in Outcome.objects.exclude(value=None).select_related("study"):
-        number = format(outcome.value.normalize(), "f")
+        value = outcome.value
+        assert value is not None
+        number = format(value.normalize(), "f")
         wording = outcome.wording.replace(",", ".").lower()
-        as_words = _spelled(int(outcome.value)) if outcome.value == int(outcome.value) else set()
+        as_words = _spelled(int(value)) if value == int(value) else set()
         if number not in wording and not any(w in wording for w in as_words):
             wrong.append(f"{outcome.study}: {number} not in {outcome.wording!r}")
     assert not wrong, "\n".join(wrong)
