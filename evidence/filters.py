@@ -11,12 +11,20 @@ from evidence.models import Design, RegimenCode, SettingTag, Study
 class StudyFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     regimen = django_filters.ChoiceFilter(
-        field_name="regimens__code", choices=RegimenCode.choices, label="Regimen", distinct=True
+        field_name="regimens__code",
+        choices=RegimenCode.choices,
+        label="Regimen",
+        empty_label="Any",
+        distinct=True,
     )
     setting = django_filters.ChoiceFilter(
-        field_name="settings__tag", choices=SettingTag.choices, label="Setting", distinct=True
+        field_name="settings__tag",
+        choices=SettingTag.choices,
+        label="Setting",
+        empty_label="Any",
+        distinct=True,
     )
-    design = django_filters.ChoiceFilter(choices=Design.choices)
+    design = django_filters.ChoiceFilter(choices=Design.choices, empty_label="Any")
     gene = django_filters.CharFilter(
         field_name="mutation_findings__gene",
         lookup_expr="icontains",
@@ -26,7 +34,7 @@ class StudyFilter(django_filters.FilterSet):
     min_patients = django_filters.NumberFilter(
         field_name="n_patients", lookup_expr="gte", label="Minimum patients"
     )
-    origin = django_filters.ChoiceFilter(choices=Study.Origin.choices)
+    origin = django_filters.ChoiceFilter(choices=Study.Origin.choices, empty_label="Any")
 
     class Meta:
         model = Study

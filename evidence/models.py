@@ -144,6 +144,11 @@ class Study(models.Model):
     def is_from_review(self) -> bool:
         return self.origin == self.Origin.REVIEW
 
+    @property
+    def regimen_labels(self) -> list[str]:
+        """Each regimen once, in source order (a study may report two arms of one regimen)."""
+        return list(dict.fromkeys(r.get_code_display() for r in self.regimens.all()))
+
 
 class StudySetting(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="settings")

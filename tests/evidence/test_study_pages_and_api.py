@@ -187,3 +187,10 @@ def test_physicians_and_administrators_cannot_add_studies(client, request, fixtu
     assert client.get(reverse("evidence:study-add")).status_code == 403
     assert client.post(reverse("evidence:study-add"), NEW_STUDY).status_code == 403
     assert not Study.objects.exists()
+
+
+def test_list_names_each_regimen_of_a_study_once(client, physician, studies):
+    client.force_login(physician)
+    page = client.get(reverse("evidence:study-list"), {"regimen": "ven_dli"})
+    row = page.content.decode().split(">Ram 2019<")[1].split("</tr>")[0]
+    assert row.count("VEN + donor lymphocyte infusion") == 1
