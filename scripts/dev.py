@@ -62,6 +62,11 @@ def run() -> None:
     say("creating the demo hospital and accounts (invented people)")
     manage("seed_demo")
     host = os.environ.get("OFFLABEL_HOST", "127.0.0.1:8000")
+
+    def stop_on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # same clean stop of both children as Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     processes = {
         "web": subprocess.Popen([str(PY), "manage.py", "runserver", host], cwd=ROOT),
         "worker": subprocess.Popen(
