@@ -68,7 +68,10 @@ def run() -> None:
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     processes = {
-        "web": subprocess.Popen([str(PY), "manage.py", "runserver", host], cwd=ROOT),
+        # Own process groups: a stop signal reaches runserver's autoreload child as well.
+        "web": subprocess.Popen(
+            [str(PY), "manage.py", "runserver", host], cwd=ROOT, start_new_session=True
+        ),
         "worker": subprocess.Popen(
             [
                 str(BIN / "celery"),
@@ -84,6 +87,7 @@ def run() -> None:
                 str(ROOT / "var" / "celerybeat-schedule"),
             ],
             cwd=ROOT,
+            start_new_session=True,
         ),
     }
     say(f"web server on http://{host}/ and a Celery worker are running; Ctrl-C stops both")
@@ -97,12 +101,12 @@ def run() -> None:
     finally:
         for p in processes.values():
             if p.poll() is None:
-                p.send_signal(signal.SIGINT)
+                os.killpg(p.pid, signal.SIGINT)
         for p in processes.values():
             try:
-                p.wait(timeout=15)
+                p.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                p.kill()
+                os.killpg(p.pid, signal.SIGKILL)
 
 
 def test(pytest_args: list[str]) -> None:
