@@ -1,13 +1,11 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from audit.models import AuditChainCheck, AuditEvent
+from offlabel.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the trail is append-only."""
 
     list_display = [
@@ -23,16 +21,7 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_filter = ["action", "object_type", "hospital"]
     search_fields = ["summary", "actor_username", "object_id"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(AuditChainCheck)
-class AuditChainCheckAdmin(admin.ModelAdmin[AuditChainCheck]):
+class AuditChainCheckAdmin(ReadOnlyAdmin):
     list_display = ["checked_at", "ok", "events_checked", "first_problem_sequence", "message"]

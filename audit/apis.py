@@ -3,15 +3,11 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 from rest_framework import viewsets
-from rest_framework.permissions import DjangoModelPermissions
 
 from audit.models import AuditEvent
 from audit.selectors import audit_events_for
 from audit.serializers import AuditEventSerializer
-
-
-class ViewAuditPermission(DjangoModelPermissions):
-    perms_map = {**DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+from offlabel.permissions import ModelViewPermission
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -28,7 +24,7 @@ class AuditEventFilter(django_filters.FilterSet):
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet[AuditEvent]):
     """The audit trail of the caller's hospital (hospital administrators)."""
 
-    permission_classes = [ViewAuditPermission]
+    permission_classes = [ModelViewPermission]
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
     lookup_field = "sequence"

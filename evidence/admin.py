@@ -1,13 +1,11 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from evidence.models import Study
+from offlabel.admin import ReadOnlyAdmin
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin[Study]):
+class StudyAdmin(ReadOnlyAdmin):
     """Browse only: edits go through the audited pages, so the admin cannot change studies."""
 
     list_display = [
@@ -21,12 +19,3 @@ class StudyAdmin(admin.ModelAdmin[Study]):
     ]
     list_filter = ["origin", "design"]
     search_fields = ["first_author", "interventions_text"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

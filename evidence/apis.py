@@ -4,23 +4,19 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 from rest_framework.filters import OrderingFilter
-from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.serializers import BaseSerializer
 
 from evidence.filters import StudyFilter
 from evidence.models import Study
 from evidence.selectors import study_detail_queryset, study_list
 from evidence.serializers import StudyDetailSerializer, StudyListSerializer
-
-
-class ViewStudyPermission(DjangoModelPermissions):
-    perms_map = {**DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+from offlabel.permissions import ModelViewPermission
 
 
 class StudyViewSet(viewsets.ReadOnlyModelViewSet[Study]):
     """The study database: list with filters and pagination; detail with every sourced figure."""
 
-    permission_classes = [ViewStudyPermission]
+    permission_classes = [ModelViewPermission]
     filterset_class = StudyFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["year", "n_patients", "orr_percent", "reference", "first_author"]

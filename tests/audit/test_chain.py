@@ -156,3 +156,20 @@ def test_event_rolls_back_with_the_change_it_records(physician):
     assert (
         audit_record(actor=physician, action="test.y", object_type="t", summary="s").sequence == 1
     )
+
+
+def test_admin_shows_the_trail_but_cannot_add_change_or_delete(client, physician):
+    event = audit_record(actor=physician, action="test.x", object_type="t", summary="s")
+    root = type(physician).objects.create_superuser(
+        "root", "root@example.invalid", "Xx-long-pass-42"
+    )
+    client.force_login(root)
+    assert client.get("/admin/audit/auditevent/").status_code == 200
+    assert client.get("/admin/audit/auditevent/add/").status_code == 403
+    client.post(f"/admin/audit/auditevent/{event.pk}/change/", {"summary": "rewritten"})
+    assert (
+        client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    event.refresh_from_db()
+    assert event.summary == "s"
