@@ -21,9 +21,29 @@ class Role(TextChoices):
 
 # "app_label.codename" for each role.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.PHYSICIAN: {"evidence.view_study"},
-    Role.PHARMACIST: {"evidence.view_study", "evidence.add_study", "evidence.change_study"},
-    Role.HOSPITAL_ADMIN: {"evidence.view_study", "audit.view_auditevent"},
+    Role.PHYSICIAN: {
+        "evidence.view_study",
+        "prescriptions.view_patient",
+        "prescriptions.add_patient",
+        "prescriptions.change_patient",
+        "prescriptions.view_offlabelrequest",
+        "prescriptions.add_offlabelrequest",
+        "prescriptions.change_offlabelrequest",
+    },
+    Role.PHARMACIST: {
+        "evidence.view_study",
+        "evidence.add_study",
+        "evidence.change_study",
+        "prescriptions.view_patient",
+        "prescriptions.view_offlabelrequest",
+        "prescriptions.change_offlabelrequest",
+    },
+    Role.HOSPITAL_ADMIN: {
+        "evidence.view_study",
+        "audit.view_auditevent",
+        "prescriptions.view_patient",
+        "prescriptions.view_offlabelrequest",
+    },
     Role.REGULATORY_OFFICER: {"evidence.view_study", "evidence.add_study", "evidence.change_study"},
 }
 

@@ -138,6 +138,27 @@ def _children_replace(study: Study, record: dict[str, Any]) -> None:
     )
 
 
+def json_ready(data: Any) -> Any:
+    """DRF data with Decimals as JSON numbers (ints where whole), as export and snapshots store."""
+
+    def number(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    return json.loads(json.dumps(data, default=number, ensure_ascii=False))
+
+
+def study_snapshot(study: Study) -> dict[str, Any]:
+    """The study as it is now, every field and figure, for freezing into a request."""
+    from evidence.serializers import StudyDetailSerializer
+
+    fresh = Study.objects.prefetch_related(
+        "settings", "regimens", "outcomes", "mutation_findings", "safety_findings"
+    ).get(pk=study.pk)
+    return dict(json_ready(StudyDetailSerializer(fresh).data))
+
+
 def _record_hash(record: dict[str, Any], version: int) -> str:
     payload = json.dumps({"version": version, "record": record}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,2 +1,473 @@
-# The off-label request workflow arrives with the next issue; the app exists now so the
-# layout fixed by the design card is complete and its migrations have a home.
+"""Patients (pseudonymised), their clinical profile, and off-label requests with their history.
+
+A patient is shown everywhere by a hospital-scoped pseudonym. Name, date of birth and tax or
+health-card number live in ``PatientIdentity``, read only through ``patient_identity_read``
+(treating physicians and pharmacists of the same hospital), which audits every read.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class YesNoUnknown(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        UNKNOWN = "unknown", "Unknown"
+
+    class AmlType(models.TextChoices):
+        DE_NOVO = "de_novo", "De novo"
+        SECONDARY = "secondary", "Secondary (after MDS/CMML)"
+        THERAPY_RELATED = "therapy_related", "Therapy-related"
+        POST_MPN = "post_mpn", "Post-MPN"
+        UNKNOWN = "unknown", "Unknown"
+
+    class DiseaseStatus(models.TextChoices):
+        PRIMARY_REFRACTORY = "primary_refractory", "Primary refractory"
+        FIRST_RELAPSE = "first_relapse", "First relapse"
+        SECOND_OR_LATER_RELAPSE = "second_or_later_relapse", "Second or later relapse"
+        RELAPSE_AFTER_ALLO = "relapse_after_allo", "Relapse after allogeneic transplant"
+
+    class Eln(models.TextChoices):
+        FAVOURABLE = "favourable", "Favourable"
+        INTERMEDIATE = "intermediate", "Intermediate"
+        ADVERSE = "adverse", "Adverse"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Hepatic(models.TextChoices):
+        NORMAL = "normal", "Normal"
+        MILD = "mild", "Mild impairment (Child-Pugh A)"
+        MODERATE = "moderate", "Moderate impairment (Child-Pugh B)"
+        SEVERE = "severe", "Severe impairment (Child-Pugh C)"
+        UNKNOWN = "unknown", "Unknown"
+
+    hospital = models.ForeignKey(
+        "accounts.Hospital", on_delete=models.PROTECT, related_name="patients"
+    )
+    pseudonym = models.CharField(max_length=32, editable=False)
+    treating_physicians = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="treated_patients", blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # --- Clinical profile: blank (null) means "unknown" ---
+    age_years = models.PositiveSmallIntegerField(
+        "age (years)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(18), MaxValueValidator(110)],
+    )
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    weight_kg = models.DecimalField(
+        "weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("25")), MaxValueValidator(Decimal("300"))],
+    )
+    height_cm = models.DecimalField(
+        "height (cm)",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("100")), MaxValueValidator(Decimal("230"))],
+    )
+    aml_type = models.CharField(
+        "AML type", max_length=20, choices=AmlType.choices, default=AmlType.UNKNOWN
+    )
+    disease_status = models.CharField(max_length=30, choices=DiseaseStatus.choices, blank=True)
+    prior_lines = models.PositiveSmallIntegerField(
+        "number of prior lines", null=True, blank=True, validators=[MaxValueValidator(15)]
+    )
+    prior_azacitidine = models.CharField(
+        max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
+    azacitidine_cycles = models.PositiveSmallIntegerField(
+        "azacitidine cycles", null=True, blank=True
+    )
+    prior_decitabine = models.CharField(
+        max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
+    decitabine_cycles = models.PositiveSmallIntegerField("decitabine cycles", null=True, blank=True)
+    prior_intensive_chemo = models.CharField(
+        "prior intensive chemotherapy",
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+    )
+    prior_flt3_inhibitor = models.CharField(
+        "prior FLT3 inhibitor",
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+    )
+    prior_venetoclax = models.CharField(
+        max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
+    prior_allo_transplant = models.CharField(
+        "prior allogeneic transplant",
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+    )
+    allo_transplant_date = models.DateField("date of allogeneic transplant", null=True, blank=True)
+    eln_risk = models.CharField("ELN risk", max_length=14, choices=Eln.choices, default=Eln.UNKNOWN)
+    complex_karyotype = models.CharField(
+        max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
+    ecog = models.PositiveSmallIntegerField(
+        "ECOG performance status", null=True, blank=True, validators=[MaxValueValidator(4)]
+    )
+    fit_for_intensive_chemo = models.CharField(
+        "fit for intensive chemotherapy",
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+    )
+    transplant_eligible = models.CharField(
+        "transplant eligible",
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+    )
+    wbc_10e9_l = models.DecimalField(
+        "WBC (×10⁹/L)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1000"))],
+    )
+    anc_10e9_l = models.DecimalField(
+        "ANC (×10⁹/L)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("500"))],
+    )
+    platelets_10e9_l = models.DecimalField(
+        "platelets (×10⁹/L)",
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("3000"))],
+    )
+    creatinine_clearance_ml_min = models.DecimalField(
+        "creatinine clearance (mL/min)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("300"))],
+    )
+    hepatic_function = models.CharField(
+        max_length=10, choices=Hepatic.choices, default=Hepatic.UNKNOWN
+    )
+
+    class Meta:
+        ordering = ["pseudonym"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hospital", "pseudonym"], name="patient_pseudonym_unique_per_hospital"
+            ),
+            models.CheckConstraint(
+                condition=Q(allo_transplant_date__isnull=True) | Q(prior_allo_transplant="yes"),
+                name="patient_transplant_date_only_if_transplanted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+    @property
+    def bsa_m2(self) -> Decimal | None:
+        """Body surface area, Mosteller: sqrt(height cm x weight kg / 3600)."""
+        if self.weight_kg is None or self.height_cm is None:
+            return None
+        bsa = math.sqrt(float(self.height_cm) * float(self.weight_kg) / 3600)
+        return Decimal(str(bsa)).quantize(Decimal("0.01"))
+
+    @property
+    def prior_hma(self) -> str:
+        values = {self.prior_azacitidine, self.prior_decitabine}
+        if YesNoUnknown.YES in values:
+            return YesNoUnknown.YES
+        if values == {YesNoUnknown.NO}:
+            return YesNoUnknown.NO
+        return YesNoUnknown.UNKNOWN
+
+
+class PatientIdentity(models.Model):
+    """Identifying data. Never listed, exported or logged; every read is audited."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="identity")
+    given_name = models.CharField(max_length=120)
+    family_name = models.CharField(max_length=120)
+    date_of_birth = models.DateField()
+    national_id = models.CharField(
+        "tax code / health-card number",
+        max_length=40,
+        blank=True,
+        help_text="Codice fiscale, NIR, tarjeta sanitaria, NHS number…",
+    )
+
+    def __str__(self) -> str:
+        return f"identity of {self.patient_id}"  # never the name: this may reach a log
+
+
+class Gene(models.TextChoices):
+    IDH1 = "IDH1", "IDH1"
+    IDH2 = "IDH2", "IDH2"
+    NPM1 = "NPM1", "NPM1"
+    FLT3_ITD = "FLT3_ITD", "FLT3-ITD"
+    FLT3_TKD = "FLT3_TKD", "FLT3-TKD"
+    TP53 = "TP53", "TP53"
+    RUNX1 = "RUNX1", "RUNX1"
+    ASXL1 = "ASXL1", "ASXL1"
+    TET2 = "TET2", "TET2"
+    SRSF2 = "SRSF2", "SRSF2"
+    DNMT3A = "DNMT3A", "DNMT3A"
+    KRAS = "KRAS", "KRAS"
+    NRAS = "NRAS", "NRAS"
+    SF3B1 = "SF3B1", "SF3B1"
+
+
+class PatientMutation(models.Model):
+    class Status(models.TextChoices):
+        PRESENT = "present", "Present"
+        ABSENT = "absent", "Absent"
+        NOT_TESTED = "not_tested", "Not tested"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="mutations")
+    gene = models.CharField(max_length=10, choices=Gene.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NOT_TESTED)
+
+    class Meta:
+        ordering = ["gene"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "gene"], name="mutation_unique_per_patient")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_gene_display()}: {self.get_status_display()}"
+
+
+class Interaction(models.TextChoices):
+    STRONG_CYP3A_INHIBITOR = "strong_cyp3a_inhibitor", "Strong CYP3A inhibitor"
+    MODERATE_CYP3A_INHIBITOR = "moderate_cyp3a_inhibitor", "Moderate CYP3A inhibitor"
+    PGP_INHIBITOR = "pgp_inhibitor", "P-gp inhibitor"
+    STRONG_CYP3A_INDUCER = "strong_cyp3a_inducer", "Strong/moderate CYP3A inducer"
+    NONE_KNOWN = "none_known", "No known interaction"
+    UNKNOWN = "unknown", "Not classified"
+
+
+class ConcomitantMedication(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
+    drug_name = models.CharField(max_length=120)
+    interaction = models.CharField(
+        max_length=30, choices=Interaction.choices, default=Interaction.UNKNOWN
+    )
+    also_pgp_inhibitor = models.BooleanField(default=False)
+    dose_text = models.CharField("dose and schedule", max_length=120, blank=True)
+    ongoing = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["drug_name"]
+
+    def __str__(self) -> str:
+        return self.drug_name
+
+
+class Drug(models.Model):
+    """The medicine requested off-label. Venetoclax first; the model allows others."""
+
+    name = models.CharField(max_length=120, unique=True)
+    atc_code = models.CharField("ATC code", max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OffLabelRequest(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        IN_REVIEW = "in_review", "In pharmacy review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        RESUBMITTED = "resubmitted", "Resubmitted"
+        AWAITING_AUTHORISATION = "awaiting_authorisation", "Awaiting authorisation"
+        APPROVED = "approved", "Approved"
+        ACTIVE = "active", "Active (dispensing)"
+        COMPLETED = "completed", "Completed"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        SUSPENDED = "suspended", "Suspended"
+
+    class Regimen(models.TextChoices):
+        AZACITIDINE = "azacitidine", "VEN + azacitidine"
+        DECITABINE_5 = "decitabine_5", "VEN + decitabine 5-day"
+        DECITABINE_10 = "decitabine_10", "VEN + decitabine 10-day"
+        LDAC = "ldac", "VEN + low-dose cytarabine"
+        FLAG_IDA = "flag_ida", "VEN + FLAG-Ida"
+        DLI = "dli", "VEN + donor lymphocyte infusion"
+        MONOTHERAPY = "monotherapy", "VEN monotherapy"
+        OTHER = "other", "Other combination"
+
+    class RampUp(models.TextChoices):
+        HMA_3_DAY = "hma_3_day", "3-day ramp-up 100 / 200 / 400 mg (with azacitidine or decitabine)"
+        LDAC_4_DAY = "ldac_4_day", "4-day ramp-up 100 / 200 / 400 / 600 mg (with LDAC)"
+        CUSTOM = "custom", "Other (describe)"
+
+    class Jurisdiction(models.TextChoices):
+        IT = "IT", "Italy"
+        FR = "FR", "France"
+        DE = "DE", "Germany"
+        ES = "ES", "Spain"
+        GB = "GB", "United Kingdom"
+        US = "US", "United States"
+
+    hospital = models.ForeignKey(
+        "accounts.Hospital", on_delete=models.PROTECT, related_name="requests"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="requests")
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescribed_requests"
+    )
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="requests")
+    indication = models.CharField(
+        max_length=200, default="Relapsed/refractory acute myeloid leukaemia"
+    )
+    regimen = models.CharField(max_length=20, choices=Regimen.choices, blank=True)
+    regimen_other = models.CharField("other regimen (describe)", max_length=200, blank=True)
+    ven_target_dose_mg = models.DecimalField(
+        "VEN target daily dose (mg)",
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("10")), MaxValueValidator(Decimal("1200"))],
+    )
+    ramp_up = models.CharField(max_length=12, choices=RampUp.choices, blank=True)
+    ramp_up_custom = models.CharField("ramp-up (describe)", max_length=200, blank=True)
+    cycles_planned = models.PositiveSmallIntegerField(
+        "cycles planned",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(36)],
+    )
+    cycle_length_days = models.PositiveSmallIntegerField(
+        "cycle length (days)", default=28, validators=[MinValueValidator(7), MaxValueValidator(56)]
+    )
+    clinical_rationale = models.TextField(
+        blank=True, help_text="Why the authorised options do not serve this patient."
+    )
+    jurisdiction = models.CharField(
+        max_length=2, choices=Jurisdiction.choices, default=Jurisdiction.IT
+    )
+    pathway = models.CharField(
+        max_length=60, blank=True, help_text="Regulatory pathway, e.g. Law 94/98."
+    )
+    needs_outside_authorisation = models.BooleanField(
+        default=False,
+        help_text="The pathway needs an outside decision (e.g. AIFA, ethics committee).",
+    )
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    version = models.PositiveIntegerField(
+        default=1, help_text="Bumped by every change; stale forms conflict."
+    )
+    profile_snapshot = models.JSONField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        indexes = [models.Index(fields=["hospital", "status"])]
+
+    def __str__(self) -> str:
+        return f"Request #{self.pk} ({self.patient.pseudonym})"
+
+    @property
+    def reference(self) -> str:
+        return f"OL-{self.pk:06d}"
+
+    def is_editable(self) -> bool:
+        return self.status in {self.Status.DRAFT, self.Status.CHANGES_REQUESTED}
+
+
+class RequestTransition(models.Model):
+    """One row per state change (with who, when and why): the request's history."""
+
+    request = models.ForeignKey(
+        OffLabelRequest, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_status = models.CharField(max_length=24, choices=OffLabelRequest.Status.choices)
+    to_status = models.CharField(max_length=24, choices=OffLabelRequest.Status.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status}"
+
+
+class EvidenceAttachment(models.Model):
+    """A study the physician attached, frozen as it was when attached."""
+
+    request = models.ForeignKey(
+        OffLabelRequest, on_delete=models.CASCADE, related_name="attachments"
+    )
+    study = models.ForeignKey(
+        "evidence.Study", on_delete=models.PROTECT, related_name="attachments"
+    )
+    note = models.TextField(blank=True)
+    snapshot = models.JSONField(editable=False)
+    rank_when_attached = models.PositiveSmallIntegerField(null=True, blank=True)
+    reasons_when_attached = models.JSONField(default=list, editable=False)
+    attached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    attached_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["attached_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "study"], name="attachment_unique_per_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        snap: dict[str, Any] = self.snapshot or {}
+        return f"{snap.get('first_author')} {snap.get('year')}"

@@ -1,0 +1,141 @@
+"""Reads: who sees which patients and requests, the queue, the dashboard, evidence summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.roles import Role
+from audit.models import AuditEvent
+from prescriptions.models import OffLabelRequest, Patient
+
+DESIGN_LEVEL = {"phase_2": 3, "phase_1b_2": 3, "retrospective": 2, "case_report": 1}
+DESIGN_LABEL = {3: "clinical trial (phase Ib/II or II)", 2: "retrospective study", 1: "case report"}
+
+
+def _roles(user: Any) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return {g.name for g in user.groups.all()}
+
+
+def patient_is_treated_by(patient: Patient, user: Any) -> bool:
+    return patient.treating_physicians.filter(pk=user.pk).exists()
+
+
+def patients_visible_to(user: Any) -> QuerySet[Patient]:
+    roles = _roles(user)
+    hospital_id = getattr(user, "hospital_id", None)
+    if hospital_id is None or not roles:
+        return Patient.objects.none()
+    in_hospital = Patient.objects.filter(hospital_id=hospital_id)
+    if roles & {Role.PHARMACIST, Role.HOSPITAL_ADMIN}:
+        return in_hospital
+    if Role.PHYSICIAN in roles:
+        return in_hospital.filter(treating_physicians=user).distinct()
+    return Patient.objects.none()
+
+
+def requests_visible_to(user: Any) -> QuerySet[OffLabelRequest]:
+    """Pharmacists and administrators: every request of their hospital. Physicians: those they
+    prescribed or whose patient they treat. Nobody: another hospital's."""
+    roles = _roles(user)
+    hospital_id = getattr(user, "hospital_id", None)
+    base = OffLabelRequest.objects.select_related("patient", "prescriber", "drug")
+    if hospital_id is None or not roles:
+        return base.none()
+    in_hospital = base.filter(hospital_id=hospital_id)
+    if roles & {Role.PHARMACIST, Role.HOSPITAL_ADMIN}:
+        return in_hospital
+    if Role.PHYSICIAN in roles:
+        return in_hospital.filter(
+            Q(prescriber=user) | Q(patient__treating_physicians=user)
+        ).distinct()
+    return base.none()
+
+
+QUEUE_STATES = (
+    OffLabelRequest.Status.SUBMITTED,
+    OffLabelRequest.Status.RESUBMITTED,
+    OffLabelRequest.Status.IN_REVIEW,
+    OffLabelRequest.Status.AWAITING_AUTHORISATION,
+    OffLabelRequest.Status.APPROVED,
+)
+WAITING_FOR_PHYSICIAN = (OffLabelRequest.Status.DRAFT, OffLabelRequest.Status.CHANGES_REQUESTED)
+
+
+def request_list(user: Any) -> QuerySet[OffLabelRequest]:
+    return requests_visible_to(user).annotate(n_attachments=Count("attachments", distinct=True))
+
+
+def pharmacy_queue(user: Any) -> QuerySet[OffLabelRequest]:
+    """Oldest waiting first: the order a pharmacist should work in."""
+    return request_list(user).filter(status__in=QUEUE_STATES).order_by("status_changed_at", "pk")
+
+
+def dashboard_counts(user: Any) -> dict[str, int]:
+    rows = (
+        requests_visible_to(user).order_by().values("status").annotate(n=Count("pk", distinct=True))
+    )
+    return {row["status"]: row["n"] for row in rows}
+
+
+def request_timeline(request: OffLabelRequest) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        Q(object_type="prescriptions.offlabelrequest", object_id=str(request.pk))
+        | Q(
+            object_type="prescriptions.patient",
+            object_id=str(request.patient_id),
+            occurred_at__gte=request.created_at,
+        )
+    ).order_by("sequence")
+
+
+@dataclass(frozen=True)
+class EvidenceSummary:
+    n_studies: int
+    n_patients: int
+    orr_range: tuple[Decimal, Decimal] | None
+    cr_cri_range: tuple[Decimal, Decimal] | None
+    highest_design: str | None
+    sentence: str
+
+
+def _range(values: list[Decimal]) -> tuple[Decimal, Decimal] | None:
+    return (min(values), max(values)) if values else None
+
+
+def _fmt(r: tuple[Decimal, Decimal] | None) -> str:
+    if r is None:
+        return "not reported"
+    low, high = (format(v.normalize(), "f") for v in r)
+    return f"{low}%" if low == high else f"{low}–{high}%"
+
+
+def evidence_summary(request: OffLabelRequest) -> EvidenceSummary:
+    """Built from the frozen snapshots, so it never changes when a study is edited later.
+
+    ORR is each study's whole-cohort ORR as the source states it; CR/CRi uses the whole
+    cohort's or the R/R cohort's CR/CRi figure where the study reports one."""
+    snaps = [a.snapshot for a in request.attachments.all()]
+    orr = [Decimal(str(s["orr_percent"])) for s in snaps if s.get("orr_percent") is not None]
+    cr_cri = [
+        Decimal(str(o["value"]))
+        for s in snaps
+        for o in s.get("outcomes", [])
+        if o["measure"] == "cr_cri"
+        and o.get("value") is not None
+        and any(p in o.get("population", "").lower() for p in ("whole cohort", "r/r"))
+    ]
+    levels = [DESIGN_LEVEL.get(s.get("design", ""), 0) for s in snaps]
+    highest = DESIGN_LABEL.get(max(levels)) if levels else None
+    n_patients = sum(int(s.get("n_patients") or 0) for s in snaps)
+    sentence = (
+        f"{len(snaps)} stud{'y' if len(snaps) == 1 else 'ies'} with {n_patients} patients in all; "
+        f"overall response {_fmt(_range(orr))}; CR/CRi {_fmt(_range(cr_cri))}; "
+        f"strongest design: {highest or 'none'}."
+    )
+    return EvidenceSummary(len(snaps), n_patients, _range(orr), _range(cr_cri), highest, sentence)

@@ -1,0 +1,489 @@
+"""Writes for patients, requests, evidence attachments and workflow transitions.
+
+Every write checks who may do it, runs in one transaction and records an audit event in it.
+Identifying data never goes into an audit event, a log line or a list: events name the
+patient by pseudonym.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from audit.services import audit_record
+from evidence.models import Study
+from evidence.services import study_snapshot
+from offlabel.exceptions import ApplicationError, ConflictError
+from prescriptions.models import (
+    ConcomitantMedication,
+    Drug,
+    EvidenceAttachment,
+    Gene,
+    OffLabelRequest,
+    Patient,
+    PatientIdentity,
+    PatientMutation,
+    RequestTransition,
+)
+from prescriptions.profile import PROFILE_FIELDS, profile_as_data
+from prescriptions.selectors import patient_is_treated_by
+from prescriptions.workflow import TRANSITIONS, requirements_unmet
+
+REQUEST_FIELDS = (
+    "regimen",
+    "regimen_other",
+    "ven_target_dose_mg",
+    "ramp_up",
+    "ramp_up_custom",
+    "cycles_planned",
+    "cycle_length_days",
+    "clinical_rationale",
+    "jurisdiction",
+    "pathway",
+    "needs_outside_authorisation",
+)
+_PSEUDONYM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
+
+
+class NotVisible(ApplicationError):
+    """The record does not exist for this user (another hospital, or not theirs)."""
+
+
+def _require_role(actor: User, *roles: str) -> None:
+    if not actor.groups.filter(name__in=roles).exists():
+        names = " or ".join(Role(r).label.lower() for r in roles)
+        raise ApplicationError(f"Only a {names} can do this.")
+
+
+def _require_same_hospital(actor: User, hospital_id: int) -> None:
+    if actor.hospital_id is None or actor.hospital_id != hospital_id:
+        raise NotVisible("Not found.")
+
+
+def _pseudonym_new(hospital_id: int) -> str:
+    while True:
+        code = "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(8))
+        pseudonym = f"PT-{code[:4]}-{code[4:]}"
+        if not Patient.objects.filter(hospital_id=hospital_id, pseudonym=pseudonym).exists():
+            return pseudonym
+
+
+# --- Patients --------------------------------------------------------------------------------
+
+
+def _profile_apply(patient: Patient, profile: dict[str, Any]) -> None:
+    for name, value in profile.items():
+        if name not in PROFILE_FIELDS:
+            raise ApplicationError(f"{name!r} is not a profile field.")
+        setattr(patient, name, value)
+
+
+def _mutations_set(patient: Patient, mutations: dict[str, str] | None) -> None:
+    wanted = {gene.value: PatientMutation.Status.NOT_TESTED.value for gene in Gene}
+    existing = {m.gene: m for m in patient.mutations.all()}
+    wanted.update({gene: m.status for gene, m in existing.items()})
+    for gene, status in (mutations or {}).items():
+        if gene not in wanted:
+            raise ApplicationError(f"Unknown gene {gene!r}.")
+        if status not in PatientMutation.Status.values:
+            raise ApplicationError(f"Unknown mutation status {status!r} for {gene}.")
+        wanted[gene] = status
+    for gene, status in wanted.items():
+        if gene in existing:
+            if existing[gene].status != status:
+                existing[gene].status = status
+                existing[gene].save(update_fields=["status"])
+        else:
+            PatientMutation.objects.create(patient=patient, gene=gene, status=status)
+
+
+def _medications_set(patient: Patient, medications: list[dict[str, Any]] | None) -> None:
+    if medications is None:
+        return
+    patient.medications.all().delete()
+    for item in medications:
+        medication = ConcomitantMedication(patient=patient, **item)
+        medication.full_clean(exclude=["patient"])
+        medication.save()
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    actor: User,
+    profile: dict[str, Any],
+    mutations: dict[str, str] | None = None,
+    medications: list[dict[str, Any]] | None = None,
+    identity: dict[str, Any] | None = None,
+) -> Patient:
+    _require_role(actor, Role.PHYSICIAN)
+    assert actor.hospital_id is not None
+    patient = Patient(
+        hospital_id=actor.hospital_id, created_by=actor, pseudonym=_pseudonym_new(actor.hospital_id)
+    )
+    _profile_apply(patient, profile)
+    patient.full_clean()
+    patient.save()
+    patient.treating_physicians.add(actor)
+    _mutations_set(patient, mutations)
+    _medications_set(patient, medications)
+    if identity:
+        _identity_save(patient, identity)
+    audit_record(
+        actor=actor,
+        action="patient.created",
+        target=patient,
+        summary=f"Created patient {patient.pseudonym}"
+        + (" with identifying data" if identity else ""),
+        after=profile_as_data(patient),
+    )
+    return patient
+
+
+def _patient_for_update(actor: User, patient_id: int) -> Patient:
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    _require_same_hospital(actor, patient.hospital_id)
+    _require_role(actor, Role.PHYSICIAN)
+    if not patient_is_treated_by(patient, actor):
+        raise ApplicationError("Only a treating physician of this patient can change the profile.")
+    if patient.requests.exclude(
+        status__in=[
+            OffLabelRequest.Status.DRAFT,
+            OffLabelRequest.Status.CHANGES_REQUESTED,
+            OffLabelRequest.Status.WITHDRAWN,
+            OffLabelRequest.Status.REJECTED,
+            OffLabelRequest.Status.COMPLETED,
+        ]
+    ).exists():
+        raise ApplicationError(
+            "This patient has a request under review or in treatment; the profile it was judged on "
+            "cannot change now. Ask the pharmacist to request changes first."
+        )
+    return patient
+
+
+@transaction.atomic
+def patient_update(
+    *,
+    actor: User,
+    patient: Patient,
+    profile: dict[str, Any],
+    mutations: dict[str, str] | None = None,
+    medications: list[dict[str, Any]] | None = None,
+) -> Patient:
+    patient = _patient_for_update(actor, patient.pk)
+    before = profile_as_data(patient)
+    _profile_apply(patient, profile)
+    patient.full_clean()
+    patient.save()
+    _mutations_set(patient, mutations)
+    _medications_set(patient, medications)
+    after = profile_as_data(patient)
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    audit_record(
+        actor=actor,
+        action="patient.updated",
+        target=patient,
+        summary=f"Updated profile of {patient.pseudonym}: {', '.join(changed) or 'no change'}",
+        before={k: before.get(k) for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    return patient
+
+
+def _identity_save(patient: Patient, identity: dict[str, Any]) -> PatientIdentity:
+    record = PatientIdentity.objects.filter(patient=patient).first() or PatientIdentity(
+        patient=patient
+    )
+    for name in ("given_name", "family_name", "date_of_birth", "national_id"):
+        if name in identity:
+            setattr(record, name, identity[name])
+    record.full_clean()
+    record.save()
+    return record
+
+
+def identity_may_read(actor: User, patient: Patient) -> bool:
+    if actor.hospital_id != patient.hospital_id:
+        return False
+    if actor.groups.filter(name=Role.PHARMACIST).exists():
+        return True
+    return actor.groups.filter(name=Role.PHYSICIAN).exists() and patient_is_treated_by(
+        patient, actor
+    )
+
+
+@transaction.atomic
+def patient_identity_set(*, actor: User, patient: Patient, identity: dict[str, Any]) -> None:
+    if (
+        not identity_may_read(actor, patient)
+        or not actor.groups.filter(name=Role.PHYSICIAN).exists()
+    ):
+        raise NotVisible("Only the patient's treating physicians can record identifying data.")
+    _identity_save(patient, identity)
+    # The values themselves never enter the audit trail.
+    audit_record(
+        actor=actor,
+        action="patient.identity_recorded",
+        target=patient,
+        summary=f"Identifying data of {patient.pseudonym} recorded",
+    )
+
+
+def patient_identity_read(
+    *, actor: User, patient: Patient, purpose: str = "view"
+) -> PatientIdentity | None:
+    """Return the identifying record; every read, and every refused attempt, is an audit event.
+
+    Not one atomic block: the refusal's event must stay even though the call then raises.
+    """
+    allowed = identity_may_read(actor, patient)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            target=patient,
+            hospital=patient.hospital,
+            action="patient.identity_read" if allowed else "patient.identity_read_refused",
+            summary=(
+                f"Identity of {patient.pseudonym} read ({purpose})"
+                if allowed
+                else f"Refused access to identity of {patient.pseudonym}"
+            ),
+        )
+    if not allowed:
+        raise NotVisible("You may not see this patient's identifying data.")
+    return PatientIdentity.objects.filter(patient=patient).first()
+
+
+# --- Requests --------------------------------------------------------------------------------
+
+
+def _fields_apply(request: OffLabelRequest, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        if name not in REQUEST_FIELDS:
+            raise ApplicationError(f"{name!r} cannot be set on a request.")
+        setattr(request, name, value)
+
+
+@transaction.atomic
+def request_create(
+    *, actor: User, patient: Patient, fields: dict[str, Any] | None = None, drug: Drug | None = None
+) -> OffLabelRequest:
+    _require_role(actor, Role.PHYSICIAN)
+    _require_same_hospital(actor, patient.hospital_id)
+    if not patient_is_treated_by(patient, actor):
+        raise ApplicationError("Only a treating physician of this patient can request for them.")
+    request = OffLabelRequest(
+        hospital_id=patient.hospital_id,
+        patient=patient,
+        prescriber=actor,
+        drug=drug or Drug.objects.get(name="venetoclax"),
+    )
+    _fields_apply(request, fields or {})
+    request.full_clean()
+    request.save()
+    audit_record(
+        actor=actor,
+        action="request.created",
+        target=request,
+        summary=f"{request.reference} drafted for {patient.pseudonym}",
+        after={k: getattr(request, k) for k in REQUEST_FIELDS},
+    )
+    return request
+
+
+def _request_for_change(
+    actor: User, request_id: int, expected_version: int | None
+) -> OffLabelRequest:
+    request = (
+        OffLabelRequest.objects.select_for_update().select_related("patient").get(pk=request_id)
+    )
+    _require_same_hospital(actor, request.hospital_id)
+    if expected_version is not None and request.version != expected_version:
+        raise ConflictError(
+            f"{request.reference} was changed by someone else while you were working on it "
+            f"(it is now '{request.get_status_display()}'). "
+            "Reload the page to see the current version.",
+            extra={"status": request.status, "version": request.version},
+        )
+    return request
+
+
+@transaction.atomic
+def request_update(
+    *,
+    actor: User,
+    request: OffLabelRequest,
+    fields: dict[str, Any],
+    expected_version: int | None = None,
+) -> OffLabelRequest:
+    request = _request_for_change(actor, request.pk, expected_version)
+    if request.prescriber_id != actor.pk:
+        raise ApplicationError("Only the prescriber can edit this request.")
+    if not request.is_editable():
+        raise ApplicationError(
+            f"{request.reference} is '{request.get_status_display()}': it can be edited only "
+            "as a draft or when the pharmacist has requested changes."
+        )
+    before = {k: getattr(request, k) for k in REQUEST_FIELDS}
+    _fields_apply(request, fields)
+    request.full_clean()
+    request.version += 1
+    request.save()
+    after = {k: getattr(request, k) for k in REQUEST_FIELDS}
+    changed = {k: v for k, v in after.items() if before[k] != v}
+    audit_record(
+        actor=actor,
+        action="request.updated",
+        target=request,
+        summary=f"{request.reference} edited: {', '.join(sorted(changed)) or 'no change'}",
+        before={k: before[k] for k in changed},
+        after=changed,
+    )
+    return request
+
+
+@transaction.atomic
+def request_transition(
+    *,
+    actor: User,
+    request: OffLabelRequest,
+    transition: str,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> OffLabelRequest:
+    """Move a request to its next state, or refuse with a clear message.
+
+    The row is locked first, so of two people acting at once one wins and the other gets a
+    ConflictError: never a double transition.
+    """
+    spec = TRANSITIONS.get(transition)
+    if spec is None:
+        raise ApplicationError(f"Unknown action {transition!r}.")
+    request = _request_for_change(actor, request.pk, expected_version)
+    roles = set(actor.groups.values_list("name", flat=True))
+    if not roles & spec.roles:
+        raise ApplicationError(f"You cannot {spec.label.lower()}: your role does not allow it.")
+    acting_as_physician_only = Role.PHYSICIAN in roles and not (
+        roles & (spec.roles - {Role.PHYSICIAN})
+    )
+    if spec.prescriber_only and acting_as_physician_only and request.prescriber_id != actor.pk:
+        raise ApplicationError(f"Only the prescriber can {spec.label.lower()}.")
+    if request.status not in spec.sources:
+        last = request.transitions.select_related("actor").last()
+        who = (
+            f" by {last.actor.get_username()} at {timezone.localtime(last.occurred_at):%H:%M}"
+            if last
+            else ""
+        )
+        raise ConflictError(
+            f"Cannot {spec.label.lower()}: {request.reference} is now "
+            f"'{request.get_status_display()}'{who}.",
+            extra={"status": request.status, "version": request.version},
+        )
+    reason = reason.strip()
+    if spec.reason_required and not reason:
+        raise ApplicationError(f"Please give a reason to {spec.label.lower()}.")
+    unmet = requirements_unmet(request, transition)
+    if unmet:
+        raise ApplicationError(
+            f"Cannot {spec.label.lower()} yet: " + "; ".join(unmet) + ".", extra={"unmet": unmet}
+        )
+    now = timezone.now()
+    before = request.status
+    request.status = spec.target
+    request.status_changed_at = now
+    request.version += 1
+    if transition in {"submit", "resubmit"}:
+        request.submitted_at = now
+        request.profile_snapshot = profile_as_data(request.patient)
+    request.save()
+    RequestTransition.objects.create(
+        request=request,
+        from_status=before,
+        to_status=spec.target,
+        actor=actor,
+        reason=reason,
+        occurred_at=now,
+    )
+    audit_record(
+        actor=actor,
+        action=f"request.{transition}",
+        target=request,
+        summary=f"{request.reference}: {spec.label}" + (f" — {reason}" if reason else ""),
+        before={"status": before},
+        after={"status": spec.target, "reason": reason},
+    )
+    return request
+
+
+# --- Evidence attachments --------------------------------------------------------------------
+
+
+def _request_editable_by(actor: User, request: OffLabelRequest) -> OffLabelRequest:
+    request = _request_for_change(actor, request.pk, None)
+    if request.prescriber_id != actor.pk:
+        raise ApplicationError(
+            "Only the prescriber can change the evidence attached to this request."
+        )
+    if not request.is_editable():
+        raise ApplicationError(
+            f"{request.reference} is '{request.get_status_display()}': its evidence is frozen."
+        )
+    return request
+
+
+@transaction.atomic
+def evidence_attach(
+    *,
+    actor: User,
+    request: OffLabelRequest,
+    study: Study,
+    note: str = "",
+    rank: int | None = None,
+    reasons: list[str] | None = None,
+) -> EvidenceAttachment:
+    request = _request_editable_by(actor, request)
+    if request.attachments.filter(study=study).exists():
+        raise ApplicationError(f"{study} is already attached to {request.reference}.")
+    attachment = EvidenceAttachment.objects.create(
+        request=request,
+        study=study,
+        note=note.strip(),
+        snapshot=study_snapshot(study),
+        rank_when_attached=rank,
+        reasons_when_attached=list(reasons or []),
+        attached_by=actor,
+    )
+    request.version += 1
+    request.save(update_fields=["version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="request.evidence_attached",
+        target=request,
+        summary=f"{request.reference}: attached {study}" + (f" (rank {rank})" if rank else ""),
+        after={"study_id": study.pk, "note": attachment.note, "rank": rank},
+    )
+    return attachment
+
+
+@transaction.atomic
+def evidence_detach(*, actor: User, attachment: EvidenceAttachment) -> None:
+    request = _request_editable_by(actor, attachment.request)
+    label = str(attachment)
+    study_id = attachment.study_id
+    attachment.delete()
+    request.version += 1
+    request.save(update_fields=["version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="request.evidence_detached",
+        target=request,
+        summary=f"{request.reference}: removed {label}",
+        before={"study_id": study_id},
+    )

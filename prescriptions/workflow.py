@@ -1,0 +1,198 @@
+"""The request state machine as data, and pluggable requirements (guards).
+
+A transition names the states it leaves from, the state it goes to, who may take it, and
+whether a reason is required. Requirements are registered per transition so that later
+features add theirs (regulatory checklist complete, consent signed, authorisation granted)
+without touching the transition service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from accounts.roles import Role
+from prescriptions.models import OffLabelRequest
+
+S = OffLabelRequest.Status
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: frozenset[str]
+    target: str
+    roles: frozenset[str]
+    reason_required: bool = False
+    prescriber_only: bool = False  # a physician may act only on requests they prescribed
+    destructive: bool = False  # the page asks for confirmation
+
+
+def _t(
+    name: str, label: str, sources: Iterable[str], target: str, roles: Iterable[str], **kw: bool
+) -> Transition:
+    return Transition(name, label, frozenset(sources), target, frozenset(roles), **kw)
+
+
+_ACTIVE_STATES = (
+    S.SUBMITTED,
+    S.IN_REVIEW,
+    S.CHANGES_REQUESTED,
+    S.RESUBMITTED,
+    S.AWAITING_AUTHORISATION,
+)
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in [
+        _t(
+            "submit",
+            "Submit to the pharmacy",
+            [S.DRAFT],
+            S.SUBMITTED,
+            [Role.PHYSICIAN],
+            prescriber_only=True,
+        ),
+        _t(
+            "start_review",
+            "Start review",
+            [S.SUBMITTED, S.RESUBMITTED],
+            S.IN_REVIEW,
+            [Role.PHARMACIST],
+        ),
+        _t(
+            "request_changes",
+            "Request changes",
+            [S.IN_REVIEW],
+            S.CHANGES_REQUESTED,
+            [Role.PHARMACIST],
+            reason_required=True,
+        ),
+        _t(
+            "resubmit",
+            "Resubmit with changes",
+            [S.CHANGES_REQUESTED],
+            S.RESUBMITTED,
+            [Role.PHYSICIAN],
+            prescriber_only=True,
+        ),
+        _t(
+            "send_for_authorisation",
+            "Send for outside authorisation",
+            [S.IN_REVIEW],
+            S.AWAITING_AUTHORISATION,
+            [Role.PHARMACIST],
+        ),
+        _t(
+            "approve",
+            "Approve",
+            [S.IN_REVIEW, S.AWAITING_AUTHORISATION],
+            S.APPROVED,
+            [Role.PHARMACIST],
+            reason_required=True,
+        ),
+        _t(
+            "reject",
+            "Reject",
+            [S.IN_REVIEW, S.AWAITING_AUTHORISATION],
+            S.REJECTED,
+            [Role.PHARMACIST],
+            reason_required=True,
+            destructive=True,
+        ),
+        _t("start_dispensing", "Start dispensing", [S.APPROVED], S.ACTIVE, [Role.PHARMACIST]),
+        _t(
+            "complete",
+            "Mark treatment completed",
+            [S.ACTIVE],
+            S.COMPLETED,
+            [Role.PHYSICIAN, Role.PHARMACIST],
+            prescriber_only=True,
+        ),
+        _t(
+            "withdraw",
+            "Withdraw the request",
+            [S.DRAFT, *_ACTIVE_STATES, S.APPROVED],
+            S.WITHDRAWN,
+            [Role.PHYSICIAN],
+            reason_required=True,
+            prescriber_only=True,
+            destructive=True,
+        ),
+        _t(
+            "suspend",
+            "Suspend treatment",
+            [S.APPROVED, S.ACTIVE],
+            S.SUSPENDED,
+            [Role.PHYSICIAN, Role.PHARMACIST],
+            reason_required=True,
+            prescriber_only=True,
+            destructive=True,
+        ),
+        _t(
+            "resume",
+            "Resume treatment",
+            [S.SUSPENDED],
+            S.ACTIVE,
+            [Role.PHARMACIST],
+            reason_required=True,
+        ),
+    ]
+}
+
+# Check functions return None when met, or a sentence saying what is missing.
+RequirementCheck = Callable[[OffLabelRequest], str | None]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    code: str
+    description: str
+    check: RequirementCheck
+
+
+_REQUIREMENTS: dict[str, list[Requirement]] = {}
+
+
+def requirement_register(
+    *transitions: str, code: str, description: str
+) -> Callable[[RequirementCheck], RequirementCheck]:
+    """Decorator: make ``check`` a guard of the named transitions (later issues add theirs)."""
+
+    def decorate(check: RequirementCheck) -> RequirementCheck:
+        for name in transitions:
+            if name not in TRANSITIONS:
+                raise KeyError(f"unknown transition {name!r}")
+            entries = _REQUIREMENTS.setdefault(name, [])
+            entries[:] = [r for r in entries if r.code != code]  # re-registering replaces
+            entries.append(Requirement(code, description, check))
+        return check
+
+    return decorate
+
+
+def requirements_for(transition: str) -> list[Requirement]:
+    return list(_REQUIREMENTS.get(transition, []))
+
+
+def requirements_unmet(request: OffLabelRequest, transition: str) -> list[str]:
+    return [message for r in requirements_for(transition) if (message := r.check(request))]
+
+
+def transitions_available(request: OffLabelRequest, user: object) -> list[Transition]:
+    """The transitions this user could try now (requirements are checked when taken)."""
+    roles = {g.name for g in user.groups.all()}  # type: ignore[attr-defined]
+    available = []
+    for t in TRANSITIONS.values():
+        if request.status not in t.sources or not roles & t.roles:
+            continue
+        physician_only = Role.PHYSICIAN in roles and not (roles & (t.roles - {Role.PHYSICIAN}))
+        if (
+            t.prescriber_only
+            and physician_only
+            and request.prescriber_id != getattr(user, "pk", None)
+        ):
+            continue
+        available.append(t)
+    return available
