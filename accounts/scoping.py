@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
+
+from accounts.models import User
 
 M = TypeVar("M", bound=Model)
 
@@ -16,3 +19,12 @@ def scope_to_hospital(queryset: QuerySet[M], user: Any, field: str = "hospital")
     if not getattr(user, "is_authenticated", False) or hospital_id is None:
         return queryset.none()
     return queryset.filter(**{f"{field}_id": hospital_id})
+
+
+def acting_user(request: Any) -> User:
+    """The signed-in user of a page or API request, typed for the services (views that call
+    this are behind login_required / an authenticated-only permission)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user

@@ -22,7 +22,12 @@ class Design(models.TextChoices):
 class SettingTag(models.TextChoices):
     RR_AML = "rr_aml", "Relapsed/refractory AML"
     PRIMARY_REFRACTORY = "primary_refractory", "Primary refractory"
-    POST_TRANSPLANT_RELAPSE = "post_transplant_relapse", "Relapse after allogeneic transplant"
+    POST_TRANSPLANT_RELAPSE = (
+        "post_transplant_relapse",
+        "Includes relapse after allogeneic transplant",
+    )
+    POST_TRANSPLANT_COHORT = "post_transplant_cohort", "Whole cohort relapsed after transplant"
+    POST_TRANSPLANT_EXCLUDED = "post_transplant_excluded", "Excluded relapse after transplant"
     TP53_MUTATED = "tp53_mutated", "TP53-mutated"
     FLT3_MUTATED = "flt3_mutated", "FLT3-mutated"
     NPM1_MUTATED = "npm1_mutated", "NPM1-mutated"

@@ -24,7 +24,7 @@ from evidence.models import (
 )
 from offlabel.exceptions import ApplicationError
 
-REVIEW_DATA_FILE = Path(settings.BASE_DIR) / "evidence" / "data" / "studies_review_v1.json"
+REVIEW_DATA_FILE = Path(settings.BASE_DIR) / "evidence" / "data" / "studies_review.json"
 
 # Scalar fields copied as they are from the data file.
 _SCALAR_FIELDS = (

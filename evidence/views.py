@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.scoping import acting_user
 from evidence.filters import StudyFilter
 from evidence.forms import StudyForm
 from evidence.models import Study
@@ -41,7 +42,7 @@ def _study_form_view(request: HttpRequest, study: Study | None) -> HttpResponse:
         try:
             if study is None:
                 saved = study_create(
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=acting_user(request),
                     fields=form.model_fields(),
                     settings_tags=form.cleaned_data["settings_tags"],
                     regimen_codes=form.cleaned_data["regimen_codes"],
@@ -49,7 +50,7 @@ def _study_form_view(request: HttpRequest, study: Study | None) -> HttpResponse:
                 messages.success(request, f"Study {saved} added.")
             else:
                 saved = study_update(
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=acting_user(request),
                     study=study,
                     fields=form.model_fields(),
                     settings_tags=form.cleaned_data["settings_tags"],

@@ -25,11 +25,17 @@ class ConflictError(ApplicationError):
     """Somebody else changed the record first."""
 
 
+class NotVisible(ApplicationError):
+    """The record does not exist for this user (another hospital's, or not theirs): a 404."""
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, NotVisible):
+        return Response({"detail": "Not found."}, status=404)
     if isinstance(exc, ConflictError):
         return Response({"detail": exc.message, "extra": exc.extra}, status=409)
     if isinstance(exc, ApplicationError):

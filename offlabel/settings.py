@@ -180,6 +180,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per shared choice set (several fields use each).
+    "ENUM_NAME_OVERRIDES": {
+        "YesNoUnknownEnum": "prescriptions.models.YesNoUnknown",
+        "RequestStatusEnum": "prescriptions.models.OffLabelRequest.Status",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------

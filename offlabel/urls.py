@@ -9,10 +9,13 @@ from accounts.apis import me_api
 from accounts.views import home_view
 from audit.apis import AuditEventViewSet
 from evidence.apis import StudyViewSet
+from prescriptions.apis import PatientViewSet, RequestViewSet
 
 router = DefaultRouter()
 router.register("studies", StudyViewSet, basename="study")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("patients", PatientViewSet, basename="patient")
+router.register("requests", RequestViewSet, basename="request")
 
 urlpatterns = [
     path("", home_view, name="home"),
@@ -29,6 +32,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("studies/", include("evidence.urls")),
+    path("requests/", include("prescriptions.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", me_api, name="api-me"),
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),

@@ -139,3 +139,32 @@ def evidence_summary(request: OffLabelRequest) -> EvidenceSummary:
         f"strongest design: {highest or 'none'}."
     )
     return EvidenceSummary(len(snaps), n_patients, _range(orr), _range(cr_cri), highest, sentence)
+
+
+def patient_features(request: OffLabelRequest) -> Any:
+    """The patient and regimen as the ranking sees them."""
+    from evidence.ranking import PatientFeatures
+
+    patient = request.patient
+
+    def yes_no(value: str) -> bool | None:
+        return {"yes": True, "no": False}.get(value)
+
+    statuses = {m.gene: m.status for m in patient.mutations.all()}
+    return PatientFeatures(
+        regimen=request.regimen or "other",
+        disease_status=patient.disease_status or None,
+        aml_type=None if patient.aml_type == "unknown" else patient.aml_type,
+        mutations_present=frozenset(g for g, s in statuses.items() if s == "present"),
+        mutations_absent=frozenset(g for g, s in statuses.items() if s == "absent"),
+        prior_hma=yes_no(patient.prior_hma),
+        prior_venetoclax=yes_no(patient.prior_venetoclax),
+        prior_allo_transplant=yes_no(patient.prior_allo_transplant),
+        complex_karyotype=yes_no(patient.complex_karyotype),
+    )
+
+
+def request_suggestions(request: OffLabelRequest, limit: int | None = None) -> list[Any]:
+    from evidence.ranking import studies_rank
+
+    return studies_rank(patient_features(request), limit=limit)

@@ -18,7 +18,7 @@ from accounts.roles import Role
 from audit.services import audit_record
 from evidence.models import Study
 from evidence.services import study_snapshot
-from offlabel.exceptions import ApplicationError, ConflictError
+from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from prescriptions.models import (
     ConcomitantMedication,
     Drug,
@@ -48,10 +48,6 @@ REQUEST_FIELDS = (
     "needs_outside_authorisation",
 )
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
-
-
-class NotVisible(ApplicationError):
-    """The record does not exist for this user (another hospital, or not theirs)."""
 
 
 def _require_role(actor: User, *roles: str) -> None:
@@ -270,6 +266,11 @@ def _fields_apply(request: OffLabelRequest, fields: dict[str, Any]) -> None:
         setattr(request, name, value)
 
 
+def drug_default() -> Drug:
+    """Venetoclax, the product's first drug (the migration creates it; a flushed database too)."""
+    return Drug.objects.get_or_create(name="venetoclax", defaults={"atc_code": "L01XX52"})[0]
+
+
 @transaction.atomic
 def request_create(
     *, actor: User, patient: Patient, fields: dict[str, Any] | None = None, drug: Drug | None = None
@@ -282,7 +283,7 @@ def request_create(
         hospital_id=patient.hospital_id,
         patient=patient,
         prescriber=actor,
-        drug=drug or Drug.objects.get(name="venetoclax"),
+        drug=drug or drug_default(),
     )
     _fields_apply(request, fields or {})
     request.full_clean()

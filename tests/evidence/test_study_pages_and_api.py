@@ -194,3 +194,11 @@ def test_list_names_each_regimen_of_a_study_once(client, physician, studies):
     page = client.get(reverse("evidence:study-list"), {"regimen": "ven_dli"})
     row = page.content.decode().split(">Ram 2019<")[1].split("</tr>")[0]
     assert row.count("VEN + donor lymphocyte infusion") == 1
+
+
+def test_schema_generates_without_warnings():
+    """drf-spectacular's warnings also fail ``check --deploy``; keep the schema clean."""
+    from tests.helpers import run_manage
+
+    result = run_manage("spectacular", "--fail-on-warn", "--file", "/dev/null")
+    assert result.returncode == 0, result.stderr

@@ -92,4 +92,5 @@ def draft(physician, patient, studies) -> OffLabelRequest:
         note="IDH-mutated subgroup responded",
         rank=1,
     )
+    request.refresh_from_db()  # attaching bumped the version
     return request

@@ -248,4 +248,5 @@ def test_updating_one_mutation_keeps_the_others(physician, patient):
     assert statuses["IDH2"] == "present" and statuses["TP53"] == "absent"
     assert statuses["NPM1"] == "present" and statuses["KRAS"] == "not_tested"
     event = AuditEvent.objects.get(action="patient.updated")
+    assert event.before is not None and event.after is not None
     assert event.after == {"mutations": {**event.before["mutations"], "NPM1": "present"}}

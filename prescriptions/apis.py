@@ -1,0 +1,253 @@
+"""REST API for patients, requests, transitions, evidence suggestions and attachments.
+
+Permissions match the pages: the queryset is the user's visible records (others are 404),
+``action_permissions`` names the Django permission each action needs, and the services
+check roles and ownership.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.scoping import acting_user
+from evidence.models import Study
+from offlabel.permissions import ActionPermission
+from prescriptions.models import EvidenceAttachment, OffLabelRequest, Patient
+from prescriptions.selectors import (
+    evidence_summary,
+    patients_visible_to,
+    request_list,
+    request_suggestions,
+)
+from prescriptions.serializers import (
+    AttachmentSerializer,
+    EvidenceSummarySerializer,
+    PatientIdentitySerializer,
+    PatientSerializer,
+    RequestSerializer,
+    SuggestionSerializer,
+    TransitionInputSerializer,
+    TransitionSerializer,
+)
+from prescriptions.services import (
+    evidence_attach,
+    evidence_detach,
+    patient_create,
+    patient_identity_read,
+    patient_identity_set,
+    patient_update,
+    request_create,
+    request_transition,
+    request_update,
+)
+
+VIEW_PATIENT = "prescriptions.view_patient"
+VIEW_REQUEST = "prescriptions.view_offlabelrequest"
+
+
+class PatientViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[Patient],
+):
+    serializer_class = PatientSerializer
+    permission_classes = [ActionPermission]
+    action_permissions = {
+        "list": VIEW_PATIENT,
+        "retrieve": VIEW_PATIENT,
+        "create": "prescriptions.add_patient",
+        "update": "prescriptions.change_patient",
+        "partial_update": "prescriptions.change_patient",
+        "identity:GET": VIEW_PATIENT,
+        "identity:PUT": "prescriptions.change_patient",
+    }
+    search_fields = ["pseudonym"]
+
+    def get_queryset(self) -> QuerySet[Patient]:
+        qs = patients_visible_to(self.request.user).prefetch_related("mutations", "medications")
+        if term := self.request.query_params.get("q"):
+            qs = qs.filter(pseudonym__icontains=term.strip())
+        return qs.order_by("-created_at", "pk")
+
+    def perform_create(self, serializer: PatientSerializer) -> None:  # type: ignore[override]
+        data = dict(serializer.validated_data)
+        serializer.instance = patient_create(
+            actor=acting_user(self.request),
+            profile={k: v for k, v in data.items() if k not in {"mutations", "medications"}},
+            mutations=data.get("mutations"),
+            medications=data.get("medications"),
+        )
+
+    def perform_update(self, serializer: PatientSerializer) -> None:  # type: ignore[override]
+        data = dict(serializer.validated_data)
+        serializer.instance = patient_update(
+            actor=acting_user(self.request),
+            patient=self.get_object(),
+            profile={k: v for k, v in data.items() if k not in {"mutations", "medications"}},
+            mutations=data.get("mutations"),
+            medications=data.get("medications"),
+        )
+
+    @extend_schema(request=PatientIdentitySerializer, responses=PatientIdentitySerializer)
+    @action(detail=True, methods=["get", "put"])
+    def identity(self, request: Request, pk: str | None = None) -> Response:
+        """Identifying data: treating physicians and pharmacists only; every read is audited."""
+        patient = self.get_object()
+        if request.method == "PUT":
+            serializer = PatientIdentitySerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            patient_identity_set(
+                actor=acting_user(request), patient=patient, identity=serializer.validated_data
+            )
+            return Response(serializer.data)
+        identity = patient_identity_read(actor=acting_user(request), patient=patient, purpose="API")
+        if identity is None:
+            return Response({"detail": "No identifying data recorded."}, status=404)
+        return Response(PatientIdentitySerializer(identity).data)
+
+
+class RequestFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=OffLabelRequest.Status.choices)
+    regimen = django_filters.ChoiceFilter(choices=OffLabelRequest.Regimen.choices)
+    jurisdiction = django_filters.ChoiceFilter(choices=OffLabelRequest.Jurisdiction.choices)
+    q = django_filters.CharFilter(method="search", label="Pseudonym or reference")
+
+    class Meta:
+        model = OffLabelRequest
+        fields = ["status", "regimen", "jurisdiction", "q"]
+
+    def search(
+        self, queryset: QuerySet[OffLabelRequest], name: str, value: str
+    ) -> QuerySet[OffLabelRequest]:
+        value = value.strip().upper()
+        condition = Q(patient__pseudonym__icontains=value)
+        digits = value.removeprefix("OL-").lstrip("0")
+        if digits.isdigit():
+            condition |= Q(pk=int(digits))
+        return queryset.filter(condition)
+
+
+class RequestViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[OffLabelRequest],
+):
+    serializer_class = RequestSerializer
+    permission_classes = [ActionPermission]
+    filterset_class = RequestFilter
+    action_permissions = {
+        "list": VIEW_REQUEST,
+        "retrieve": VIEW_REQUEST,
+        "create": "prescriptions.add_offlabelrequest",
+        "update": "prescriptions.change_offlabelrequest",
+        "partial_update": "prescriptions.change_offlabelrequest",
+        "transition": "prescriptions.change_offlabelrequest",
+        "history": VIEW_REQUEST,
+        "suggestions": VIEW_REQUEST,
+        "evidence_summary": VIEW_REQUEST,
+        "attachments:GET": VIEW_REQUEST,
+        "attachments:POST": "prescriptions.add_offlabelrequest",
+        "attachment_remove": "prescriptions.add_offlabelrequest",
+    }
+
+    def get_queryset(self) -> QuerySet[OffLabelRequest]:
+        return request_list(self.request.user).order_by("-updated_at", "-pk")
+
+    def perform_create(self, serializer: RequestSerializer) -> None:  # type: ignore[override]
+        data = dict(serializer.validated_data)
+        patient = get_object_or_404(
+            patients_visible_to(self.request.user), pk=data.pop("patient").pk
+        )
+        serializer.instance = request_create(
+            actor=acting_user(self.request), patient=patient, fields=data
+        )
+
+    def perform_update(self, serializer: RequestSerializer) -> None:  # type: ignore[override]
+        data = dict(serializer.validated_data)
+        data.pop("patient", None)
+        version = self.request.data.get("version") if isinstance(self.request.data, dict) else None
+        serializer.instance = request_update(
+            actor=acting_user(self.request),
+            request=self.get_object(),
+            fields=data,
+            expected_version=int(version) if version not in (None, "") else None,
+        )
+
+    @extend_schema(request=TransitionInputSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str | None = None) -> Response:
+        """Take a workflow step (submit, start_review, approve, ...). 400 if a guard fails,
+        409 if the request changed meanwhile."""
+        payload = TransitionInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        updated = request_transition(
+            actor=acting_user(request),
+            request=self.get_object(),
+            transition=payload.validated_data["transition"],
+            reason=payload.validated_data["reason"],
+            expected_version=payload.validated_data.get("version"),
+        )
+        return Response(RequestSerializer(self.get_queryset().get(pk=updated.pk)).data)
+
+    @extend_schema(responses=TransitionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        transitions = self.get_object().transitions.select_related("actor")
+        return Response(TransitionSerializer(transitions, many=True).data)
+
+    @extend_schema(responses=SuggestionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def suggestions(self, request: Request, pk: str | None = None) -> Response:
+        """The study database ranked for this patient and regimen, each with its reasons."""
+        return Response(
+            SuggestionSerializer(request_suggestions(self.get_object()), many=True).data
+        )
+
+    @extend_schema(responses=EvidenceSummarySerializer)
+    @action(detail=True, methods=["get"], url_path="evidence-summary")
+    def evidence_summary(self, request: Request, pk: str | None = None) -> Response:
+        return Response(EvidenceSummarySerializer(evidence_summary(self.get_object())).data)
+
+    @extend_schema(request=AttachmentSerializer, responses=AttachmentSerializer(many=True))
+    @action(detail=True, methods=["get", "post"])
+    def attachments(self, request: Request, pk: str | None = None) -> Response:
+        offlabel_request = self.get_object()
+        if request.method == "POST":
+            payload = AttachmentSerializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            study: Study = payload.validated_data["study"]
+            ranked = {s.study.pk: s for s in request_suggestions(offlabel_request)}
+            suggestion = ranked.get(study.pk)
+            attachment = evidence_attach(
+                actor=acting_user(request),
+                request=offlabel_request,
+                study=study,
+                note=payload.validated_data.get("note", ""),
+                rank=suggestion.rank if suggestion else None,
+                reasons=list(suggestion.reasons) if suggestion else None,
+            )
+            return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+        attachments = offlabel_request.attachments.select_related("attached_by")
+        return Response(AttachmentSerializer(attachments, many=True).data)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"attachments/(?P<attachment_id>\d+)")
+    def attachment_remove(
+        self, request: Request, pk: str | None = None, attachment_id: str = ""
+    ) -> Response:
+        attachment = get_object_or_404(
+            EvidenceAttachment, pk=attachment_id, request=self.get_object()
+        )
+        evidence_detach(actor=acting_user(request), attachment=attachment)
+        return Response(status=status.HTTP_204_NO_CONTENT)

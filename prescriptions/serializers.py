@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from prescriptions.models import (
+    ConcomitantMedication,
+    EvidenceAttachment,
+    Gene,
+    OffLabelRequest,
+    Patient,
+    PatientIdentity,
+    PatientMutation,
+    RequestTransition,
+)
+from prescriptions.profile import PROFILE_FIELDS
+from prescriptions.services import REQUEST_FIELDS
+from prescriptions.workflow import TRANSITIONS
+
+
+class MedicationSerializer(serializers.ModelSerializer[ConcomitantMedication]):
+    class Meta:
+        model = ConcomitantMedication
+        fields = ["drug_name", "interaction", "also_pgp_inhibitor", "dose_text", "ongoing"]
+
+
+class PatientSerializer(serializers.ModelSerializer[Patient]):
+    """The pseudonymised record. Identifying data are never part of it."""
+
+    mutations = serializers.DictField(
+        child=serializers.ChoiceField(choices=PatientMutation.Status.choices),
+        required=False,
+        write_only=True,  # read back in to_representation, from the related rows
+        help_text="Gene -> present / absent / not_tested, for " + ", ".join(Gene.values),
+    )
+    medications = MedicationSerializer(many=True, required=False)
+    bsa_m2 = serializers.DecimalField(max_digits=4, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "pseudonym",
+            *PROFILE_FIELDS,
+            "bsa_m2",
+            "mutations",
+            "medications",
+            "created_at",
+        ]
+        read_only_fields = ["id", "pseudonym", "created_at"]
+
+    def to_representation(self, instance: Patient) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["mutations"] = {m.gene: m.status for m in instance.mutations.all()}
+        return data
+
+
+class PatientIdentitySerializer(serializers.ModelSerializer[PatientIdentity]):
+    class Meta:
+        model = PatientIdentity
+        fields = ["given_name", "family_name", "date_of_birth", "national_id"]
+
+
+class RequestSerializer(serializers.ModelSerializer[OffLabelRequest]):
+    reference = serializers.CharField(read_only=True)
+    patient_pseudonym = serializers.CharField(source="patient.pseudonym", read_only=True)
+    prescriber = serializers.CharField(source="prescriber.username", read_only=True)
+    drug = serializers.CharField(source="drug.name", read_only=True)
+    n_attachments = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = OffLabelRequest
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "version",
+            "patient",
+            "patient_pseudonym",
+            "prescriber",
+            "drug",
+            "indication",
+            *REQUEST_FIELDS,
+            "n_attachments",
+            "created_at",
+            "updated_at",
+            "status_changed_at",
+            "submitted_at",
+        ]
+        read_only_fields = ["status", "version", "indication"]
+
+
+class AttachmentSerializer(serializers.ModelSerializer[EvidenceAttachment]):
+    attached_by = serializers.CharField(source="attached_by.username", read_only=True)
+
+    class Meta:
+        model = EvidenceAttachment
+        fields = [
+            "id",
+            "study",
+            "note",
+            "snapshot",
+            "rank_when_attached",
+            "reasons_when_attached",
+            "attached_by",
+            "attached_at",
+        ]
+        read_only_fields = ["snapshot", "rank_when_attached", "reasons_when_attached"]
+
+
+class TransitionSerializer(serializers.ModelSerializer[RequestTransition]):
+    actor = serializers.CharField(source="actor.username")
+
+    class Meta:
+        model = RequestTransition
+        fields = ["from_status", "to_status", "actor", "reason", "occurred_at"]
+
+
+class TransitionInputSerializer(serializers.Serializer[Any]):
+    transition = serializers.ChoiceField(choices=sorted(TRANSITIONS))
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(
+        required=False,
+        help_text="The version you saw; a different current version is a 409 conflict.",
+    )
+
+
+class SuggestionSerializer(serializers.Serializer[Any]):
+    rank = serializers.IntegerField()
+    score = serializers.FloatField()
+    study = serializers.IntegerField(source="study.pk")
+    reference = serializers.IntegerField(source="study.reference", allow_null=True)
+    first_author = serializers.CharField(source="study.first_author")
+    year = serializers.IntegerField(source="study.year", allow_null=True)
+    design = serializers.CharField(source="study.design")
+    n_patients = serializers.IntegerField(source="study.n_patients")
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class EvidenceSummarySerializer(serializers.Serializer[Any]):
+    n_studies = serializers.IntegerField()
+    n_patients = serializers.IntegerField()
+    orr_range = serializers.ListField(
+        child=serializers.DecimalField(max_digits=5, decimal_places=1), allow_null=True
+    )
+    cr_cri_range = serializers.ListField(
+        child=serializers.DecimalField(max_digits=5, decimal_places=1), allow_null=True
+    )
+    highest_design = serializers.CharField(allow_null=True)
+    sentence = serializers.CharField()

@@ -1,0 +1,356 @@
+"""Pages: physician dashboard, the four-step request form, pharmacist queue, request detail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import Role
+from accounts.scoping import acting_user
+from evidence.models import Study
+from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from prescriptions.apis import RequestFilter
+from prescriptions.forms import (
+    KNOWN_INTERACTIONS,
+    AttachForm,
+    IdentityForm,
+    PatientProfileForm,
+    RegimenForm,
+)
+from prescriptions.models import OffLabelRequest
+from prescriptions.profile import profile_missing
+from prescriptions.selectors import (
+    WAITING_FOR_PHYSICIAN,
+    dashboard_counts,
+    evidence_summary,
+    patients_visible_to,
+    pharmacy_queue,
+    request_list,
+    request_suggestions,
+    request_timeline,
+    requests_visible_to,
+)
+from prescriptions.services import (
+    evidence_attach,
+    evidence_detach,
+    patient_create,
+    patient_identity_read,
+    patient_update,
+    request_create,
+    request_transition,
+    request_update,
+)
+from prescriptions.workflow import TRANSITIONS, requirements_unmet, transitions_available
+
+STEPS = [
+    ("patient", "Patient"),
+    ("regimen", "Regimen"),
+    ("evidence", "Evidence"),
+    ("review", "Review and submit"),
+]
+VIEW_REQUEST = "prescriptions.view_offlabelrequest"
+
+
+def _visible_request(request: HttpRequest, pk: int) -> OffLabelRequest:
+    return get_object_or_404(requests_visible_to(request.user), pk=pk)
+
+
+def _own_editable(request: HttpRequest, pk: int) -> OffLabelRequest:
+    offlabel = _visible_request(request, pk)
+    if offlabel.prescriber_id != request.user.pk:
+        raise Http404
+    return offlabel
+
+
+def _step_context(offlabel: OffLabelRequest | None, current: str) -> dict[str, Any]:
+    return {"steps": STEPS, "current_step": current, "offlabel": offlabel}
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    counts = dashboard_counts(user)
+    mine = request_list(user).filter(prescriber=user)
+    context = {
+        "counts": [(s, counts.get(s.value, 0)) for s in OffLabelRequest.Status],
+        "waiting_for_me": mine.filter(status__in=WAITING_FOR_PHYSICIAN).order_by("-updated_at")[
+            :20
+        ],
+        "recent": mine.exclude(status__in=WAITING_FOR_PHYSICIAN).order_by("-updated_at")[:20],
+        "queue_size": pharmacy_queue(user).count() if user.has_role(Role.PHARMACIST) else None,
+    }
+    return render(request, "prescriptions/dashboard.html", context)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def request_list_view(request: HttpRequest, queue: bool = False) -> HttpResponse:
+    user = acting_user(request)
+    base = pharmacy_queue(user) if queue else request_list(user).order_by("-updated_at", "-pk")
+    request_filter = RequestFilter(request.GET or None, queryset=base)
+    rows = request_filter.qs if request_filter.is_bound and request_filter.is_valid() else base
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": request_filter,
+        "page": page,
+        "query": query.urlencode(),
+        "queue": queue,
+        "now": timezone.now(),
+    }
+    return render(request, "prescriptions/request_list.html", context)
+
+
+@login_required
+@permission_required("prescriptions.add_offlabelrequest", raise_exception=True)
+def request_new_view(request: HttpRequest) -> HttpResponse:
+    """Step 1: choose one of my patients, or describe a new one (with identifying data)."""
+    user = acting_user(request)
+    my_patients = patients_visible_to(user).order_by("pseudonym")
+    form = PatientProfileForm(request.POST or None)
+    identity_form = IdentityForm(request.POST or None, prefix="identity")
+    if request.method == "POST":
+        if existing := request.POST.get("existing_patient"):
+            patient = get_object_or_404(my_patients, pk=existing)
+            offlabel = request_create(actor=user, patient=patient)
+            messages.success(
+                request, f"Draft {offlabel.reference} started for {patient.pseudonym}."
+            )
+            return redirect("requests:step-patient", pk=offlabel.pk)
+        identity_given = any(request.POST.get(f"identity-{f}") for f in IdentityForm.Meta.fields)
+        if form.is_valid() and (not identity_given or identity_form.is_valid()):
+            try:
+                with transaction.atomic():
+                    patient = patient_create(
+                        actor=user,
+                        profile=form.profile(),
+                        mutations=form.mutations(),
+                        medications=form.medications(),
+                        identity=identity_form.cleaned_data if identity_given else None,
+                    )
+                    offlabel = request_create(actor=user, patient=patient)
+                messages.success(
+                    request, f"Patient {patient.pseudonym} and draft {offlabel.reference} saved."
+                )
+                return redirect("requests:step-regimen", pk=offlabel.pk)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+    context = {
+        **_step_context(None, "patient"),
+        "form": form,
+        "identity_form": identity_form,
+        "my_patients": my_patients,
+        "known_drugs": sorted(KNOWN_INTERACTIONS),
+    }
+    return render(request, "prescriptions/step_patient.html", context)
+
+
+@login_required
+@permission_required("prescriptions.change_patient", raise_exception=True)
+def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _own_editable(request, pk)
+    form = PatientProfileForm(request.POST or None, instance=offlabel.patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_update(
+                actor=acting_user(request),
+                patient=offlabel.patient,
+                profile=form.profile(),
+                mutations=form.mutations(),
+                medications=form.medications(),
+            )
+            messages.success(request, "Patient profile saved.")
+            return redirect("requests:step-regimen", pk=pk)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+    context = {
+        **_step_context(offlabel, "patient"),
+        "form": form,
+        "known_drugs": sorted(KNOWN_INTERACTIONS),
+        "missing": profile_missing(offlabel.patient),
+    }
+    return render(request, "prescriptions/step_patient.html", context)
+
+
+@login_required
+@permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
+def step_regimen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _own_editable(request, pk)
+    form = RegimenForm(
+        request.POST or None, instance=offlabel, initial={"version": offlabel.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            request_update(
+                actor=acting_user(request),
+                request=offlabel,
+                fields=form.request_fields(),
+                expected_version=form.cleaned_data.get("version"),
+            )
+            messages.success(request, "Regimen saved.")
+            return redirect("requests:step-evidence", pk=pk)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+    return render(
+        request,
+        "prescriptions/step_regimen.html",
+        {**_step_context(offlabel, "regimen"), "form": form},
+    )
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def step_evidence_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _own_editable(request, pk)
+    attached_ids = set(offlabel.attachments.values_list("study_id", flat=True))
+    suggestions = request_suggestions(offlabel)
+    show_all = request.GET.get("all") == "1"
+    context = {
+        **_step_context(offlabel, "evidence"),
+        "suggestions": suggestions if show_all else suggestions[:12],
+        "n_suggestions": len(suggestions),
+        "show_all": show_all,
+        "attached_ids": attached_ids,
+        "attachments": offlabel.attachments.select_related("attached_by"),
+        "summary": evidence_summary(offlabel),
+    }
+    template = (
+        "prescriptions/_evidence_panel.html"
+        if getattr(request, "htmx", False)
+        else "prescriptions/step_evidence.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+@permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
+def attachment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _own_editable(request, pk)
+    form = AttachForm(request.POST)
+    if request.method == "POST" and form.is_valid():
+        study = get_object_or_404(Study, pk=form.cleaned_data["study"])
+        ranked = {s.study.pk: s for s in request_suggestions(offlabel)}
+        suggestion = ranked.get(study.pk)
+        try:
+            evidence_attach(
+                actor=acting_user(request),
+                request=offlabel,
+                study=study,
+                note=form.cleaned_data["note"],
+                rank=suggestion.rank if suggestion else None,
+                reasons=list(suggestion.reasons) if suggestion else None,
+            )
+            messages.success(request, f"{study} attached.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return _back_to_evidence(request, pk)
+
+
+@login_required
+@permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
+def attachment_remove_view(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
+    offlabel = _own_editable(request, pk)
+    attachment = get_object_or_404(offlabel.attachments, pk=attachment_id)
+    if request.method == "POST":
+        try:
+            evidence_detach(actor=acting_user(request), attachment=attachment)
+            messages.success(request, f"{attachment} removed.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return _back_to_evidence(request, pk)
+
+
+def _back_to_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        return step_evidence_view(request, pk)  # re-render the panel in place
+    return redirect("requests:step-evidence", pk=pk)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def step_review_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _own_editable(request, pk)
+    transition = (
+        "resubmit" if offlabel.status == OffLabelRequest.Status.CHANGES_REQUESTED else "submit"
+    )
+    context = {
+        **_step_context(offlabel, "review"),
+        "unmet": requirements_unmet(offlabel, transition) if offlabel.is_editable() else [],
+        "transition": TRANSITIONS[transition],
+        "summary": evidence_summary(offlabel),
+        "attachments": offlabel.attachments.all(),
+    }
+    return render(request, "prescriptions/step_review.html", context)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def request_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible_request(request, pk)
+    user = acting_user(request)
+    context = {
+        "offlabel": offlabel,
+        "patient": offlabel.patient,
+        "mutations": offlabel.patient.mutations.all(),
+        "medications": offlabel.patient.medications.all(),
+        "attachments": offlabel.attachments.select_related("attached_by"),
+        "summary": evidence_summary(offlabel),
+        "timeline": request_timeline(offlabel).select_related("actor"),
+        "actions": transitions_available(offlabel, user),
+        "can_read_identity": user.has_role(Role.PHARMACIST)
+        or offlabel.patient.treating_physicians.filter(pk=user.pk).exists(),
+    }
+    return render(request, "prescriptions/request_detail.html", context)
+
+
+@login_required
+@permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
+def request_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible_request(request, pk)
+    if request.method != "POST":
+        return redirect("requests:detail", pk=pk)
+    version = request.POST.get("version")
+    try:
+        updated = request_transition(
+            actor=acting_user(request),
+            request=offlabel,
+            transition=request.POST.get("transition", ""),
+            reason=request.POST.get("reason", ""),
+            expected_version=int(version) if version and version.isdigit() else None,
+        )
+        messages.success(request, f"{updated.reference} is now '{updated.get_status_display()}'.")
+    except ConflictError as exc:
+        messages.warning(request, exc.message)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        if offlabel.is_editable() and offlabel.prescriber_id == request.user.pk:
+            return redirect("requests:step-review", pk=pk)
+    return redirect("requests:detail", pk=pk)
+
+
+@login_required
+@permission_required("prescriptions.view_patient", raise_exception=True)
+def patient_identity_view(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(patients_visible_to(request.user), pk=pk)
+    try:
+        identity = patient_identity_read(
+            actor=acting_user(request), patient=patient, purpose="page"
+        )
+    except NotVisible:
+        raise Http404 from None
+    back = request.GET.get("back") or reverse("requests:dashboard")
+    return render(
+        request,
+        "prescriptions/patient_identity.html",
+        {"patient": patient, "identity": identity, "back": back if back.startswith("/") else "/"},
+    )

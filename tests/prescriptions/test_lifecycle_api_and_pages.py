@@ -1,0 +1,273 @@
+"""A request's whole life through the REST API and through the pages, audit event by step."""
+
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from audit.services import audit_chain_verify
+from evidence.models import Study
+from prescriptions.models import OffLabelRequest
+from tests.prescriptions.conftest import COMPLETE_PROFILE
+
+PROFILE_JSON = {
+    k: (str(v) if not isinstance(v, int | str) else v) for k, v in COMPLETE_PROFILE.items()
+}
+
+
+def _last_event():
+    return AuditEvent.objects.order_by("-sequence")[0]
+
+
+def test_whole_life_through_the_api(api_client, physician, pharmacist, studies):
+    api_client.force_authenticate(physician)
+    patient = api_client.post(
+        "/api/v1/patients/",
+        {
+            **PROFILE_JSON,
+            "mutations": {"IDH2": "present"},
+            "medications": [
+                {"drug_name": "fluconazole", "interaction": "moderate_cyp3a_inhibitor"}
+            ],
+        },
+        format="json",
+    )
+    assert patient.status_code == 201, patient.content
+    assert _last_event().action == "patient.created"
+    pid = patient.json()["id"]
+    assert patient.json()["mutations"]["IDH2"] == "present" and patient.json()["bsa_m2"] == 1.7
+    identity = api_client.put(
+        f"/api/v1/patients/{pid}/identity/",
+        {
+            "given_name": "Zebulina",
+            "family_name": "Inventatissima",
+            "date_of_birth": "1958-03-14",
+        },
+        format="json",
+    )
+    assert identity.status_code == 200 and _last_event().action == "patient.identity_recorded"
+
+    created = api_client.post(
+        "/api/v1/requests/",
+        {
+            "patient": pid,
+            "regimen": "azacitidine",
+            "ven_target_dose_mg": "400",
+            "ramp_up": "hma_3_day",
+            "cycles_planned": 4,
+            "jurisdiction": "IT",
+            "pathway": "Law 94/98",
+            "clinical_rationale": "Relapse after intensive induction, unfit for re-induction.",
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    rid = created.json()["id"]
+    assert _last_event().action == "request.created"
+
+    suggestions = api_client.get(f"/api/v1/requests/{rid}/suggestions/").json()
+    assert suggestions[0]["reasons"]
+    lou = next(s for s in suggestions if s["reference"] == 82)
+    attached = api_client.post(
+        f"/api/v1/requests/{rid}/attachments/",
+        {"study": lou["study"], "note": "IDH2"},
+        format="json",
+    )
+    assert attached.status_code == 201 and attached.json()["rank_when_attached"] == lou["rank"]
+    assert _last_event().action == "request.evidence_attached"
+
+    def step(client_user, transition, reason="", version=None):
+        api_client.force_authenticate(client_user)
+        body = {"transition": transition, "reason": reason}
+        if version is not None:
+            body["version"] = version
+        response = api_client.post(f"/api/v1/requests/{rid}/transition/", body, format="json")
+        assert response.status_code == 200, (transition, response.content)
+        event = _last_event()
+        assert event.action == f"request.{transition}" and event.actor == client_user
+        return response.json()
+
+    step(physician, "submit")
+    step(pharmacist, "start_review")
+    step(pharmacist, "request_changes", "Add the date of the last marrow.")
+    api_client.force_authenticate(physician)
+    current = api_client.get(f"/api/v1/requests/{rid}/").json()
+    patched = api_client.patch(
+        f"/api/v1/requests/{rid}/",
+        {"cycles_planned": 6, "version": current["version"]},
+        format="json",
+    )
+    assert patched.status_code == 200 and patched.json()["cycles_planned"] == 6
+    assert _last_event().action == "request.updated"
+    stale = api_client.patch(
+        f"/api/v1/requests/{rid}/",
+        {"cycles_planned": 5, "version": current["version"]},
+        format="json",
+    )
+    assert stale.status_code == 409
+    step(physician, "resubmit")
+    step(pharmacist, "start_review")
+    result = step(pharmacist, "approve", "Conditions of Law 94/98 met.")
+    assert result["status"] == "approved"
+    step(pharmacist, "start_dispensing")
+    final = step(physician, "complete", "Four cycles given.")
+    assert final["status"] == "completed"
+
+    history = api_client.get(f"/api/v1/requests/{rid}/history/").json()
+    assert [h["to_status"] for h in history] == [
+        "submitted",
+        "in_review",
+        "changes_requested",
+        "resubmitted",
+        "in_review",
+        "approved",
+        "active",
+        "completed",
+    ]
+    summary = api_client.get(f"/api/v1/requests/{rid}/evidence-summary/").json()
+    assert summary["n_studies"] == 1 and summary["n_patients"] == 48
+    assert audit_chain_verify().ok
+
+
+def test_guard_failure_and_conflict_are_clear_over_the_api(
+    api_client, physician, pharmacist, draft
+):
+    api_client.force_authenticate(pharmacist)
+    refused = api_client.post(
+        f"/api/v1/requests/{draft.pk}/transition/", {"transition": "submit"}, format="json"
+    )
+    assert refused.status_code == 400 and "role does not allow" in refused.json()["detail"]
+    api_client.force_authenticate(physician)
+    api_client.post(
+        f"/api/v1/requests/{draft.pk}/transition/", {"transition": "submit"}, format="json"
+    )
+    again = api_client.post(
+        f"/api/v1/requests/{draft.pk}/transition/", {"transition": "submit"}, format="json"
+    )
+    assert again.status_code == 409 and "is now 'Submitted'" in again.json()["detail"]
+
+
+def _profile_post_data(**overrides):
+    data = {k: ("" if v is None else str(v)) for k, v in COMPLETE_PROFILE.items()}
+    data.update(
+        {
+            f"mut_{g}": "not_tested"
+            for g in (
+                "IDH1",
+                "IDH2",
+                "NPM1",
+                "FLT3_ITD",
+                "FLT3_TKD",
+                "TP53",
+                "RUNX1",
+                "ASXL1",
+                "TET2",
+                "SRSF2",
+                "DNMT3A",
+                "KRAS",
+                "NRAS",
+                "SF3B1",
+            )
+        }
+    )
+    data["mut_IDH2"] = "present"
+    data["med_0_name"] = "posaconazole"
+    data["identity-given_name"] = "Zebulina"
+    data["identity-family_name"] = "Inventatissima"
+    data["identity-date_of_birth"] = "1958-03-14"
+    data.update(overrides)
+    return data
+
+
+def test_whole_life_through_the_pages(client, physician, pharmacist, studies):
+    client.force_login(physician)
+    response = client.post(reverse("requests:new"), _profile_post_data())
+    offlabel = OffLabelRequest.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "requests:step-regimen", args=[offlabel.pk]
+    )
+    med = offlabel.patient.medications.get()
+    assert med.interaction == "strong_cyp3a_inhibitor"  # filled from the known-drug list
+
+    regimen = {
+        "regimen": "azacitidine",
+        "ven_target_dose_mg": "400",
+        "ramp_up": "hma_3_day",
+        "cycles_planned": "4",
+        "cycle_length_days": "28",
+        "jurisdiction": "IT",
+        "pathway": "Law 94/98",
+        "clinical_rationale": "Relapse after induction; unfit for intensive re-induction.",
+        "version": str(offlabel.version),
+    }
+    response = client.post(reverse("requests:step-regimen", args=[offlabel.pk]), regimen)
+    assert response.status_code == 302
+    evidence = client.get(reverse("requests:step-evidence", args=[offlabel.pk]))
+    assert b"Lou 2020 [82]" in evidence.content
+    lou = Study.objects.get(reference=82)
+    panel = client.post(
+        reverse("requests:attach", args=[offlabel.pk]),
+        {"study": lou.pk, "note": "IDH2"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert b"<html" not in panel.content and b"Attached (1)" in panel.content
+    review = client.get(reverse("requests:step-review", args=[offlabel.pk]))
+    assert b"Submit to the pharmacy" in review.content
+    offlabel.refresh_from_db()
+    client.post(
+        reverse("requests:transition", args=[offlabel.pk]),
+        {"transition": "submit", "version": offlabel.version},
+    )
+    offlabel.refresh_from_db()
+    assert offlabel.status == "submitted"
+
+    client.force_login(pharmacist)
+    queue = client.get(reverse("requests:queue"))
+    assert offlabel.reference.encode() in queue.content
+    for transition, reason, status in [
+        ("start_review", "", "in_review"),
+        ("approve", "Evidence adequate.", "approved"),
+        ("start_dispensing", "", "active"),
+    ]:
+        offlabel.refresh_from_db()
+        client.post(
+            reverse("requests:transition", args=[offlabel.pk]),
+            {"transition": transition, "version": offlabel.version, "reason": reason},
+        )
+        offlabel.refresh_from_db()
+        assert offlabel.status == status
+        assert AuditEvent.objects.order_by("-sequence")[0].action == f"request.{transition}"
+    detail = client.get(reverse("requests:detail", args=[offlabel.pk]))
+    for action in (
+        "request.created",
+        "request.evidence_attached",
+        "request.submit",
+        "request.approve",
+    ):
+        assert action.encode() in detail.content  # the timeline shows every event
+    assert b"Inventatissima" not in detail.content
+
+
+def test_a_bad_profile_keeps_what_was_typed_and_says_what_is_wrong(client, physician):
+    client.force_login(physician)
+    response = client.post(reverse("requests:new"), _profile_post_data(weight_kg="900", ecog="7"))
+    assert response.status_code == 200
+    assert not OffLabelRequest.objects.exists()
+    content = response.content.decode()
+    assert 'value="Inventatissima"' in content and 'value="162.0"' in content
+    assert "less than or equal to 300" in content and "less than or equal to 4" in content
+
+
+def test_a_stale_page_gets_a_conflict_message(client, physician, pharmacist, draft):
+    client.force_login(physician)
+    stale = draft.version
+    client.post(
+        reverse("requests:transition", args=[draft.pk]), {"transition": "submit", "version": stale}
+    )
+    client.force_login(pharmacist)
+    page = client.post(
+        reverse("requests:transition", args=[draft.pk]),
+        {"transition": "start_review", "version": stale},
+        follow=True,
+    )
+    assert b"changed by someone else" in page.content
+    draft.refresh_from_db()
+    assert draft.status == "submitted"
