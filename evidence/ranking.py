@@ -110,6 +110,8 @@ PRIOR_THERAPY_SUBGROUP_WEIGHT = 1.5
 # wild-type patient, post-MPN cohort for de novo AML, a cohort that excluded post-transplant
 # relapses for a patient relapsing after transplant): its numbers describe other patients.
 COHORT_MISMATCH_PENALTY = 3.0
+# A case report "of this kind of patient" counts half a cohort of them.
+CASE_REPORT_SETTING_FACTOR = 0.5
 
 # Prospective trials above retrospective series above single cases (the review's own hierarchy).
 DESIGN_WEIGHTS: dict[str, float] = {
@@ -422,6 +424,11 @@ def _cohort_quote(study: Study) -> str | None:
 
 
 def _add_cohort_reason(tally: _Tally, weight: float, sentence: str, study: Study) -> None:
+    if study.design == Design.CASE_REPORT:
+        # One or a few patients like this one are worth less than a cohort of them, and
+        # must not be called a cohort.
+        weight *= CASE_REPORT_SETTING_FACTOR
+        sentence = sentence.replace(" cohort", " case report")
     quote = _cohort_quote(study)
     if quote is None:
         tally.add(weight, f"{sentence}.")

@@ -306,3 +306,18 @@ def test_number_of_queries_does_not_grow_with_the_number_of_studies(
 def test_misspelt_features_are_rejected(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         PatientFeatures(**kwargs)
+
+
+def test_a_case_report_is_not_called_a_cohort_and_counts_half(studies):
+    features = PatientFeatures(
+        regimen="azacitidine",
+        disease_status="relapse_after_allo",
+        prior_allo_transplant=True,
+        mutations_present=frozenset({"IDH2"}),
+    )
+    ranked = {s.study.reference: s for s in studies_rank(features)}
+    andreani = ranked[93]
+    assert not any("cohort" in reason for reason in andreani.reasons)
+    assert any("case report, like this patient" in reason for reason in andreani.reasons)
+    for cohort in (73, 74, 76, 77):  # whole post-transplant cohorts outrank the single case
+        assert ranked[cohort].rank < andreani.rank
