@@ -1,6 +1,7 @@
 """The request's whole life through the services, with the audit event of every step."""
 
 import threading
+from decimal import Decimal
 
 import pytest
 from django.db import connections
@@ -250,3 +251,37 @@ def test_updating_one_mutation_keeps_the_others(physician, patient):
     event = AuditEvent.objects.get(action="patient.updated")
     assert event.before is not None and event.after is not None
     assert event.after == {"mutations": {**event.before["mutations"], "NPM1": "present"}}
+
+
+def test_an_attached_study_is_frozen_as_it_was(physician, pharmacist, draft):
+    from evidence.services import study_create, study_update
+    from prescriptions.selectors import evidence_summary
+
+    fields = {
+        "first_author": "Invented",
+        "year": 2025,
+        "citation": "Invented et al. (test, not real)",
+        "design": "phase_2",
+        "n_patients": 30,
+        "orr_percent": 40,
+        "source_passage": "ORR 40% (invented)",
+    }
+    study = study_create(
+        actor=pharmacist, fields=fields, settings_tags=["rr_aml"], regimen_codes=["ven_aza"]
+    )
+    attachment = evidence_attach(actor=physician, request=draft, study=study, note="new trial")
+    study_update(
+        actor=pharmacist,
+        study=study,
+        fields={**fields, "orr_percent": 90, "n_patients": 300},
+        settings_tags=["rr_aml"],
+        regimen_codes=["ven_aza"],
+    )
+    attachment.refresh_from_db()
+    assert attachment.snapshot["orr_percent"] == 40 and attachment.snapshot["n_patients"] == 30
+    summary = evidence_summary(draft)
+    # Lou 2020 (ORR 47.9%, 48 patients) and the invented study as attached (40%, 30 patients).
+    assert summary.n_studies == 2 and summary.n_patients == 78
+    assert summary.orr_range == (Decimal("40"), Decimal("47.9"))
+    assert summary.highest_design == "clinical trial (phase Ib/II or II)"
+    assert "40–47.9%" in summary.sentence
