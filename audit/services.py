@@ -96,6 +96,27 @@ def audit_record(
     return event
 
 
+def audit_record_changes(
+    *,
+    actor: User | None,
+    action: str,
+    target: Model,
+    summary_prefix: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> AuditEvent:
+    """Record an edit with only the fields that changed, old and new, named in the summary."""
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    return audit_record(
+        actor=actor,
+        action=action,
+        target=target,
+        summary=f"{summary_prefix}: {', '.join(changed) or 'no change'}",
+        before={k: before.get(k) for k in changed},
+        after={k: after[k] for k in changed},
+    )
+
+
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_changes
 from evidence.models import (
     MutationFinding,
     Outcome,
@@ -324,14 +324,12 @@ def study_update(
     study.full_clean()
     study.save()
     _set_tags(study, settings_tags, regimen_codes)
-    after = _snapshot(study)
-    changed = {k: v for k, v in after.items() if before.get(k) != v}
-    audit_record(
+    audit_record_changes(
         actor=actor,
         action="study.updated",
         target=study,
-        summary=f"Edited study {study}: {', '.join(sorted(changed)) or 'no change'}",
-        before={k: before[k] for k in changed},
-        after=changed,
+        summary_prefix=f"Edited study {study}",
+        before=before,
+        after=_snapshot(study),
     )
     return study

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_changes
 from evidence.models import Study
 from evidence.services import study_snapshot
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
@@ -179,15 +179,13 @@ def patient_update(
     patient.save()
     _mutations_set(patient, mutations)
     _medications_set(patient, medications)
-    after = profile_as_data(patient)
-    changed = sorted(k for k in after if before.get(k) != after[k])
-    audit_record(
+    audit_record_changes(
         actor=actor,
         action="patient.updated",
         target=patient,
-        summary=f"Updated profile of {patient.pseudonym}: {', '.join(changed) or 'no change'}",
-        before={k: before.get(k) for k in changed},
-        after={k: after[k] for k in changed},
+        summary_prefix=f"Updated profile of {patient.pseudonym}",
+        before=before,
+        after=profile_as_data(patient),
     )
     return patient
 
@@ -336,15 +334,13 @@ def request_update(
     request.full_clean()
     request.version += 1
     request.save()
-    after = {k: getattr(request, k) for k in REQUEST_FIELDS}
-    changed = {k: v for k, v in after.items() if before[k] != v}
-    audit_record(
+    audit_record_changes(
         actor=actor,
         action="request.updated",
         target=request,
-        summary=f"{request.reference} edited: {', '.join(sorted(changed)) or 'no change'}",
-        before={k: before[k] for k in changed},
-        after=changed,
+        summary_prefix=f"{request.reference} edited",
+        before=before,
+        after={k: getattr(request, k) for k in REQUEST_FIELDS},
     )
     return request
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from audit.services import audit_chain_verify
 from evidence.models import Study
-from prescriptions.models import OffLabelRequest
+from prescriptions.models import Gene, OffLabelRequest
 from tests.prescriptions.conftest import COMPLETE_PROFILE
 
 PROFILE_JSON = {
@@ -147,27 +147,7 @@ def test_guard_failure_and_conflict_are_clear_over_the_api(
 
 def _profile_post_data(**overrides):
     data = {k: ("" if v is None else str(v)) for k, v in COMPLETE_PROFILE.items()}
-    data.update(
-        {
-            f"mut_{g}": "not_tested"
-            for g in (
-                "IDH1",
-                "IDH2",
-                "NPM1",
-                "FLT3_ITD",
-                "FLT3_TKD",
-                "TP53",
-                "RUNX1",
-                "ASXL1",
-                "TET2",
-                "SRSF2",
-                "DNMT3A",
-                "KRAS",
-                "NRAS",
-                "SF3B1",
-            )
-        }
-    )
+    data.update({f"mut_{gene.value}": "not_tested" for gene in Gene})
     data["mut_IDH2"] = "present"
     data["med_0_name"] = "posaconazole"
     data["identity-given_name"] = "Zebulina"
