@@ -14,6 +14,7 @@ COPY accounts ./accounts
 COPY audit ./audit
 COPY evidence ./evidence
 COPY prescriptions ./prescriptions
+COPY regulatory ./regulatory
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

@@ -17,6 +17,7 @@ class Role(TextChoices):
     PHARMACIST = "pharmacist", "Pharmacist"
     HOSPITAL_ADMIN = "hospital_admin", "Hospital administrator (auditor)"
     REGULATORY_OFFICER = "regulatory_officer", "Regulatory officer"
+    COMMITTEE_SECRETARY = "committee_secretary", "Drug committee secretary"
 
 
 # "app_label.codename" for each role.
@@ -29,6 +30,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "prescriptions.view_offlabelrequest",
         "prescriptions.add_offlabelrequest",
         "prescriptions.change_offlabelrequest",
+        "regulatory.view_pathwayversion",
+        "regulatory.change_checklistitem",
+        "regulatory.view_application",
     },
     Role.PHARMACIST: {
         "evidence.view_study",
@@ -37,14 +41,35 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "prescriptions.view_patient",
         "prescriptions.view_offlabelrequest",
         "prescriptions.change_offlabelrequest",
+        "regulatory.view_pathwayversion",
+        "regulatory.change_checklistitem",
+        "regulatory.view_application",
+        "regulatory.add_application",
+        "regulatory.change_application",
     },
     Role.HOSPITAL_ADMIN: {
         "evidence.view_study",
         "audit.view_auditevent",
         "prescriptions.view_patient",
         "prescriptions.view_offlabelrequest",
+        "regulatory.view_pathwayversion",
+        "regulatory.view_application",
     },
-    Role.REGULATORY_OFFICER: {"evidence.view_study", "evidence.add_study", "evidence.change_study"},
+    Role.REGULATORY_OFFICER: {
+        "evidence.view_study",
+        "evidence.add_study",
+        "evidence.change_study",
+        "regulatory.view_pathwayversion",
+        "regulatory.add_pathwayversion",
+        "regulatory.change_pathwayversion",
+    },
+    Role.COMMITTEE_SECRETARY: {
+        "prescriptions.view_offlabelrequest",
+        "regulatory.view_pathwayversion",
+        "regulatory.change_checklistitem",
+        "regulatory.view_application",
+        "regulatory.change_application",
+    },
 }
 
 

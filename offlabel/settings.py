@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "audit",
     "evidence",
     "prescriptions",
+    "regulatory",
 ]
 
 MIDDLEWARE = [
@@ -211,11 +212,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "offlabel")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    "raise-deadline-reminders-daily": {
+        "task": "regulatory.tasks.reminders_raise_task",
+        "schedule": 24 * 60 * 60,
+    },
     "verify-audit-chain-nightly": {
         "task": "audit.tasks.audit_chain_verify_task",
         "schedule": 24 * 60 * 60,
     },
 }
+
+# --- E-mail (reminders). The console backend prints mails; production sets SMTP. -----------
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "offlabel@localhost")
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

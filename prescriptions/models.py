@@ -305,6 +305,9 @@ class Drug(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     atc_code = models.CharField("ATC code", max_length=10, blank=True)
+    has_marketing_authorisation = models.BooleanField(
+        default=True, help_text="Authorised for some indication (venetoclax: EU and US)."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -471,3 +474,28 @@ class EvidenceAttachment(models.Model):
     def __str__(self) -> str:
         snap: dict[str, Any] = self.snapshot or {}
         return f"{snap.get('first_author')} {snap.get('year')}"
+
+
+class DrugPrice(models.Model):
+    """The hospital's purchase price of one tablet strength, with where the figure comes from."""
+
+    hospital = models.ForeignKey(
+        "accounts.Hospital", on_delete=models.PROTECT, related_name="drug_prices"
+    )
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="prices")
+    strength_mg = models.DecimalField(max_digits=6, decimal_places=1)
+    price_per_unit = models.DecimalField(max_digits=10, decimal_places=4)
+    currency = models.CharField(max_length=3, default="EUR")
+    source = models.CharField(
+        max_length=300, help_text="Tender, invoice or price list the figure comes from."
+    )
+    valid_from = models.DateField()
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["drug", "strength_mg", "-valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.drug} {self.strength_mg} mg: {self.price_per_unit} {self.currency}"

@@ -48,7 +48,7 @@ def requests_visible_to(user: Any) -> QuerySet[OffLabelRequest]:
     if hospital_id is None or not roles:
         return base.none()
     in_hospital = base.filter(hospital_id=hospital_id)
-    if roles & {Role.PHARMACIST, Role.HOSPITAL_ADMIN}:
+    if roles & {Role.PHARMACIST, Role.HOSPITAL_ADMIN, Role.COMMITTEE_SECRETARY}:
         return in_hospital
     if Role.PHYSICIAN in roles:
         return in_hospital.filter(

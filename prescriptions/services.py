@@ -44,9 +44,7 @@ REQUEST_FIELDS = (
     "cycle_length_days",
     "clinical_rationale",
     "jurisdiction",
-    "pathway",
-    "needs_outside_authorisation",
-)
+)  # the pathway, and whether it needs an outside decision, are set by choosing a pathway
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 
 

@@ -49,11 +49,13 @@ from prescriptions.services import (
     request_update,
 )
 from prescriptions.workflow import TRANSITIONS, requirements_unmet, transitions_available
+from regulatory.selectors import regulatory_panels
 
 STEPS = [
     ("patient", "Patient"),
     ("regimen", "Regimen"),
     ("evidence", "Evidence"),
+    ("pathway", "Pathway"),
     ("review", "Review and submit"),
 ]
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
@@ -309,6 +311,7 @@ def request_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "actions": transitions_available(offlabel, user),
         "can_read_identity": user.has_role(Role.PHARMACIST)
         or offlabel.patient.treating_physicians.filter(pk=user.pk).exists(),
+        **regulatory_panels(offlabel),
     }
     return render(request, "prescriptions/request_detail.html", context)
 

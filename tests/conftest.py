@@ -88,6 +88,14 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
+def rules(db: Any) -> Any:
+    """The regulatory rules data file, loaded by the real loader."""
+    from regulatory.loader import rules_load
+
+    return rules_load()
+
+
+@pytest.fixture
 def studies(db: Any) -> None:
     """The review's 32 studies, loaded by the real loader."""
     from evidence.services import studies_load_review

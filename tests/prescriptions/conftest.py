@@ -11,6 +11,7 @@ from accounts.roles import Role
 from evidence.models import Study
 from prescriptions.models import OffLabelRequest, Patient
 from prescriptions.services import evidence_attach, patient_create, request_create
+from regulatory.services import pathway_choose
 from tests.factories import UserFactory
 
 COMPLETE_PROFILE: dict[str, Any] = {
@@ -51,8 +52,9 @@ REGIMEN: dict[str, Any] = {
     "cycles_planned": 4,
     "clinical_rationale": "First relapse after intensive induction; unfit for re-induction "
     "(ECOG 1, infections); no FLT3 mutation so gilteritinib does not apply.",
-    "jurisdiction": "IT",
-    "pathway": "Law 94/98",
+    # The UK GMC pathway: every checklist item is an attestation and no outside body decides,
+    # so the generic workflow tests can reach approval. Italy has its own tests.
+    "jurisdiction": "GB",
 }
 
 
@@ -83,7 +85,7 @@ def patient(physician) -> Patient:
 
 
 @pytest.fixture
-def draft(physician, patient, studies) -> OffLabelRequest:
+def draft(physician, patient, studies, rules) -> OffLabelRequest:
     request = request_create(actor=physician, patient=patient, fields=REGIMEN)
     evidence_attach(
         actor=physician,
@@ -93,4 +95,39 @@ def draft(physician, patient, studies) -> OffLabelRequest:
         rank=1,
     )
     request.refresh_from_db()  # attaching bumped the version
+    pathway_choose(actor=physician, request=request, pathway_code="gb_gmc_off_label")
+    request.refresh_from_db()
     return request
+
+
+def checklist_complete(request: OffLabelRequest) -> None:
+    """Attest every attestation the way its attester would, and upload a real PDF for every
+    document item (the prescriber for physician items, a pharmacist of the hospital otherwise)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from regulatory.services import checklist_attest, checklist_upload
+
+    pharmacist = User.objects.filter(
+        hospital=request.hospital, groups__name=Role.PHARMACIST
+    ).first()
+    assert pharmacist is not None, "the hospital needs a pharmacist to complete a checklist"
+    for item in request.checklist.all():
+        if item.kind == "attestation" and item.attested_by_id is None:
+            actor = request.prescriber if "physician" in item.attesters else pharmacist
+            checklist_attest(actor=actor, item=item, note="done (test)")
+        elif item.kind == "document" and not item.document:
+            pdf = SimpleUploadedFile(
+                f"{item.code}.pdf", MINIMAL_PDF, content_type="application/pdf"
+            )
+            checklist_upload(actor=pharmacist, item=item, upload=pdf)
+
+
+# A real, minimal, valid PDF document (one empty page).
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n"
+    b"0000000052 00000 n \n0000000101 00000 n \n"
+    b"trailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n"
+)

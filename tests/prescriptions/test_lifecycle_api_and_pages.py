@@ -17,7 +17,7 @@ def _last_event():
     return AuditEvent.objects.order_by("-sequence")[0]
 
 
-def test_whole_life_through_the_api(api_client, physician, pharmacist, studies):
+def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, rules):
     api_client.force_authenticate(physician)
     patient = api_client.post(
         "/api/v1/patients/",
@@ -53,8 +53,7 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies):
             "ven_target_dose_mg": "400",
             "ramp_up": "hma_3_day",
             "cycles_planned": 4,
-            "jurisdiction": "IT",
-            "pathway": "Law 94/98",
+            "jurisdiction": "GB",
             "clinical_rationale": "Relapse after intensive induction, unfit for re-induction.",
         },
         format="json",
@@ -73,6 +72,24 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies):
     )
     assert attached.status_code == 201 and attached.json()["rank_when_attached"] == lou["rank"]
     assert _last_event().action == "request.evidence_attached"
+
+    api_client.force_authenticate(physician)
+    routing = api_client.get(f"/api/v1/requests/{rid}/routing/").json()
+    recommended = next(a for a in routing["assessments"] if a["recommended"])
+    assert recommended["pathway_code"] == "gb_gmc_off_label"
+    checklist = api_client.post(
+        f"/api/v1/requests/{rid}/pathway/", {"pathway": "gb_gmc_off_label"}, format="json"
+    )
+    assert checklist.status_code == 201 and _last_event().action == "request.pathway_chosen"
+    for item in checklist.json():
+        if item["kind"] != "attestation":
+            continue
+        api_client.force_authenticate(physician if "physician" in item["attesters"] else pharmacist)
+        attested = api_client.post(
+            f"/api/v1/checklist-items/{item['id']}/attest/", {"note": "ok"}, format="json"
+        )
+        assert attested.status_code == 200, attested.content
+        assert _last_event().action == "checklist.attested"
 
     def step(client_user, transition, reason="", version=None):
         api_client.force_authenticate(client_user)
@@ -157,7 +174,7 @@ def _profile_post_data(**overrides):
     return data
 
 
-def test_whole_life_through_the_pages(client, physician, pharmacist, studies):
+def test_whole_life_through_the_pages(client, physician, pharmacist, studies, rules):
     client.force_login(physician)
     response = client.post(reverse("requests:new"), _profile_post_data())
     offlabel = OffLabelRequest.objects.get()
@@ -173,8 +190,7 @@ def test_whole_life_through_the_pages(client, physician, pharmacist, studies):
         "ramp_up": "hma_3_day",
         "cycles_planned": "4",
         "cycle_length_days": "28",
-        "jurisdiction": "IT",
-        "pathway": "Law 94/98",
+        "jurisdiction": "GB",
         "clinical_rationale": "Relapse after induction; unfit for intensive re-induction.",
         "version": str(offlabel.version),
     }
@@ -189,6 +205,16 @@ def test_whole_life_through_the_pages(client, physician, pharmacist, studies):
         HTTP_HX_REQUEST="true",
     )
     assert b"<html" not in panel.content and b"Attached (1)" in panel.content
+    pathway_page = client.get(reverse("regulatory:step-pathway", args=[offlabel.pk]))
+    assert b"General Medical Council" in pathway_page.content or b"GMC" in pathway_page.content
+    assert b"recommended" in pathway_page.content
+    chosen = client.post(
+        reverse("regulatory:step-pathway", args=[offlabel.pk]), {"pathway": "gb_gmc_off_label"}
+    )
+    assert chosen.status_code == 302 and offlabel.checklist.exists()
+    for item in offlabel.checklist.filter(kind="attestation"):
+        if "physician" in item.attesters:
+            client.post(reverse("regulatory:attest", args=[offlabel.pk, item.pk]), {"note": "yes"})
     review = client.get(reverse("requests:step-review", args=[offlabel.pk]))
     assert b"Submit to the pharmacy" in review.content
     offlabel.refresh_from_db()
@@ -202,6 +228,9 @@ def test_whole_life_through_the_pages(client, physician, pharmacist, studies):
     client.force_login(pharmacist)
     queue = client.get(reverse("requests:queue"))
     assert offlabel.reference.encode() in queue.content
+    for item in offlabel.checklist.filter(kind="attestation", attested_by=None):
+        client.post(reverse("regulatory:attest", args=[offlabel.pk, item.pk]), {"note": "checked"})
+    assert not offlabel.checklist.filter(kind="attestation", attested_by=None).exists()
     for transition, reason, status in [
         ("start_review", "", "in_review"),
         ("approve", "Evidence adequate.", "approved"),
@@ -219,6 +248,8 @@ def test_whole_life_through_the_pages(client, physician, pharmacist, studies):
     for action in (
         "request.created",
         "request.evidence_attached",
+        "request.pathway_chosen",
+        "checklist.attested",
         "request.submit",
         "request.approve",
     ):

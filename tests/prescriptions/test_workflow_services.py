@@ -20,7 +20,8 @@ from prescriptions.services import (
     request_update,
 )
 from prescriptions.workflow import requirement_register, requirements_for
-from tests.prescriptions.conftest import COMPLETE_PROFILE, REGIMEN
+from regulatory.services import pathway_choose
+from tests.prescriptions.conftest import COMPLETE_PROFILE, REGIMEN, checklist_complete
 
 S = OffLabelRequest.Status
 
@@ -36,6 +37,7 @@ def _events(request):
 
 
 def test_whole_life_of_a_request_through_the_services(physician, pharmacist, draft):
+    checklist_complete(draft)
     steps = [
         (physician, "submit", "", S.SUBMITTED),
         (pharmacist, "start_review", "", S.IN_REVIEW),
@@ -62,6 +64,8 @@ def test_whole_life_of_a_request_through_the_services(physician, pharmacist, dra
     assert [e[0] for e in _events(draft)] == [
         "request.created",
         "request.evidence_attached",
+        "request.pathway_chosen",
+        *["checklist.attested"] * draft.checklist.filter(kind="attestation").count(),
         *[f"request.{t}" for _, t, _, _ in steps],
     ]
     assert draft.transitions.count() == len(steps)
@@ -89,18 +93,43 @@ def test_submission_refused_with_every_missing_piece_named(physician, studies):
 
 
 def test_approval_waits_for_outside_authorisation_when_the_pathway_needs_it(
-    physician, pharmacist, draft
+    physician, pharmacist, patient, studies, rules
 ):
-    draft = request_update(
-        actor=physician, request=draft, fields={"needs_outside_authorisation": True}
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from regulatory.services import application_create, application_step
+
+    request = request_create(
+        actor=physician, patient=patient, fields={**REGIMEN, "jurisdiction": "US"}
     )
-    request_transition(actor=physician, request=draft, transition="submit")
-    request_transition(actor=pharmacist, request=draft, transition="start_review")
+    evidence_attach(actor=physician, request=request, study=Study.objects.get(reference=63))
+    pathway_choose(actor=physician, request=request, pathway_code="us_pt_committee")
+    request.refresh_from_db()
+    assert request.needs_outside_authorisation
+    checklist_complete(request)
+    request_transition(actor=physician, request=request, transition="submit")
+    request_transition(actor=pharmacist, request=request, transition="start_review")
     with pytest.raises(ApplicationError, match="send it for authorisation first"):
-        request_transition(actor=pharmacist, request=draft, transition="approve", reason="ok")
-    request_transition(actor=pharmacist, request=draft, transition="send_for_authorisation")
+        request_transition(actor=pharmacist, request=request, transition="approve", reason="ok")
+    request_transition(actor=pharmacist, request=request, transition="send_for_authorisation")
+    with pytest.raises(ApplicationError, match="not recorded as granted"):
+        request_transition(actor=pharmacist, request=request, transition="approve", reason="ok")
+    today = timezone.localdate()
+    application = application_create(
+        actor=pharmacist, request=request, body="pt_committee", prepared_at=today
+    )
+    application_step(actor=pharmacist, application=application, step="submit", on=today)
+    application_step(
+        actor=pharmacist,
+        application=application,
+        step="grant",
+        on=today,
+        valid_until=today + timedelta(days=180),
+    )
     approved = request_transition(
-        actor=pharmacist, request=draft, transition="approve", reason="AIFA granted"
+        actor=pharmacist, request=request, transition="approve", reason="P&T granted"
     )
     assert approved.status == S.APPROVED
 
@@ -204,7 +233,7 @@ def test_bsa_is_computed_from_height_and_weight(physician):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_pharmacists_at_once_one_wins_the_other_gets_a_conflict(
-    physician, pharmacist, hospital, studies
+    physician, pharmacist, hospital, studies, rules
 ):
     from tests.factories import UserFactory
 
@@ -212,6 +241,7 @@ def test_two_pharmacists_at_once_one_wins_the_other_gets_a_conflict(
     patient = patient_create(actor=physician, profile=COMPLETE_PROFILE)
     request = request_create(actor=physician, patient=patient, fields=REGIMEN)
     evidence_attach(actor=physician, request=request, study=Study.objects.get(reference=82))
+    pathway_choose(actor=physician, request=request, pathway_code="gb_gmc_off_label")
     request_transition(actor=physician, request=request, transition="submit")
     version = OffLabelRequest.objects.get(pk=request.pk).version
 

@@ -1,0 +1,105 @@
+"""The submission dossier PDF, rendered by a Celery worker with WeasyPrint."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from audit.services import audit_record
+from offlabel.exceptions import ApplicationError, NotVisible
+from prescriptions.models import OffLabelRequest
+from prescriptions.plan import treatment_plan
+from prescriptions.profile import profile_as_data
+from prescriptions.selectors import evidence_summary
+from regulatory.models import Body, Dossier
+from regulatory.services import checklist_state
+
+
+@transaction.atomic
+def dossier_request(*, actor: User, request: OffLabelRequest) -> Dossier:
+    from regulatory.tasks import dossier_render_task
+
+    if actor.hospital_id != request.hospital_id:
+        raise NotVisible("Not found.")
+    if not actor.groups.filter(
+        name__in=[Role.PHARMACIST, Role.PHYSICIAN, Role.COMMITTEE_SECRETARY]
+    ).exists():
+        raise ApplicationError("Your role cannot prepare dossiers.")
+    choice = getattr(request, "pathway_choice", None)
+    if choice is None:
+        raise ApplicationError(
+            "Choose the regulatory pathway first: the dossier follows its rules."
+        )
+    dossier = Dossier.objects.create(
+        request=request, pathway_version=choice.pathway_version, requested_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action="dossier.requested",
+        target=request,
+        summary=f"{request.reference}: dossier for {choice.pathway_version} queued",
+        after={"dossier": dossier.pk},
+    )
+    transaction.on_commit(lambda: dossier_render_task.delay(dossier.pk))
+    return dossier
+
+
+def dossier_html(dossier: Dossier) -> str:
+    request = dossier.request
+    version = dossier.pathway_version
+    context = {
+        "dossier": dossier,
+        "request": request,
+        "version": version,
+        "is_aifa_fund": version.authorising_body == Body.AIFA,
+        "profile": profile_as_data(request.patient),
+        "patient": request.patient,
+        "attachments": request.attachments.all(),
+        "summary": evidence_summary(request),
+        "plan": treatment_plan(request),
+        "checklist": checklist_state(request),
+        "generated_at": timezone.now(),
+    }
+    return render_to_string("regulatory/dossier.html", context)
+
+
+def dossier_render(dossier_id: int) -> Dossier:
+    """Idempotent: a dossier already rendered is left as it is."""
+    from weasyprint import HTML
+
+    dossier = Dossier.objects.select_related("request__patient", "pathway_version").get(
+        pk=dossier_id
+    )
+    if dossier.status == Dossier.Status.READY:
+        return dossier
+    try:
+        pdf = HTML(string=dossier_html(dossier)).write_pdf()
+    except Exception as exc:  # the worker records why, instead of failing silently
+        Dossier.objects.filter(pk=dossier.pk).update(
+            status=Dossier.Status.FAILED, error=str(exc)[:2000]
+        )
+        raise
+    assert pdf is not None
+    with transaction.atomic():
+        dossier.file.save(
+            f"dossier-{dossier.request.reference}-{dossier.pk}.pdf", ContentFile(pdf), save=False
+        )
+        dossier.sha256 = hashlib.sha256(pdf).hexdigest()
+        dossier.status = Dossier.Status.READY
+        dossier.rendered_at = timezone.now()
+        dossier.save()
+        audit_record(
+            actor=None,
+            action="dossier.rendered",
+            target=dossier.request,
+            hospital=dossier.request.hospital,
+            summary=f"{dossier.request.reference}: dossier {dossier.pk} rendered",
+            after={"dossier": dossier.pk, "sha256": dossier.sha256},
+        )
+    return dossier

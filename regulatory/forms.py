@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from regulatory.models import Application, Body, PathwayVersion
+
+
+class PathwayChoiceForm(forms.Form):
+    pathway = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when you do not follow the recommendation.",
+    )
+
+
+class AttestForm(forms.Form):
+    note = forms.CharField(required=False, max_length=1000)
+
+
+class UploadForm(forms.Form):
+    document = forms.FileField(help_text="PDF only, at most 10 MB.")
+
+
+class ApplicationCreateForm(forms.Form):
+    body = forms.ChoiceField(choices=[c for c in Body.choices if c[0] != Body.NONE])
+    prepared_at = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    protocol_number = forms.CharField(required=False, max_length=80)
+    renewal_of = forms.ModelChoiceField(
+        queryset=Application.objects.none(),
+        required=False,
+        help_text="For a renewal: the granted authorisation it continues.",
+    )
+
+
+class ApplicationStepForm(forms.Form):
+    step = forms.ChoiceField(
+        choices=[
+            (s, s.replace("_", " "))
+            for s in (
+                "submit",
+                "acknowledge",
+                "request_information",
+                "answer",
+                "grant",
+                "deny",
+                "withdraw",
+            )
+        ]
+    )
+    on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    protocol_number = forms.CharField(required=False, max_length=80)
+    valid_until = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="For a grant: valid until.",
+    )
+    note = forms.CharField(required=False, max_length=1000)
+
+
+class PathwayVersionForm(forms.ModelForm[PathwayVersion]):
+    """Regulatory officers edit a pathway; saving creates a new version."""
+
+    criteria_json = forms.CharField(
+        label="Criteria (JSON)", widget=forms.Textarea(attrs={"rows": 14})
+    )
+    checklist_json = forms.CharField(
+        label="Checklist items (JSON)", widget=forms.Textarea(attrs={"rows": 14})
+    )
+    change_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What changed, and on which official source.",
+    )
+
+    class Meta:
+        model = PathwayVersion
+        fields = [
+            "name",
+            "summary",
+            "legal_source",
+            "verified_on",
+            "confirmed",
+            "unconfirmed_note",
+            "reimbursement",
+            "authorising_body",
+            "needs_outside_authorisation",
+        ]
+        widgets = {
+            "verified_on": forms.DateInput(attrs={"type": "date"}),
+            "summary": forms.Textarea(attrs={"rows": 2}),
+            "legal_source": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["criteria_json"] = json.dumps(
+                self.instance.criteria, indent=2, ensure_ascii=False
+            )
+            self.initial["checklist_json"] = json.dumps(
+                self.instance.checklist, indent=2, ensure_ascii=False
+            )
+
+    def _json_list(self, name: str) -> list[Any]:
+        try:
+            value = json.loads(self.cleaned_data[name])
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+        if not isinstance(value, list) or not all(
+            isinstance(i, dict) and i.get("code") for i in value
+        ):
+            raise forms.ValidationError("A list of objects, each with a code.")
+        return value
+
+    def clean_criteria_json(self) -> list[Any]:
+        criteria = self._json_list("criteria_json")
+        from regulatory.rules import validate_expression
+
+        for c in criteria:
+            validate_expression(c.get("rule"), where=c["code"])
+        return criteria
+
+    def clean_checklist_json(self) -> list[Any]:
+        items = self._json_list("checklist_json")
+        from regulatory.rules import validate_expression
+
+        for item in items:
+            if item.get("kind") not in ("automatic", "attestation", "document"):
+                raise forms.ValidationError(
+                    f"{item['code']}: kind must be automatic, attestation or document."
+                )
+            if item["kind"] == "automatic":
+                validate_expression(item.get("rule"), where=item["code"])
+        return items
+
+    def changes(self) -> dict[str, Any]:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data["criteria"] = self.cleaned_data["criteria_json"]
+        data["checklist"] = self.cleaned_data["checklist_json"]
+        return data

@@ -1,0 +1,330 @@
+"""Regulatory rules as versioned, sourced data; request checklists; outside authorisations.
+
+A ``Pathway`` is a stable identity (e.g. Italy, Law 94/98); its rules live in
+``PathwayVersion`` rows. Editing a rule creates a new version; a request's checklist points at
+the version it was built from and copies the item texts, so history never changes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Body(models.TextChoices):
+    AIFA_REGISTRY = "aifa_registry", "AIFA monitoring registry"
+    AIFA = "aifa", "AIFA"
+    ETHICS_COMMITTEE = "ethics_committee", "Ethics committee"
+    HOSPITAL_DRUG_COMMITTEE = "hospital_drug_committee", "Hospital drug committee"
+    INSURER = "insurer", "Health insurer"
+    PT_COMMITTEE = "pt_committee", "Pharmacy and therapeutics committee"
+    NONE = "none", "No outside body"
+
+
+class Jurisdiction(models.Model):
+    code = models.CharField(max_length=2, unique=True)
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Pathway(models.Model):
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="pathways"
+    )
+    code = models.SlugField(max_length=60, unique=True)
+    order = models.PositiveSmallIntegerField(
+        help_text="Routing order: the first pathway that applies wins."
+    )
+
+    class Meta:
+        ordering = ["jurisdiction__code", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "order"], name="pathway_order_unique")
+        ]
+
+    def __str__(self) -> str:
+        current = self.current_version()
+        return current.name if current else self.code
+
+    def current_version(self) -> PathwayVersion | None:
+        return self.versions.filter(is_current=True).first()
+
+
+class PathwayVersion(models.Model):
+    pathway = models.ForeignKey(Pathway, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    is_current = models.BooleanField(default=True)
+    name = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    legal_source = models.TextField()
+    verified_on = models.DateField()
+    confirmed = models.BooleanField(
+        default=False, help_text="A person confirmed it against the current official text."
+    )
+    unconfirmed_note = models.TextField(blank=True)
+    reimbursement = models.CharField(max_length=300, blank=True)
+    authorising_body = models.CharField(max_length=30, choices=Body.choices, default=Body.NONE)
+    needs_outside_authorisation = models.BooleanField(default=False)
+    criteria = models.JSONField(
+        default=list, help_text="List of {code, text, rule, confirmed, source}."
+    )
+    checklist = models.JSONField(default=list, help_text="List of checklist item templates.")
+    change_note = models.TextField(blank=True)
+    data_hash = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="Set when loaded from the data file."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pathway", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["pathway", "version"], name="pathway_version_unique"),
+            models.UniqueConstraint(
+                fields=["pathway"], condition=Q(is_current=True), name="pathway_one_current_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version})"
+
+
+class DeadlineRule(models.Model):
+    class Kind(models.TextChoices):
+        OVERDUE_STEP = "overdue_step", "Step overdue"
+        ANSWER_AWAITED = "answer_awaited", "Answer awaited too long"
+        EXPIRING = "expiring", "Authorisation expiring"
+        RENEWAL_DUE = "renewal_due", "Renewal report due"
+
+    code = models.SlugField(max_length=60, unique=True)
+    body = models.CharField(max_length=30, choices=Body.choices)
+    application_type = models.CharField(max_length=10, default="initial")
+    anchor = models.CharField(
+        max_length=30, help_text="Date field of the application the offset counts from."
+    )
+    offset_days = models.IntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.CharField(max_length=300)
+    source = models.CharField(max_length=300, blank=True)
+    confirmed = models.BooleanField(default=False)
+    dataset_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["body", "code"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class PathwayChoice(models.Model):
+    """The pathway a request follows, the version it was checked against, and the routing then."""
+
+    request = models.OneToOneField(
+        "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="pathway_choice"
+    )
+    pathway_version = models.ForeignKey(
+        PathwayVersion, on_delete=models.PROTECT, related_name="choices"
+    )
+    recommended_code = models.CharField(max_length=60, blank=True)
+    followed_recommendation = models.BooleanField(default=True)
+    reason = models.TextField(blank=True, help_text="Why another pathway than the recommended one.")
+    routing_snapshot = models.JSONField(default=dict)
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    chosen_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return str(self.pathway_version)
+
+
+class ChecklistItem(models.Model):
+    class Kind(models.TextChoices):
+        AUTOMATIC = "automatic", "Checked from the record"
+        ATTESTATION = "attestation", "Attestation"
+        DOCUMENT = "document", "Document"
+
+    request = models.ForeignKey(
+        "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="checklist"
+    )
+    pathway_version = models.ForeignKey(PathwayVersion, on_delete=models.PROTECT, related_name="+")
+    order = models.PositiveSmallIntegerField()
+    code = models.SlugField(max_length=60)
+    text = models.CharField(max_length=400)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    required = models.BooleanField(default=True)
+    rule = models.JSONField(null=True, blank=True)
+    attesters = models.JSONField(default=list, blank=True)
+    document_type = models.CharField(max_length=40, blank=True)
+    source = models.CharField(max_length=300, blank=True)
+    # Attestation
+    attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    attested_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    # Document
+    document = models.FileField(upload_to="checklist/%Y/%m/", blank=True)
+    document_name = models.CharField(max_length=200, blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "code"], name="checklist_item_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Application(models.Model):
+    """An application to an outside body (AIFA, ethics committee, drug committee, insurer)."""
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing", "Preparing"
+        SUBMITTED = "submitted", "Submitted"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        INFORMATION_REQUESTED = "information_requested", "Information requested"
+        ANSWERED = "answered", "Information sent"
+        GRANTED = "granted", "Granted"
+        DENIED = "denied", "Denied"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Type(models.TextChoices):
+        INITIAL = "initial", "Initial"
+        RENEWAL = "renewal", "Renewal"
+
+    request = models.ForeignKey(
+        "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="applications"
+    )
+    hospital = models.ForeignKey("accounts.Hospital", on_delete=models.PROTECT, related_name="+")
+    body = models.CharField(max_length=30, choices=Body.choices)
+    application_type = models.CharField(max_length=10, choices=Type.choices, default=Type.INITIAL)
+    renewal_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="renewals"
+    )
+    protocol_number = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PREPARING)
+    prepared_at = models.DateField()
+    submitted_at = models.DateField(null=True, blank=True)
+    acknowledged_at = models.DateField(null=True, blank=True)
+    information_requested_at = models.DateField(null=True, blank=True)
+    answered_at = models.DateField(null=True, blank=True)
+    decided_at = models.DateField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-prepared_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_until__gte=models.F("valid_from")),
+                name="application_validity_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(application_type="initial") | Q(renewal_of__isnull=False),
+                name="application_renewal_links_original",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        kind = self.get_application_type_display().lower()
+        return f"{self.get_body_display()} {kind} {self.protocol_number}".strip()
+
+    @property
+    def is_valid_now(self) -> bool:
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        return (
+            self.status == self.Status.GRANTED
+            and (self.valid_from is None or self.valid_from <= today)
+            and (self.valid_until is None or today <= self.valid_until)
+        )
+
+
+class ApplicationDocument(models.Model):
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=40)
+    file = models.FileField(upload_to="applications/%Y/%m/")
+    name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Reminder(models.Model):
+    """Raised by the daily job; unique per application, rule and due date, so reruns add nothing."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="reminders")
+    rule = models.ForeignKey(DeadlineRule, on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField()
+    raised_at = models.DateTimeField(auto_now_add=True)
+    message = models.CharField(max_length=400)
+    emailed_to = models.JSONField(default=list)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "rule", "due_on"], name="reminder_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Dossier(models.Model):
+    """A submission dossier PDF, rendered by a Celery worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    request = models.ForeignKey(
+        "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="dossiers"
+    )
+    pathway_version = models.ForeignKey(PathwayVersion, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to="dossiers/%Y/%m/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"Dossier {self.pk} for request {self.request_id}"

@@ -1,0 +1,36 @@
+"""Workflow guards this feature adds: a pathway before submission; checklist and outside
+authorisation before approval."""
+
+from __future__ import annotations
+
+from prescriptions.models import OffLabelRequest
+from prescriptions.workflow import requirement_register
+from regulatory.services import authorisation_current, checklist_unmet
+
+
+@requirement_register(
+    "submit", "resubmit", code="pathway_chosen", description="Regulatory pathway chosen"
+)
+def pathway_chosen(request: OffLabelRequest) -> str | None:
+    if getattr(request, "pathway_choice", None) is None:
+        return "no regulatory pathway is chosen (see the pathway step)"
+    return None
+
+
+@requirement_register(
+    "approve", code="checklist_complete", description="Every required checklist item holds"
+)
+def checklist_complete(request: OffLabelRequest) -> str | None:
+    unmet = checklist_unmet(request)
+    return ("checklist items still open: " + "; ".join(unmet)) if unmet else None
+
+
+@requirement_register(
+    "approve", code="authorisation_granted", description="Outside authorisation granted and in date"
+)
+def authorisation_granted(request: OffLabelRequest) -> str | None:
+    if not request.needs_outside_authorisation:
+        return None
+    if authorisation_current(request) is None:
+        return "the outside authorisation is not recorded as granted and in date"
+    return None

@@ -1,0 +1,146 @@
+"""Route a request: evaluate each pathway of its jurisdiction in legal order and recommend one.
+
+Every criterion is reported as met / not met / unknown with the data that decided it; the
+recommendation is the first pathway whose criteria all hold (or, failing that, the first that
+may hold once the unknowns are filled); the others are listed with why they rank lower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from prescriptions.models import OffLabelRequest
+from regulatory.models import PathwayVersion
+from regulatory.rules import MET, NOT_MET, UNKNOWN, evaluate, facts_for
+
+APPLIES, POSSIBLE, NOT_APPLICABLE = "applies", "possible", "not_applicable"
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    code: str
+    text: str
+    result: str
+    because: str
+    confirmed: bool
+    source: str
+
+
+@dataclass
+class Assessment:
+    pathway_code: str
+    version_id: int
+    version: int
+    name: str
+    status: str
+    criteria: list[CriterionResult]
+    confirmed: bool
+    unconfirmed_note: str
+    why: str = ""
+    recommended: bool = False
+
+    @property
+    def unmet(self) -> list[CriterionResult]:
+        return [c for c in self.criteria if c.result == NOT_MET]
+
+    @property
+    def unknown(self) -> list[CriterionResult]:
+        return [c for c in self.criteria if c.result == UNKNOWN]
+
+
+@dataclass
+class Routing:
+    jurisdiction: str
+    assessments: list[Assessment] = field(default_factory=list)
+
+    @property
+    def recommended(self) -> Assessment | None:
+        return next((a for a in self.assessments if a.recommended), None)
+
+    def by_code(self, code: str) -> Assessment | None:
+        return next((a for a in self.assessments if a.pathway_code == code), None)
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "jurisdiction": self.jurisdiction,
+            "assessments": [asdict(a) for a in self.assessments],
+        }
+
+
+def current_versions(jurisdiction: str) -> list[PathwayVersion]:
+    return list(
+        PathwayVersion.objects.filter(pathway__jurisdiction__code=jurisdiction, is_current=True)
+        .select_related("pathway")
+        .order_by("pathway__order")
+    )
+
+
+def assess(version: PathwayVersion, facts: dict[str, Any]) -> Assessment:
+    results = []
+    for criterion in version.criteria:
+        outcome = evaluate(criterion["rule"], facts)
+        results.append(
+            CriterionResult(
+                code=criterion["code"],
+                text=criterion["text"],
+                result=outcome.result,
+                because=outcome.because,
+                confirmed=bool(criterion.get("confirmed", version.confirmed)),
+                source=criterion.get("source", ""),
+            )
+        )
+    outcomes = {r.result for r in results}
+    status = NOT_APPLICABLE if NOT_MET in outcomes else POSSIBLE if UNKNOWN in outcomes else APPLIES
+    return Assessment(
+        pathway_code=version.pathway.code,
+        version_id=version.pk,
+        version=version.version,
+        name=version.name,
+        status=status,
+        criteria=results,
+        confirmed=version.confirmed,
+        unconfirmed_note=version.unconfirmed_note,
+    )
+
+
+def route(request: OffLabelRequest) -> Routing:
+    facts = facts_for(request)
+    routing = Routing(
+        request.jurisdiction, [assess(v, facts) for v in current_versions(request.jurisdiction)]
+    )
+    chosen = next((a for a in routing.assessments if a.status == APPLIES), None) or next(
+        (a for a in routing.assessments if a.status == POSSIBLE), None
+    )
+    for a in routing.assessments:
+        if a is chosen:
+            a.recommended = True
+            a.why = "Recommended: the first pathway in the legal order whose criteria " + (
+                "all hold."
+                if a.status == APPLIES
+                else "may hold once the unknown data are recorded."
+            )
+        elif a.status == NOT_APPLICABLE:
+            a.why = "Cannot apply: " + "; ".join(f"{c.text} — {c.because}" for c in a.unmet)
+        elif a.status == POSSIBLE and chosen is not None and chosen.status == APPLIES:
+            a.why = (
+                "Ranks lower: "
+                + "; ".join(c.because for c in a.unknown)
+                + f" (and {chosen.name} applies)."
+            )
+        else:
+            first = chosen.name if chosen else "another pathway"
+            a.why = f"Also applies, but ranks lower: {first} comes first in the legal order."
+    return routing
+
+
+__all__ = [
+    "APPLIES",
+    "MET",
+    "NOT_APPLICABLE",
+    "POSSIBLE",
+    "Assessment",
+    "Routing",
+    "assess",
+    "route",
+]

@@ -1,0 +1,160 @@
+"""Evaluate rule expressions from the data file against the facts of one request.
+
+An expression is data: ``{"fact": "age_years", "op": "lt", "value": 71}``, ``{"all_of": [...]}``,
+``{"any_of": [...]}`` or ``{"const": false, "because": "..."}``. The result is met, not met or
+unknown, with the sentence that decided it ("age 67 (< 71)", or "unknown: age is missing").
+This module knows how to read a request; which facts matter and the thresholds are the data's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prescriptions.models import OffLabelRequest
+
+MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
+
+FACT_LABELS = {
+    "regimen": "partner regimen",
+    "age_years": "age",
+    "prior_lines": "number of prior lines",
+    "ecog": "ECOG",
+    "disease_status": "disease status",
+    "prior_hma": "prior azacitidine or decitabine",
+    "prior_venetoclax": "prior venetoclax",
+    "fit_for_intensive_chemo": "fitness for intensive chemotherapy",
+    "transplant_eligible": "transplant eligibility",
+    "drug_has_marketing_authorisation": "drug has a marketing authorisation",
+    "indication_authorised": "indication authorised",
+    "life_threatening_condition": "life-threatening condition",
+    "rationale_documented": "rationale documented",
+    "studies_attached": "studies attached",
+    "phase2_trials_attached": "phase II trials attached",
+    "consent_signed": "consent signed",
+    "single_named_patient": "single named patient",
+}
+_OPS = {
+    "eq": ("=", lambda a, b: a == b),
+    "ne": ("≠", lambda a, b: a != b),
+    "lt": ("<", lambda a, b: a < b),
+    "lte": ("≤", lambda a, b: a <= b),
+    "gt": (">", lambda a, b: a > b),
+    "gte": ("≥", lambda a, b: a >= b),
+    "in": ("in", lambda a, b: a in b),
+    "not_in": ("not in", lambda a, b: a not in b),
+    "is_true": ("", lambda a, b: a is True),
+    "is_false": ("", lambda a, b: a is False),
+}
+_YES_NO = {"yes": True, "no": False}
+_TRIAL_DESIGNS = {"phase_2", "phase_1b_2"}
+
+
+def consent_signed(request: OffLabelRequest) -> bool | None:
+    """Whether written consent is recorded: None until the consent feature records one."""
+    checker = getattr(request, "consent_is_signed", None)
+    return checker() if callable(checker) else None
+
+
+def facts_for(request: OffLabelRequest) -> dict[str, Any]:
+    patient = request.patient
+    snapshots = [a.snapshot for a in request.attachments.all()]
+    return {
+        "regimen": request.regimen or None,
+        "age_years": patient.age_years,
+        "prior_lines": patient.prior_lines,
+        "ecog": patient.ecog,
+        "disease_status": patient.disease_status or None,
+        "prior_hma": _YES_NO.get(patient.prior_hma),
+        "prior_venetoclax": _YES_NO.get(patient.prior_venetoclax),
+        "fit_for_intensive_chemo": _YES_NO.get(patient.fit_for_intensive_chemo),
+        "transplant_eligible": _YES_NO.get(patient.transplant_eligible),
+        "drug_has_marketing_authorisation": request.drug.has_marketing_authorisation,
+        "indication_authorised": False,  # every request here is off-label by definition
+        # AML, the indication this product serves, is life-threatening.
+        "life_threatening_condition": True,
+        "rationale_documented": len(request.clinical_rationale.strip()) >= 20,
+        "studies_attached": len(snapshots),
+        "phase2_trials_attached": sum(1 for s in snapshots if s.get("design") in _TRIAL_DESIGNS),
+        "consent_signed": consent_signed(request),
+        "single_named_patient": True,
+    }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # met / not_met / unknown
+    because: str
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_show(v) for v in value)
+    return str(value)
+
+
+def evaluate(expr: dict[str, Any], facts: dict[str, Any]) -> Outcome:
+    if "const" in expr:
+        return Outcome(MET if expr["const"] else NOT_MET, expr.get("because", ""))
+    if "all_of" in expr or "any_of" in expr:
+        parts = [evaluate(e, facts) for e in (expr.get("all_of") or expr.get("any_of") or [])]
+        results = {p.result for p in parts}
+        if "all_of" in expr:
+            decisive = [p for p in parts if p.result == NOT_MET] or [
+                p for p in parts if p.result == UNKNOWN
+            ]
+            result = NOT_MET if NOT_MET in results else UNKNOWN if UNKNOWN in results else MET
+            shown = decisive if decisive else parts
+            return Outcome(result, "; ".join(p.because for p in shown))
+        decisive = [p for p in parts if p.result == MET] or [
+            p for p in parts if p.result == UNKNOWN
+        ]
+        result = MET if MET in results else UNKNOWN if UNKNOWN in results else NOT_MET
+        shown = decisive[:1] if result == MET else (decisive or parts)
+        joiner = "; " if result == MET else " / neither: " if result == NOT_MET else "; or "
+        return Outcome(result, joiner.join(p.because for p in shown))
+    name, op = expr["fact"], expr["op"]
+    label = FACT_LABELS.get(name, name)
+    value = facts.get(name)
+    if value is None:
+        return Outcome(UNKNOWN, f"unknown: {label} is not recorded")
+    symbol, test = _OPS[op]
+    target = expr.get("value")
+    ok = bool(test(value, target))
+    if op in ("is_true", "is_false"):
+        return Outcome(MET if ok else NOT_MET, f"{label}: {_show(value)}")
+    return Outcome(
+        MET if ok else NOT_MET,
+        f"{label} {_show(value)} ({symbol} {_show(target)})"
+        if op not in ("in", "not_in")
+        else f"{label} {_show(value)} ({'one of' if op == 'in' else 'not one of'} {_show(target)})",
+    )
+
+
+def validate_expression(expr: Any, *, where: str) -> None:
+    """Refuse a malformed rule with a message a regulatory officer can act on."""
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(expr, dict):
+        raise ValidationError(f"{where}: a rule must be an object.")
+    if "const" in expr:
+        if not isinstance(expr["const"], bool):
+            raise ValidationError(f"{where}: const must be true or false.")
+        return
+    for key in ("all_of", "any_of"):
+        if key in expr:
+            if not isinstance(expr[key], list) or not expr[key]:
+                raise ValidationError(f"{where}: {key} needs a non-empty list.")
+            for sub in expr[key]:
+                validate_expression(sub, where=where)
+            return
+    if expr.get("fact") not in FACT_LABELS:
+        raise ValidationError(
+            f"{where}: unknown fact {expr.get('fact')!r}; known: {', '.join(sorted(FACT_LABELS))}."
+        )
+    if expr.get("op") not in _OPS:
+        raise ValidationError(f"{where}: unknown op {expr.get('op')!r}; known: {', '.join(_OPS)}.")
+    if expr["op"] not in ("is_true", "is_false") and "value" not in expr:
+        raise ValidationError(f"{where}: op {expr['op']} needs a value.")

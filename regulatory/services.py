@@ -1,0 +1,490 @@
+"""Writes: choosing a pathway (which builds the checklist), attesting, uploading, editing rules,
+and tracking applications to outside bodies. Every write is audited in its transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from audit.services import audit_record, audit_record_changes
+from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from prescriptions.models import OffLabelRequest
+from regulatory.models import (
+    Application,
+    ApplicationDocument,
+    ChecklistItem,
+    Pathway,
+    PathwayVersion,
+)
+from regulatory.routing import NOT_APPLICABLE, route
+from regulatory.rules import MET, evaluate, facts_for
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def _roles(user: User) -> set[str]:
+    return set(user.groups.values_list("name", flat=True))
+
+
+def _locked_request(actor: User, request: OffLabelRequest) -> OffLabelRequest:
+    locked = (
+        OffLabelRequest.objects.select_for_update()
+        .select_related("patient", "drug")
+        .get(pk=request.pk)
+    )
+    if actor.hospital_id != locked.hospital_id:
+        raise NotVisible("Not found.")
+    return locked
+
+
+# --- Choosing a pathway --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def pathway_choose(
+    *, actor: User, request: OffLabelRequest, pathway_code: str, reason: str = ""
+) -> ChecklistItem | None:
+    """Follow a pathway: the checklist is built from its current version. Choosing another
+    pathway than the recommended one needs a written reason (audited)."""
+    request = _locked_request(actor, request)
+    if request.prescriber_id != actor.pk:
+        raise ApplicationError("Only the prescriber chooses the pathway.")
+    if not request.is_editable():
+        raise ApplicationError(
+            f"{request.reference} is '{request.get_status_display()}': its pathway is fixed."
+        )
+    routing = route(request)
+    chosen = routing.by_code(pathway_code)
+    if chosen is None:
+        raise ApplicationError(
+            f"No pathway {pathway_code!r} in {request.get_jurisdiction_display()}."
+        )
+    if chosen.status == NOT_APPLICABLE:
+        raise ApplicationError(f"{chosen.name} cannot apply to this request. {chosen.why}")
+    recommended = routing.recommended
+    followed = recommended is not None and recommended.pathway_code == pathway_code
+    reason = reason.strip()
+    if not followed and len(reason) < 10:
+        raise ApplicationError(
+            f"{recommended.name if recommended else 'Another pathway'} is recommended: "
+            "please write why you choose this one instead."
+        )
+    version = PathwayVersion.objects.get(pk=chosen.version_id)
+    from regulatory.models import PathwayChoice
+
+    PathwayChoice.objects.filter(request=request).delete()
+    request.checklist.all().delete()
+    PathwayChoice.objects.create(
+        request=request,
+        pathway_version=version,
+        recommended_code=recommended.pathway_code if recommended else "",
+        followed_recommendation=followed,
+        reason=reason,
+        routing_snapshot=routing.as_data(),
+        chosen_by=actor,
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            request=request,
+            pathway_version=version,
+            order=i,
+            code=item["code"],
+            text=item["text"],
+            kind=item["kind"],
+            required=item.get("required", True),
+            rule=item.get("rule"),
+            attesters=item.get("attesters", []),
+            document_type=item.get("document_type", ""),
+            source=item.get("source", ""),
+        )
+        for i, item in enumerate(version.checklist, start=1)
+    )
+    request.pathway = version.name[:60]
+    request.needs_outside_authorisation = version.needs_outside_authorisation
+    request.version += 1
+    request.save(update_fields=["pathway", "needs_outside_authorisation", "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="request.pathway_chosen",
+        target=request,
+        summary=f"{request.reference}: pathway {version}"
+        + (
+            ""
+            if followed
+            else f" instead of the recommended {recommended.name if recommended else '—'}: {reason}"
+        ),
+        after={
+            "pathway": pathway_code,
+            "version": version.version,
+            "recommended": recommended.pathway_code if recommended else None,
+            "reason": reason,
+        },
+    )
+    return None
+
+
+# --- Checklist -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemState:
+    item: ChecklistItem
+    holds: bool
+    because: str
+
+
+def checklist_state(request: OffLabelRequest) -> list[ItemState]:
+    facts = facts_for(request)
+    states = []
+    for item in request.checklist.select_related("attested_by", "uploaded_by"):
+        if item.kind == ChecklistItem.Kind.AUTOMATIC:
+            outcome = evaluate(item.rule or {"const": False, "because": "no rule"}, facts)
+            states.append(ItemState(item, outcome.result == MET, outcome.because))
+        elif item.kind == ChecklistItem.Kind.ATTESTATION:
+            holds = item.attested_by_id is not None
+            who = (
+                item.attested_by.get_full_name() or item.attested_by.username
+                if item.attested_by
+                else ""
+            )
+            states.append(
+                ItemState(
+                    item,
+                    holds,
+                    f"attested by {who} on {timezone.localtime(item.attested_at):%Y-%m-%d %H:%M}"
+                    if holds and item.attested_at
+                    else "not attested yet",
+                )
+            )
+        else:
+            holds = bool(item.document)
+            states.append(
+                ItemState(
+                    item,
+                    holds,
+                    f"{item.document_name} uploaded" if holds else "no document uploaded yet",
+                )
+            )
+    return states
+
+
+def checklist_unmet(request: OffLabelRequest) -> list[str]:
+    return [
+        f"{s.item.text} ({s.because})"
+        for s in checklist_state(request)
+        if s.item.required and not s.holds
+    ]
+
+
+_ROLE_FOR_ATTESTER = {
+    "physician": Role.PHYSICIAN,
+    "pharmacist": Role.PHARMACIST,
+    "committee_secretary": Role.COMMITTEE_SECRETARY,
+}
+
+
+@transaction.atomic
+def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> ChecklistItem:
+    item = ChecklistItem.objects.select_for_update().select_related("request").get(pk=item.pk)
+    if actor.hospital_id != item.request.hospital_id:
+        raise NotVisible("Not found.")
+    if item.kind != ChecklistItem.Kind.ATTESTATION:
+        raise ApplicationError("This item is not an attestation.")
+    allowed = {_ROLE_FOR_ATTESTER[a] for a in item.attesters if a in _ROLE_FOR_ATTESTER}
+    if not allowed & _roles(actor):
+        who = ", ".join(a.replace("_", " ") for a in item.attesters)
+        raise ApplicationError(f"Only a {who} can attest: {item.text}")
+    if (
+        Role.PHYSICIAN in allowed
+        and Role.PHYSICIAN in _roles(actor)
+        and not (allowed - {Role.PHYSICIAN}) & _roles(actor)
+        and item.request.prescriber_id != actor.pk
+    ):
+        raise ApplicationError("Only the prescriber can attest this for the request.")
+    if item.attested_by_id is not None:
+        raise ConflictError(
+            f"Already attested by {item.attested_by.username if item.attested_by else 'someone'}."
+        )
+    item.attested_by, item.attested_at, item.note = actor, timezone.now(), note.strip()
+    item.save(update_fields=["attested_by", "attested_at", "note"])
+    audit_record(
+        actor=actor,
+        action="checklist.attested",
+        target=item.request,
+        summary=f"{item.request.reference}: attested '{item.text}'",
+        after={"item": item.code, "note": item.note},
+    )
+    return item
+
+
+def pdf_validate(upload: UploadedFile) -> bytes:
+    """PDF only, at most 10 MB, and really a PDF (header and end-of-file marker)."""
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise ApplicationError(
+            f"{upload.name} is {upload.size // 1024} KB: "
+            f"the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+        )
+    data = upload.read()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ApplicationError(
+            f"{upload.name} is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+        )
+    if (
+        not (upload.name or "").lower().endswith(".pdf")
+        or not data.startswith(b"%PDF-")
+        or b"%%EOF" not in data[-2048:]
+    ):
+        raise ApplicationError(f"{upload.name} is not a PDF file: only PDF documents are accepted.")
+    return data
+
+
+@transaction.atomic
+def checklist_upload(*, actor: User, item: ChecklistItem, upload: UploadedFile) -> ChecklistItem:
+    item = ChecklistItem.objects.select_for_update().select_related("request").get(pk=item.pk)
+    if actor.hospital_id != item.request.hospital_id:
+        raise NotVisible("Not found.")
+    if item.kind != ChecklistItem.Kind.DOCUMENT:
+        raise ApplicationError("This item takes no document.")
+    if not _roles(actor) & {Role.PHARMACIST, Role.PHYSICIAN, Role.COMMITTEE_SECRETARY}:
+        raise ApplicationError("Your role cannot upload checklist documents.")
+    data = pdf_validate(upload)
+    digest = hashlib.sha256(data).hexdigest()
+    item.document.save(f"{item.request.reference}-{item.code}.pdf", ContentFile(data), save=False)
+    item.document_name, item.document_sha256 = upload.name or "document.pdf", digest
+    item.uploaded_by, item.uploaded_at = actor, timezone.now()
+    item.save()
+    audit_record(
+        actor=actor,
+        action="checklist.document_uploaded",
+        target=item.request,
+        summary=f"{item.request.reference}: uploaded '{item.document_name}' for '{item.text}'",
+        after={"item": item.code, "sha256": digest},
+    )
+    return item
+
+
+# --- Editing rules (regulatory officers) ---------------------------------------------------------
+
+EDITABLE_VERSION_FIELDS = (
+    "name",
+    "summary",
+    "legal_source",
+    "verified_on",
+    "confirmed",
+    "unconfirmed_note",
+    "reimbursement",
+    "authorising_body",
+    "needs_outside_authorisation",
+    "criteria",
+    "checklist",
+)
+
+
+@transaction.atomic
+def pathway_version_edit(
+    *, actor: User, pathway: Pathway, changes: dict[str, Any], change_note: str
+) -> PathwayVersion:
+    """Editing a rule creates a new version; checklists already built keep theirs."""
+    if Role.REGULATORY_OFFICER not in _roles(actor):
+        raise ApplicationError("Only a regulatory officer can edit the rules.")
+    if not change_note.strip():
+        raise ApplicationError("Say what changed and on what source.")
+    current = Pathway.objects.select_for_update().get(pk=pathway.pk).versions.get(is_current=True)
+    before = {k: getattr(current, k) for k in EDITABLE_VERSION_FIELDS}
+    unknown = set(changes) - set(EDITABLE_VERSION_FIELDS)
+    if unknown:
+        raise ApplicationError(f"Cannot edit {', '.join(sorted(unknown))}.")
+    current.is_current = False
+    current.save(update_fields=["is_current"])
+    new = PathwayVersion(
+        pathway=pathway,
+        version=current.version + 1,
+        is_current=True,
+        created_by=actor,
+        change_note=change_note.strip(),
+        **(before | changes),
+    )
+    new.full_clean(exclude=["pathway"])
+    new.save()
+    audit_record_changes(
+        actor=actor,
+        action="pathway.version_created",
+        target=new,
+        summary_prefix=f"{new} created from v{current.version}",
+        before=before,
+        after={k: getattr(new, k) for k in EDITABLE_VERSION_FIELDS},
+    )
+    return new
+
+
+# --- Applications to outside bodies --------------------------------------------------------------
+
+# step name -> (from states, to state, date field set)
+APPLICATION_STEPS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "submit": (("preparing",), "submitted", "submitted_at"),
+    "acknowledge": (("submitted",), "acknowledged", "acknowledged_at"),
+    "request_information": (
+        ("submitted", "acknowledged", "answered"),
+        "information_requested",
+        "information_requested_at",
+    ),
+    "answer": (("information_requested",), "answered", "answered_at"),
+    "grant": (("submitted", "acknowledged", "answered"), "granted", "decided_at"),
+    "deny": (
+        ("submitted", "acknowledged", "answered", "information_requested"),
+        "denied",
+        "decided_at",
+    ),
+    "withdraw": (
+        ("preparing", "submitted", "acknowledged", "information_requested", "answered"),
+        "withdrawn",
+        "decided_at",
+    ),
+}
+
+
+def _require_pharmacy(actor: User) -> None:
+    if not _roles(actor) & {Role.PHARMACIST, Role.COMMITTEE_SECRETARY}:
+        raise ApplicationError("Only a pharmacist or the committee secretary tracks applications.")
+
+
+@transaction.atomic
+def application_create(
+    *,
+    actor: User,
+    request: OffLabelRequest,
+    body: str,
+    prepared_at: date,
+    renewal_of: Application | None = None,
+    protocol_number: str = "",
+) -> Application:
+    _require_pharmacy(actor)
+    request = _locked_request(actor, request)
+    if renewal_of is not None and (
+        renewal_of.request_id != request.pk or renewal_of.status != "granted"
+    ):
+        raise ApplicationError("A renewal continues a granted authorisation of the same request.")
+    application = Application(
+        request=request,
+        hospital_id=request.hospital_id,
+        body=body,
+        prepared_at=prepared_at,
+        application_type="renewal" if renewal_of else "initial",
+        renewal_of=renewal_of,
+        protocol_number=protocol_number.strip(),
+        created_by=actor,
+    )
+    application.full_clean()
+    application.save()
+    audit_record(
+        actor=actor,
+        action="application.created",
+        target=request,
+        summary=f"{request.reference}: {application} prepared",
+        after={"application": application.pk, "body": body, "type": application.application_type},
+    )
+    return application
+
+
+@transaction.atomic
+def application_step(
+    *,
+    actor: User,
+    application: Application,
+    step: str,
+    on: date,
+    note: str = "",
+    protocol_number: str = "",
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+) -> Application:
+    _require_pharmacy(actor)
+    application = (
+        Application.objects.select_for_update().select_related("request").get(pk=application.pk)
+    )
+    if actor.hospital_id != application.hospital_id:
+        raise NotVisible("Not found.")
+    if step not in APPLICATION_STEPS:
+        raise ApplicationError(f"Unknown step {step!r}.")
+    sources, target, date_field = APPLICATION_STEPS[step]
+    if application.status not in sources:
+        raise ConflictError(
+            f"The application is '{application.get_status_display()}': it cannot be {step}ed now."
+        )
+    if on > timezone.localdate():
+        raise ApplicationError("That date is in the future.")
+    before = application.status
+    setattr(application, date_field, on)
+    application.status = target
+    if protocol_number.strip():
+        application.protocol_number = protocol_number.strip()
+    if step == "grant":
+        if valid_until is None:
+            raise ApplicationError("A grant needs the date until which it is valid.")
+        application.valid_from, application.valid_until = valid_from or on, valid_until
+    if note.strip():
+        application.decision_note = note.strip()
+    application.version += 1
+    application.full_clean()
+    application.save()
+    application.reminders.filter(resolved_at=None).update(resolved_at=timezone.now())
+    audit_record(
+        actor=actor,
+        action=f"application.{step}",
+        target=application.request,
+        summary=f"{application.request.reference}: {application} — {step} on {on:%Y-%m-%d}"
+        + (f" ({note.strip()})" if note.strip() else ""),
+        before={"status": before},
+        after={"status": target, date_field: on, "application": application.pk},
+    )
+    return application
+
+
+@transaction.atomic
+def application_document_add(
+    *, actor: User, application: Application, kind: str, upload: UploadedFile
+) -> ApplicationDocument:
+    _require_pharmacy(actor)
+    if actor.hospital_id != application.hospital_id:
+        raise NotVisible("Not found.")
+    data = pdf_validate(upload)
+    document = ApplicationDocument(
+        application=application,
+        kind=kind,
+        name=upload.name or "document.pdf",
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by=actor,
+    )
+    document.file.save(f"application-{application.pk}-{kind}.pdf", ContentFile(data), save=False)
+    document.save()
+    audit_record(
+        actor=actor,
+        action="application.document_added",
+        target=application.request,
+        summary=f"{application.request.reference}: {document.name} added to {application}",
+        after={"application": application.pk, "sha256": document.sha256},
+    )
+    return document
+
+
+def authorisation_current(request: OffLabelRequest) -> Application | None:
+    """The granted, in-date authorisation of the request's pathway body, if any."""
+    choice = getattr(request, "pathway_choice", None)
+    if choice is None:
+        return None
+    body = choice.pathway_version.authorising_body
+    for application in request.applications.filter(body=body, status="granted").order_by(
+        "-decided_at"
+    ):
+        if application.is_valid_now:
+            return application
+    return None

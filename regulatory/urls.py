@@ -1,0 +1,31 @@
+from django.urls import path
+
+from regulatory import views
+
+app_name = "regulatory"
+
+urlpatterns = [
+    path("due/", views.due_soon_view, name="due-soon"),
+    path("rules/", views.rules_view, name="rules"),
+    path("rules/<slug:code>/edit/", views.rule_edit_view, name="rule-edit"),
+    path("requests/<int:pk>/pathway/", views.step_pathway_view, name="step-pathway"),
+    path(
+        "requests/<int:pk>/checklist/<int:item_id>/attest/",
+        views.checklist_attest_view,
+        name="attest",
+    ),
+    path(
+        "requests/<int:pk>/checklist/<int:item_id>/upload/",
+        views.checklist_upload_view,
+        name="upload",
+    ),
+    path("requests/<int:pk>/dossier/", views.dossier_request_view, name="dossier"),
+    path(
+        "requests/<int:pk>/applications/", views.application_create_view, name="application-create"
+    ),
+    path(
+        "requests/<int:pk>/applications/<int:application_id>/step/",
+        views.application_step_view,
+        name="application-step",
+    ),
+]
