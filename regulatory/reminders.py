@@ -22,6 +22,15 @@ from regulatory.models import Application, DeadlineRule, Reminder
 
 OPEN = ("preparing", "submitted", "acknowledged", "information_requested", "answered")
 AWAITING_BODY = ("submitted", "acknowledged", "answered")
+# A step counted from one date is done once the application records the next one (e.g. a
+# "submit before the cut-off" reminder is moot once submitted). Steps counted from the decision
+# (the ethics committee informing AIFA) stay until a pharmacist marks the reminder done.
+STEP_DONE_WHEN = {
+    "prepared_at": "submitted_at",
+    "submitted_at": "acknowledged_at",
+    "acknowledged_at": "decided_at",
+    "information_requested_at": "answered_at",
+}
 
 
 def _applies(rule: DeadlineRule, application: Application, due: date) -> bool:
@@ -30,7 +39,10 @@ def _applies(rule: DeadlineRule, application: Application, due: date) -> bool:
     if rule.kind == DeadlineRule.Kind.ANSWER_AWAITED:
         return status in AWAITING_BODY
     if rule.kind == DeadlineRule.Kind.OVERDUE_STEP:
-        return status not in ("withdrawn", "denied")
+        done_field = STEP_DONE_WHEN.get(rule.anchor)
+        return status not in ("withdrawn", "denied") and not (
+            done_field and getattr(application, done_field)
+        )
     granted_without_renewal = (
         status == "granted" and not application.renewals.exclude(status="withdrawn").exists()
     )
@@ -65,6 +77,37 @@ def _recipients(application: Application) -> list[str]:
         hospital_id=application.hospital_id, groups__name=Role.PHARMACIST, is_active=True
     ).exclude(email="")
     return sorted(set(pharmacists.values_list("email", flat=True)))
+
+
+@transaction.atomic
+def reminder_resolve(*, actor: User, reminder: Reminder) -> Reminder:
+    """A pharmacist marks a reminder done (e.g. the ethics committee did inform AIFA)."""
+    reminder = (
+        Reminder.objects.select_for_update()
+        .select_related("application__request")
+        .get(pk=reminder.pk)
+    )
+    if actor.hospital_id != reminder.application.hospital_id:
+        from offlabel.exceptions import NotVisible
+
+        raise NotVisible("Not found.")
+    if not actor.groups.filter(name__in=[Role.PHARMACIST, Role.COMMITTEE_SECRETARY]).exists():
+        from offlabel.exceptions import ApplicationError
+
+        raise ApplicationError(
+            "Only a pharmacist or the committee secretary can mark reminders done."
+        )
+    if reminder.resolved_at is None:
+        reminder.resolved_at = timezone.now()
+        reminder.save(update_fields=["resolved_at"])
+        audit_record(
+            actor=actor,
+            action="reminder.resolved",
+            target=reminder.application.request,
+            summary=f"Done: {reminder.message}"[:500],
+            after={"reminder": reminder.pk},
+        )
+    return reminder
 
 
 def reminders_raise(*, today: date | None = None) -> list[Reminder]:

@@ -369,6 +369,10 @@ def application_create(
 ) -> Application:
     _require_pharmacy(actor)
     request = _locked_request(actor, request)
+    if renewal_of is not None:
+        renewal_of = Application.objects.get(
+            pk=renewal_of.pk
+        )  # its state now, not the caller's copy
     if renewal_of is not None and (
         renewal_of.request_id != request.pk or renewal_of.status != "granted"
     ):
@@ -418,7 +422,8 @@ def application_step(
     sources, target, date_field = APPLICATION_STEPS[step]
     if application.status not in sources:
         raise ConflictError(
-            f"The application is '{application.get_status_display()}': it cannot be {step}ed now."
+            f"The application is '{application.get_status_display()}': "
+            f"'{step.replace('_', ' ')}' is not possible now."
         )
     if on > timezone.localdate():
         raise ApplicationError("That date is in the future.")

@@ -6,6 +6,7 @@ app_name = "regulatory"
 
 urlpatterns = [
     path("due/", views.due_soon_view, name="due-soon"),
+    path("due/<int:reminder_id>/done/", views.reminder_resolve_view, name="reminder-done"),
     path("rules/", views.rules_view, name="rules"),
     path("rules/<slug:code>/edit/", views.rule_edit_view, name="rule-edit"),
     path("requests/<int:pk>/pathway/", views.step_pathway_view, name="step-pathway"),

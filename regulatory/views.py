@@ -23,7 +23,7 @@ from regulatory.forms import (
     UploadForm,
 )
 from regulatory.models import Application, ChecklistItem, Pathway, Reminder
-from regulatory.reminders import due_items
+from regulatory.reminders import due_items, reminder_resolve
 from regulatory.routing import route
 from regulatory.services import (
     application_create,
@@ -204,6 +204,21 @@ def due_soon_view(request: HttpRequest) -> HttpResponse:
             "horizon": today + timedelta(days=30),
         },
     )
+
+
+@login_required
+@permission_required("regulatory.change_application", raise_exception=True)
+def reminder_resolve_view(request: HttpRequest, reminder_id: int) -> HttpResponse:
+    reminder = get_object_or_404(
+        Reminder, pk=reminder_id, application__hospital=acting_user(request).hospital
+    )
+    if request.method == "POST":
+        try:
+            reminder_resolve(actor=acting_user(request), reminder=reminder)
+            messages.success(request, "Reminder marked done.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect("regulatory:due-soon")
 
 
 @login_required
