@@ -82,3 +82,79 @@ def test_worker_process_consumes_task_from_broker_and_writes_database(physician,
         except subprocess.TimeoutExpired:
             worker.kill()
         log.close()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_worker_renders_a_dossier_queued_on_commit(physician, pharmacist, studies, rules, tmp_path):
+    """The dossier path end to end: committed request -> broker -> worker -> PDF in the database."""
+    from celery import current_app
+
+    from evidence.models import Study
+    from prescriptions.services import evidence_attach, patient_create, request_create
+    from regulatory.dossier import dossier_request
+    from regulatory.models import Dossier
+    from regulatory.services import pathway_choose
+    from tests.prescriptions.conftest import COMPLETE_PROFILE, REGIMEN
+
+    patient = patient_create(actor=physician, profile=COMPLETE_PROFILE)
+    request = request_create(actor=physician, patient=patient, fields=REGIMEN)
+    evidence_attach(actor=physician, request=request, study=Study.objects.get(reference=63))
+    pathway_choose(actor=physician, request=request, pathway_code="gb_gmc_off_label")
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    # Same settings as this process: the same broker, the test database and var/media.
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_of_test_db(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("w")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "offlabel",
+            "worker",
+            "-Q",
+            queue,
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    default_queue = current_app.conf.task_default_queue
+    current_app.conf.task_default_queue = queue  # what on_commit's .delay() routes to
+    try:
+        dossier = dossier_request(
+            actor=pharmacist, request=request
+        )  # autocommit: on_commit runs now
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and Dossier.objects.get(pk=dossier.pk).status == "queued":
+            assert worker.poll() is None, log_path.read_text()
+            time.sleep(0.5)
+        dossier.refresh_from_db()
+        assert dossier.status == "ready", log_path.read_text()
+        assert len(dossier.sha256) == 64 and dossier.file.name.endswith(".pdf")
+        with dossier.file.open("rb") as pdf:
+            assert pdf.read(5) == b"%PDF-"
+    finally:
+        current_app.conf.task_default_queue = default_queue
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
