@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,6 +36,13 @@ from regulatory.services import (
 )
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
+
+
+def _errors_text(form: forms.Form) -> str:
+    """A form's errors as one message, for forms posted from panels of another page."""
+    return "; ".join(
+        f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in form.errors.items()
+    )
 
 
 @login_required
@@ -141,8 +149,7 @@ def application_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     elif request.method == "POST":
         messages.error(
             request,
-            "Application not recorded: "
-            + "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
+            "Application not recorded: " + _errors_text(form),
         )
     return redirect("requests:detail", pk=pk)
 
@@ -172,8 +179,7 @@ def application_step_view(request: HttpRequest, pk: int, application_id: int) ->
     elif request.method == "POST":
         messages.error(
             request,
-            "Step not recorded: "
-            + "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
+            "Step not recorded: " + _errors_text(form),
         )
     return redirect("requests:detail", pk=pk)
 

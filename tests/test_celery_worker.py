@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,51 @@ def _database_url_of_test_db() -> str:
     return f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+@contextmanager
+def celery_worker(queue: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker process on the test database, consuming only ``queue``."""
+    # Same settings as this process: the same broker, the test database and var/media.
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_of_test_db(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "offlabel",
+                "worker",
+                "-Q",
+                queue,
+                "--pool",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"{queue}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield worker
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_worker_process_consumes_task_from_broker_and_writes_database(physician, tmp_path):
@@ -34,54 +81,17 @@ def test_worker_process_consumes_task_from_broker_and_writes_database(physician,
             actor=physician, action="test.event", object_type="t", object_id=i, summary="s"
         )
     queue = f"test-{uuid.uuid4().hex[:10]}"  # only this worker listens here
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url_of_test_db(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "offlabel",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-            "-n",
-            f"{queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    log_path = tmp_path / "worker.log"
+    with celery_worker(queue, log_path) as worker:
         audit_chain_verify_task.apply_async(queue=queue)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not AuditChainCheck.objects.exists():
-            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            assert worker.poll() is None, log_path.read_text()
             time.sleep(0.5)
         check = AuditChainCheck.objects.first()
-        assert check is not None, "the worker never wrote: " + (tmp_path / "worker.log").read_text()
+        assert check is not None, "the worker never wrote: " + log_path.read_text()
         assert check.ok and check.events_checked == 5
-        assert "audit_chain_verify_task" in (tmp_path / "worker.log").read_text()
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        assert "audit_chain_verify_task" in log_path.read_text()
 
 
 @pytest.mark.worker
@@ -102,59 +112,25 @@ def test_worker_renders_a_dossier_queued_on_commit(physician, pharmacist, studie
     evidence_attach(actor=physician, request=request, study=Study.objects.get(reference=63))
     pathway_choose(actor=physician, request=request, pathway_code="gb_gmc_off_label")
     queue = f"test-{uuid.uuid4().hex[:10]}"
-    # Same settings as this process: the same broker, the test database and var/media.
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url_of_test_db(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
     log_path = tmp_path / "worker.log"
-    log = log_path.open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "offlabel",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-            "-n",
-            f"{queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     default_queue = current_app.conf.task_default_queue
     current_app.conf.task_default_queue = queue  # what on_commit's .delay() routes to
     try:
-        dossier = dossier_request(
-            actor=pharmacist, request=request
-        )  # autocommit: on_commit runs now
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and Dossier.objects.get(pk=dossier.pk).status == "queued":
-            assert worker.poll() is None, log_path.read_text()
-            time.sleep(0.5)
-        dossier.refresh_from_db()
-        assert dossier.status == "ready", log_path.read_text()
-        assert len(dossier.sha256) == 64 and dossier.file.name.endswith(".pdf")
-        with dossier.file.open("rb") as pdf:
-            assert pdf.read(5) == b"%PDF-"
+        with celery_worker(queue, log_path) as worker:
+            dossier = dossier_request(
+                actor=pharmacist, request=request
+            )  # autocommit: on_commit runs now
+            deadline = time.monotonic() + 120
+            while (
+                time.monotonic() < deadline
+                and Dossier.objects.get(pk=dossier.pk).status == "queued"
+            ):
+                assert worker.poll() is None, log_path.read_text()
+                time.sleep(0.5)
+            dossier.refresh_from_db()
+            assert dossier.status == "ready", log_path.read_text()
+            assert len(dossier.sha256) == 64 and dossier.file.name.endswith(".pdf")
+            with dossier.file.open("rb") as pdf:
+                assert pdf.read(5) == b"%PDF-"
     finally:
         current_app.conf.task_default_queue = default_queue
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
