@@ -110,3 +110,24 @@ def test_without_a_recorded_price_the_dossier_says_so(make_request, physician, p
 def test_a_dossier_needs_a_pathway(make_request, pharmacist):
     with pytest.raises(ApplicationError, match="pathway first"):
         dossier_request(actor=pharmacist, request=make_request())
+
+
+def test_a_superuser_enters_a_tablet_price_in_the_admin(client, hospital, db):
+    from accounts.models import User
+
+    root = User.objects.create_superuser("root", "root@example.invalid", "Xx-long-pass-42")
+    client.force_login(root)
+    response = client.post(
+        "/admin/prescriptions/drugprice/add/",
+        {
+            "hospital": hospital.pk,
+            "drug": drug_default().pk,
+            "strength_mg": "100",
+            "price_per_unit": "50.1234",
+            "currency": "EUR",
+            "source": "Invented tender (test)",
+            "valid_from": "2026-01-01",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert DrugPrice.objects.get().entered_by == root
