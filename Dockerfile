@@ -15,6 +15,7 @@ COPY audit ./audit
 COPY evidence ./evidence
 COPY prescriptions ./prescriptions
 COPY regulatory ./regulatory
+COPY consent ./consent
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

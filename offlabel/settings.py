@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "evidence",
     "prescriptions",
     "regulatory",
+    "consent",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +193,9 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# Redis: a task left unacknowledged by a dead worker (acks_late) is delivered again after this
+# many seconds. It must exceed the longest task; the consent render takes seconds.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -203,7 +207,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu sweeps for abandoned messages every interval x throttle seconds (100 s by
+    # default); one cheap Redis query every few seconds keeps recovery close to the timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 3)),
+        "unacked_restore_throttle": 1,
+    }
+if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "filesystem://")):
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL={CELERY_BROKER_URL!r}: expected redis://, rediss://, amqp:// or filesystem://"
     )

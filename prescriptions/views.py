@@ -51,6 +51,15 @@ from prescriptions.services import (
 from prescriptions.workflow import TRANSITIONS, requirements_unmet, transitions_available
 from regulatory.selectors import regulatory_panels
 
+
+def consent_panel(offlabel: OffLabelRequest) -> dict[str, object]:
+    from consent.services import consent_supersede_stale
+    from consent.views import consent_panel_context
+
+    consent_supersede_stale(offlabel)  # a changed request shows its old forms as superseded
+    return consent_panel_context(offlabel)
+
+
 STEPS = [
     ("patient", "Patient"),
     ("regimen", "Regimen"),
@@ -312,6 +321,7 @@ def request_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "can_read_identity": user.has_role(Role.PHARMACIST)
         or offlabel.patient.treating_physicians.filter(pk=user.pk).exists(),
         **regulatory_panels(offlabel),
+        **consent_panel(offlabel),
     }
     return render(request, "prescriptions/request_detail.html", context)
 

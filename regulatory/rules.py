@@ -50,10 +50,11 @@ _YES_NO = {"yes": True, "no": False}
 _TRIAL_DESIGNS = {"phase_2", "phase_1b_2"}
 
 
-def consent_signed(request: OffLabelRequest) -> bool | None:
-    """Whether written consent is recorded: None until the consent feature records one."""
-    checker = getattr(request, "consent_is_signed", None)
-    return checker() if callable(checker) else None
+def consent_signed(request: OffLabelRequest) -> bool:
+    """A signed, not withdrawn consent on the current version of the form."""
+    from consent.services import consent_is_signed
+
+    return consent_is_signed(request)
 
 
 def facts_for(request: OffLabelRequest) -> dict[str, Any]:

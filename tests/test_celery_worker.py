@@ -1,6 +1,7 @@
 """A real Celery worker process consumes a task from the real broker and writes to the real DB."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,48 +30,34 @@ def _database_url_of_test_db() -> str:
 
 
 @contextmanager
-def celery_worker(queue: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker process on the test database, consuming only ``queue``."""
+def celery_worker(
+    queue: str, log_path: Path, pool: str = "solo", **extra_env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker on the test database consuming only ``queue``, in its own process group
+    (so a kill reaches a prefork pool's children too)."""
     # Same settings as this process: the same broker, the test database and var/media.
     env = {
         **os.environ,
         "DATABASE_URL": _database_url_of_test_db(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        **extra_env,
     }
-    with log_path.open("w") as log:
+    command = [sys.executable, "-m", "celery", "-A", "offlabel", "worker", "-Q", queue]
+    command += ["--pool", pool, "--concurrency", "1", "--without-gossip", "--without-mingle"]
+    command += ["--without-heartbeat", "--loglevel", "INFO", "-n", f"{queue}@%h"]
+    with log_path.open("a") as log:
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "offlabel",
-                "worker",
-                "-Q",
-                queue,
-                "--pool",
-                "solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel",
-                "INFO",
-                "-n",
-                f"{queue}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             yield worker
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
 
 
 @pytest.mark.worker
@@ -132,5 +119,67 @@ def test_worker_renders_a_dossier_queued_on_commit(physician, pharmacist, studie
             assert len(dossier.sha256) == 64 and dossier.file.name.endswith(".pdf")
             with dossier.file.open("rb") as pdf:
                 assert pdf.read(5) == b"%PDF-"
+    finally:
+        current_app.conf.task_default_queue = default_queue
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not settings.CELERY_BROKER_URL.startswith("redis"),
+    reason="kombu's filesystem transport never redelivers an unacknowledged message; "
+    "CI runs this on Redis",
+)
+def test_a_worker_killed_mid_render_loses_nothing_and_one_pdf_is_stored(
+    physician, studies, rules, tmp_path
+):
+    from celery import current_app
+
+    from consent.models import ConsentDocument
+    from consent.services import consent_request
+    from evidence.models import Study
+    from prescriptions.services import evidence_attach, patient_create, request_create
+    from regulatory.services import pathway_choose
+    from tests.prescriptions.conftest import COMPLETE_PROFILE, IDENTITY, REGIMEN
+
+    patient = patient_create(actor=physician, profile=COMPLETE_PROFILE, identity=IDENTITY)
+    request = request_create(actor=physician, patient=patient, fields=REGIMEN)
+    evidence_attach(actor=physician, request=request, study=Study.objects.get(reference=63))
+    pathway_choose(actor=physician, request=request, pathway_code="gb_gmc_off_label")
+    started = time.time()
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    log_path = tmp_path / "workers.log"
+    fast_redelivery = {"CELERY_VISIBILITY_TIMEOUT": "6"}
+    default_queue = current_app.conf.task_default_queue
+    current_app.conf.task_default_queue = queue
+    try:
+        # prefork: its event loop restores unacknowledged messages (the solo pool's does not).
+        with celery_worker(queue, log_path, pool="prefork", **fast_redelivery) as first:
+            document = consent_request(
+                actor=physician, request=request, language="fr"
+            )  # queued on commit
+            deadline = time.monotonic() + 60
+            while ConsentDocument.objects.get(pk=document.pk).status != "rendering":
+                assert time.monotonic() < deadline and first.poll() is None, log_path.read_text()
+                time.sleep(0.02)
+            os.killpg(first.pid, signal.SIGKILL)  # mid-render: nothing acknowledged, nothing stored
+            first.wait(timeout=10)
+        killed = ConsentDocument.objects.get(pk=document.pk)
+        assert killed.status == "rendering" and not killed.file, (
+            "the render finished before the kill"
+        )
+        with celery_worker(queue, log_path, pool="prefork", **fast_redelivery) as second:
+            deadline = time.monotonic() + 90
+            while ConsentDocument.objects.get(pk=document.pk).status != "ready":
+                assert time.monotonic() < deadline and second.poll() is None, log_path.read_text()
+                time.sleep(0.5)
+        stored = ConsentDocument.objects.get(pk=document.pk)
+        assert stored.attempts == 2 and len(stored.sha256) == 64
+        assert ConsentDocument.objects.filter(request=request).count() == 1
+        media = Path(settings.MEDIA_ROOT) / Path(str(stored.file.name)).parent
+        written = [
+            p.name for p in media.glob(f"{stored.document_id}*.pdf") if p.stat().st_mtime >= started
+        ]
+        assert written == [Path(str(stored.file.name)).name]  # exactly one PDF stored
     finally:
         current_app.conf.task_default_queue = default_queue

@@ -100,9 +100,10 @@ def draft(physician, patient, studies, rules) -> OffLabelRequest:
     return request
 
 
-def checklist_complete(request: OffLabelRequest) -> None:
-    """Attest every attestation the way its attester would, and upload a real PDF for every
-    document item (the prescriber for physician items, a pharmacist of the hospital otherwise)."""
+def checklist_complete(request: OffLabelRequest, *, sign_consent: bool = True) -> None:
+    """Make a request approvable the way its users would: a signed consent form (rendered and
+    signed on screen), every attestation by its attester (the prescriber for physician items,
+    a pharmacist otherwise), and a real PDF for every document item."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from regulatory.services import checklist_attest, checklist_upload
@@ -111,6 +112,13 @@ def checklist_complete(request: OffLabelRequest) -> None:
         hospital=request.hospital, groups__name=Role.PHARMACIST
     ).first()
     assert pharmacist is not None, "the hospital needs a pharmacist to complete a checklist"
+    if sign_consent:
+        from consent.services import consent_render, consent_request, consent_sign
+
+        document = consent_render(
+            consent_request(actor=request.prescriber, request=request, language="en").pk
+        )
+        consent_sign(actor=request.prescriber, document=document, method="on_screen")
     for item in request.checklist.all():
         if item.kind == "attestation" and item.attested_by_id is None:
             actor = request.prescriber if "physician" in item.attesters else pharmacist

@@ -120,6 +120,19 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
         format="json",
     )
     assert stale.status_code == 409
+    api_client.force_authenticate(physician)
+    queued = api_client.post(f"/api/v1/requests/{rid}/consents/", {"language": "it"}, format="json")
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    from consent.services import consent_render
+
+    consent_render(queued.json()["id"])  # what the Celery worker does with the queued task
+    polled = api_client.get(queued.json()["status_url"]).json()
+    assert polled["status"] == "ready" and polled["pages"] >= 2
+    signed = api_client.post(
+        f"/api/v1/consents/{polled['id']}/sign/", {"method": "on_screen"}, format="json"
+    )
+    assert signed.status_code == 200 and signed.json()["signed"]
+    assert _last_event().action == "consent.signed"
     step(physician, "resubmit")
     step(pharmacist, "start_review")
     result = step(pharmacist, "approve", "Conditions of Law 94/98 met.")
@@ -230,6 +243,22 @@ def test_whole_life_through_the_pages(client, physician, pharmacist, studies, ru
     assert offlabel.reference.encode() in queue.content
     for item in offlabel.checklist.filter(kind="attestation", attested_by=None):
         client.post(reverse("regulatory:attest", args=[offlabel.pk, item.pk]), {"note": "checked"})
+    client.force_login(physician)
+    client.post(reverse("consent:prepare", args=[offlabel.pk]), {"language": "fr"})
+    from consent.models import ConsentDocument
+    from consent.services import consent_render
+
+    document = consent_render(ConsentDocument.objects.get(request=offlabel).pk)  # the worker's job
+    panel = client.get(reverse("consent:panel", args=[offlabel.pk])).content.decode()
+    assert "Ready" in panel and "Download PDF" in panel
+    download = client.get(reverse("consent:download", args=[document.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content)[:5] == b"%PDF-"
+    client.post(
+        reverse("consent:sign", args=[document.pk]),
+        {"method": "on_screen", "witness_name": "N. Invented"},
+    )
+    assert AuditEvent.objects.filter(action="consent.signed").exists()
+    client.force_login(pharmacist)
     assert not offlabel.checklist.filter(kind="attestation", attested_by=None).exists()
     for transition, reason, status in [
         ("start_review", "", "in_review"),

@@ -65,6 +65,9 @@ def test_whole_life_of_a_request_through_the_services(physician, pharmacist, dra
         "request.created",
         "request.evidence_attached",
         "request.pathway_chosen",
+        "consent.requested",
+        "consent.rendered",
+        "consent.signed",
         *["checklist.attested"] * draft.checklist.filter(kind="attestation").count(),
         *[f"request.{t}" for _, t, _, _ in steps],
     ]

@@ -55,7 +55,16 @@ def test_law_648_approval_is_refused_item_by_item_until_everything_holds(
         else:
             pytest.fail(f"automatic required item {item.code} cannot be completed by a person")
     assert checklist_unmet(request) == []
-    # Still refused: AIFA registry enrolment (the outside body) is not granted yet.
+    # Still refused: no signed consent yet, and AIFA registry enrolment is not granted yet.
+    from consent.services import consent_render, consent_request, consent_sign
+    from prescriptions.services import patient_identity_set
+    from tests.prescriptions.conftest import IDENTITY
+
+    with pytest.raises(ApplicationError, match="no signed consent"):
+        request_transition(actor=pharmacist, request=request, transition="approve", reason="ok")
+    patient_identity_set(actor=physician, patient=request.patient, identity=IDENTITY)
+    form = consent_render(consent_request(actor=physician, request=request, language="it").pk)
+    consent_sign(actor=physician, document=form, method="on_screen")
     with pytest.raises(ApplicationError, match="not recorded as granted"):
         request_transition(actor=pharmacist, request=request, transition="approve", reason="ok")
     today = timezone.localdate()

@@ -1,0 +1,132 @@
+"""Consent API: request a form (202 + status URL), poll it, sign it, record a withdrawal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.scoping import acting_user
+from consent.models import ConsentDocument, ConsentSignature, Language
+from consent.services import consent_request, consent_sign, consent_withdraw
+from prescriptions.selectors import requests_visible_to
+from regulatory.apis import needs
+
+VIEW = "prescriptions.view_offlabelrequest"
+
+
+class ConsentDocumentSerializer(serializers.ModelSerializer[ConsentDocument]):
+    document_id = serializers.CharField(read_only=True)
+    signed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ConsentDocument
+        fields = [
+            "id",
+            "document_id",
+            "request",
+            "language",
+            "template_version",
+            "status",
+            "sha256",
+            "pages",
+            "error",
+            "attempts",
+            "requested_at",
+            "rendered_at",
+            "superseded_at",
+            "signed",
+        ]
+
+    def get_signed(self, obj: ConsentDocument) -> bool:
+        signature = getattr(obj, "signature", None)
+        return bool(signature and signature.withdrawn_at is None)
+
+
+class LanguageInput(serializers.Serializer[Any]):
+    language = serializers.ChoiceField(choices=Language.choices)
+
+
+class SignInput(serializers.Serializer[Any]):
+    method = serializers.ChoiceField(choices=ConsentSignature.Method.choices)
+    signer = serializers.ChoiceField(choices=ConsentSignature.Signer.choices, default="patient")
+    representative_name = serializers.CharField(required=False, allow_blank=True, default="")
+    witness_name = serializers.CharField(required=False, allow_blank=True, default="")
+    scan = serializers.FileField(required=False)
+
+
+class WithdrawInput(serializers.Serializer[Any]):
+    reason = serializers.CharField()
+
+
+def _documents(request: Request) -> Any:
+    return ConsentDocument.objects.filter(request__in=requests_visible_to(request.user))
+
+
+class ConsentRequestApi(APIView):
+    permission_classes = [needs(VIEW)]
+
+    @extend_schema(request=LanguageInput, responses={202: ConsentDocumentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Queue the consent form in a language; answers 202 with the URL to poll."""
+        payload = LanguageInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        offlabel = get_object_or_404(requests_visible_to(request.user), pk=pk)
+        document = consent_request(
+            actor=acting_user(request),
+            request=offlabel,
+            language=payload.validated_data["language"],
+        )
+        url = reverse("api-consent", args=[document.pk])
+        return Response(
+            {**ConsentDocumentSerializer(document).data, "status_url": url},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": url},
+        )
+
+
+class ConsentDocumentApi(APIView):
+    permission_classes = [needs(VIEW)]
+
+    @extend_schema(responses=ConsentDocumentSerializer)
+    def get(self, request: Request, document_id: int) -> Response:
+        return Response(
+            ConsentDocumentSerializer(get_object_or_404(_documents(request), pk=document_id)).data
+        )
+
+
+class ConsentSignApi(APIView):
+    permission_classes = [needs(VIEW)]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=SignInput, responses=ConsentDocumentSerializer)
+    def post(self, request: Request, document_id: int) -> Response:
+        payload = SignInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        document = get_object_or_404(_documents(request), pk=document_id)
+        consent_sign(actor=acting_user(request), document=document, **payload.validated_data)
+        document.refresh_from_db()
+        return Response(ConsentDocumentSerializer(document).data)
+
+
+class ConsentWithdrawApi(APIView):
+    permission_classes = [needs(VIEW)]
+
+    @extend_schema(request=WithdrawInput, responses=ConsentDocumentSerializer)
+    def post(self, request: Request, document_id: int) -> Response:
+        payload = WithdrawInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        document = get_object_or_404(_documents(request), pk=document_id)
+        signature = get_object_or_404(ConsentSignature, document=document)
+        consent_withdraw(
+            actor=acting_user(request), signature=signature, reason=payload.validated_data["reason"]
+        )
+        document.refresh_from_db()
+        return Response(ConsentDocumentSerializer(document).data)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ConsentConfig(AppConfig):
+    name = "consent"
+    verbose_name = "Informed consent"
+
+    def ready(self) -> None:
+        from consent import requirements  # noqa: F401 - registers the approval guard

@@ -1,0 +1,108 @@
+"""Consent documents: each rendered PDF is immutable, hashed, and bound to the inputs it shows.
+
+A document's ``inputs_hash`` covers the template version, the language and every input the
+form prints (regimen, evidence snapshots, pathway, identity, hospital). When the request
+changes, the current inputs no longer hash the same: the older document is superseded and
+cannot be signed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Language(models.TextChoices):
+    IT = "it", "Italiano"
+    EN = "en", "English"
+    FR = "fr", "Français"
+
+
+class ConsentDocument(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RENDERING = "rendering", "Rendering"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    request = models.ForeignKey(
+        "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="consents"
+    )
+    language = models.CharField(max_length=2, choices=Language.choices)
+    template_version = models.CharField(max_length=40)
+    inputs = models.JSONField(help_text="Everything the form prints, frozen when requested.")
+    inputs_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to="consent/%Y/%m/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    pages = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            # The same inputs in the same language are one document: never rendered twice.
+            models.UniqueConstraint(
+                fields=["request", "language", "inputs_hash"], name="consent_inputs_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} ({self.get_language_display()})"
+
+    @property
+    def document_id(self) -> str:
+        return f"CONS-{self.request_id:06d}-{self.pk:04d}-{self.language.upper()}"
+
+
+class ConsentSignature(models.Model):
+    class Method(models.TextChoices):
+        WET_INK_SCAN = "wet_ink_scan", "Signed on paper, scan uploaded"
+        ON_SCREEN = "on_screen", "Signed on screen in the presence of the physician"
+
+    class Signer(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        REPRESENTATIVE = "representative", "Legal representative"
+
+    document = models.OneToOneField(
+        ConsentDocument, on_delete=models.PROTECT, related_name="signature"
+    )
+    method = models.CharField(max_length=14, choices=Method.choices)
+    signer = models.CharField(max_length=14, choices=Signer.choices, default=Signer.PATIENT)
+    representative_name = models.CharField(max_length=200, blank=True)
+    witness_name = models.CharField(max_length=200, blank=True)
+    signed_at = models.DateTimeField()
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    scan = models.FileField(upload_to="consent-signed/%Y/%m/", blank=True)
+    scan_sha256 = models.CharField(max_length=64, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(blank=True)
+    withdrawal_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method="on_screen") | ~Q(scan_sha256=""), name="consent_scan_has_hash"
+            ),
+            models.CheckConstraint(
+                condition=Q(signer="patient") | ~Q(representative_name=""),
+                name="consent_representative_named",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"signature of {self.document}"

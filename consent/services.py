@@ -1,0 +1,493 @@
+"""Consent: freeze the inputs, render (Celery, WeasyPrint, PDF/A), sign, withdraw, download.
+
+Every render, download, signature and withdrawal is an audit event. The inputs hold the
+patient's name (the consent form is where it is printed); they are never listed or exported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from audit.services import audit_record
+from consent.models import ConsentDocument, ConsentSignature, Language
+from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from prescriptions.models import OffLabelRequest, PatientIdentity
+from prescriptions.plan import RAMP_UP_MG
+from prescriptions.selectors import DESIGN_LEVEL, evidence_summary
+
+TEMPLATE = "consent/consent.html"
+# The indication as a patient reads it, per language (the request stores the clinical wording).
+INDICATION_PLAIN = {
+    "Relapsed/refractory acute myeloid leukaemia": {
+        "en": "acute myeloid leukaemia that has come back or has not responded to treatment",
+        "it": "leucemia mieloide acuta ricaduta o che non ha risposto alle cure",
+        "fr": "leucémie aiguë myéloïde revenue après traitement ou qui n'y a pas répondu",
+    }
+}
+# The indication as a patient reads it, per language (the request stores the clinical wording).
+INDICATION_PLAIN = {
+    "Relapsed/refractory acute myeloid leukaemia": {
+        "en": "acute myeloid leukaemia that has come back or has not responded to treatment",
+        "it": "leucemia mieloide acuta ricaduta o che non ha risposto alle cure",
+        "fr": "leucémie aiguë myéloïde revenue après traitement ou qui n'y a pas répondu",
+    }
+}
+RISK_KEYWORDS = {  # which reported adverse events feed which risk paragraph
+    "febrile_neutropenia": ("febrile neutropenia", "neutropenic fever"),
+    "neutropenia": ("neutropenia",),
+    "infections": ("infection", "pneumonia", "sepsis", "bacteremia"),
+    "thrombocytopenia": ("thrombocytopenia",),
+    "anaemia": ("anemia", "anaemia"),
+    "tumour_lysis": ("tumor lysis", "tumour lysis"),
+    "nausea_diarrhoea": ("nausea", "diarrhea", "diarrhoea", "vomiting"),
+}
+
+
+def template_version() -> str:
+    from consent.texts import TEXTS_VERSION
+
+    return f"consent-{TEXTS_VERSION}"
+
+
+def _risk_key(event: str) -> str | None:
+    text = event.lower()
+    for key, words in RISK_KEYWORDS.items():
+        if any(w in text for w in words):
+            if key == "neutropenia" and "febrile" in text:
+                continue
+            return key
+    return None
+
+
+def _plain(value: Decimal) -> str:
+    """200, 47.9 — never '2E+2' (str of a normalised Decimal)."""
+    return format(value.normalize(), "f")
+
+
+def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
+    """Everything the form prints, as plain data (the same inputs hash the same)."""
+    if language not in Language.values:
+        raise ApplicationError(
+            f"Consent forms exist in Italian, English and French, not {language!r}."
+        )
+    identity = PatientIdentity.objects.filter(patient=request.patient).first()
+    summary = evidence_summary(request)
+    choice = getattr(request, "pathway_choice", None)
+    ramp = [str(d) for d in RAMP_UP_MG.get(request.ramp_up, [])]  # type: ignore[call-overload]
+    risks: list[dict[str, Any]] = []
+    levels = []
+    for a in request.attachments.all().order_by("pk"):
+        snap = a.snapshot
+        levels.append(DESIGN_LEVEL.get(snap.get("design", ""), 0))
+        label = f"{snap.get('first_author')} {snap.get('year') or ''}".strip()
+        for s in snap.get("safety", []):
+            key = _risk_key(s.get("event", ""))
+            if key and s.get("percent") is not None:
+                risks.append(
+                    {"risk": key, "percent": s["percent"], "study": label, "event": s["event"]}
+                )
+    return {
+        "language": language,
+        "hospital": request.hospital.name,
+        "reference": request.reference,
+        "drug": request.drug.name,
+        "indication": request.indication,
+        "patient": {
+            "name": f"{identity.given_name} {identity.family_name}" if identity else "",
+            "date_of_birth": identity.date_of_birth.isoformat() if identity else "",
+            "pseudonym": request.patient.pseudonym,
+        },
+        "physician": request.prescriber.get_full_name() or request.prescriber.get_username(),
+        "rationale": request.clinical_rationale,
+        "partner": request.regimen or "other",
+        "partner_other": request.regimen_other,
+        "dose_mg": _plain(request.ven_target_dose_mg) if request.ven_target_dose_mg else "",
+        "ramp_up": [*ramp, _plain(request.ven_target_dose_mg)]
+        if ramp and request.ven_target_dose_mg
+        else [],
+        "cycles": request.cycles_planned,
+        "cycle_days": request.cycle_length_days,
+        "pathway": choice.pathway_version.pathway.code if choice else "generic",
+        "pathway_version": choice.pathway_version.version if choice else None,
+        "evidence": {
+            "n_studies": summary.n_studies,
+            "n_patients": summary.n_patients,
+            "orr_low": _plain(summary.orr_range[0]) if summary.orr_range else None,
+            "orr_high": _plain(summary.orr_range[1]) if summary.orr_range else None,
+            "design_level": max(levels) if levels else None,
+        },
+        "risks": risks,
+    }
+
+
+def inputs_hash(inputs: dict[str, Any], version: str) -> str:
+    payload = json.dumps(
+        {"template": version, "inputs": inputs}, sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _can_prepare(actor: User, request: OffLabelRequest) -> None:
+    if actor.hospital_id != request.hospital_id:
+        raise NotVisible("Not found.")
+    roles = set(actor.groups.values_list("name", flat=True))
+    if Role.PHARMACIST in roles:
+        return
+    if Role.PHYSICIAN in roles and request.patient.treating_physicians.filter(pk=actor.pk).exists():
+        return
+    raise ApplicationError(
+        "Only the patient's treating physicians and the pharmacists prepare consent forms."
+    )
+
+
+def consent_supersede_stale(request: OffLabelRequest) -> list[ConsentDocument]:
+    """Mark every document whose inputs no longer match the request as superseded."""
+    stale = []
+    version = template_version()
+    current = {
+        lang: inputs_hash(consent_inputs(request, lang), version) for lang in Language.values
+    }
+    for document in request.consents.exclude(status=ConsentDocument.Status.SUPERSEDED):
+        if document.inputs_hash != current[document.language]:
+            updated = (
+                ConsentDocument.objects.filter(pk=document.pk)
+                .exclude(status="superseded")
+                .update(status=ConsentDocument.Status.SUPERSEDED, superseded_at=timezone.now())
+            )
+            if updated:
+                stale.append(document)
+                audit_record(
+                    actor=None,
+                    action="consent.superseded",
+                    target=request,
+                    hospital=request.hospital,
+                    summary=f"{request.reference}: consent {document.document_id} superseded (the "
+                    "request, regimen or evidence changed)",
+                    after={"document": document.pk},
+                )
+    return stale
+
+
+@transaction.atomic
+def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> ConsentDocument:
+    """Queue the consent form for the current inputs (or return the existing one)."""
+    from consent.tasks import consent_render_task
+
+    # The request as it is now (a caller's copy may predate an edit), locked against a race.
+    request = (
+        OffLabelRequest.objects.select_for_update()
+        .select_related("patient", "hospital")
+        .get(pk=request.pk)
+    )
+    _can_prepare(actor, request)
+    consent_supersede_stale(request)
+    version = template_version()
+    inputs = consent_inputs(request, language)
+    if not inputs["patient"]["name"]:
+        raise ApplicationError(
+            "Record the patient's identifying data first: the consent form carries the name."
+        )
+    digest = inputs_hash(inputs, version)
+    document, created = ConsentDocument.objects.get_or_create(
+        request=request,
+        language=language,
+        inputs_hash=digest,
+        defaults={"template_version": version, "inputs": inputs, "requested_by": actor},
+    )
+    if not created and document.status != ConsentDocument.Status.FAILED:
+        return document  # the same inputs are never rendered twice
+    if not created:
+        ConsentDocument.objects.filter(pk=document.pk).update(
+            status=ConsentDocument.Status.QUEUED, error=""
+        )
+    audit_record(
+        actor=actor,
+        action="consent.requested",
+        target=request,
+        summary=f"{request.reference}: consent form ({language}) queued",
+        after={"document": document.pk, "language": language, "inputs_hash": digest},
+    )
+    transaction.on_commit(lambda: consent_render_task.delay(document.pk))
+    return document
+
+
+def consent_html(document: ConsentDocument) -> str:
+    from consent.texts import LANGUAGES, PATHWAY_TEXTS, RISKS, TEXTS
+
+    inputs = document.inputs
+    lang = document.language
+    t = TEXTS[lang]
+    fmt = {
+        # Capitalised: many sentences start with the medicine's name.
+        "drug": inputs["drug"][:1].upper() + inputs["drug"][1:],
+        "hospital": inputs["hospital"],
+        "indication": INDICATION_PLAIN.get(inputs["indication"], {}).get(
+            lang, inputs["indication"]
+        ),
+        "dose_mg": inputs["dose_mg"],
+        "cycles": inputs["cycles"],
+        "cycle_days": inputs["cycle_days"],
+        "physician": inputs["physician"],
+    }
+    partner = t.get(f"partner_{inputs['partner']}", t["partner_other"])
+    evidence = inputs["evidence"]
+    if evidence["orr_low"] is None:
+        benefits = t["benefits_no_numbers"]
+    elif evidence["n_studies"] == 1 or evidence["orr_low"] == evidence["orr_high"]:
+        benefits = t["benefits_single"].format(
+            n_patients=evidence["n_patients"], orr_low=evidence["orr_low"]
+        )
+    else:
+        benefits = t["benefits_numbers"].format(
+            n_studies=evidence["n_studies"],
+            n_patients=evidence["n_patients"],
+            orr_low=evidence["orr_low"],
+            orr_high=evidence["orr_high"],
+        )
+    design_key = {3: "design_trial", 2: "design_retrospective", 1: "design_case_report"}.get(
+        evidence["design_level"]
+    )
+    pathway_texts = PATHWAY_TEXTS[lang]
+    context = {
+        "t": t,
+        "document": document,
+        "inputs": inputs,
+        "language_name": LANGUAGES[lang],
+        "subtitle": t["subtitle"].format(**fmt),
+        "medicine_what": t["medicine_what"].format(**fmt),
+        "medicine_offlabel": t["medicine_offlabel"].format(**fmt),
+        "regimen_text": t["regimen_text"].format(**fmt | {"partner": partner}),
+        "ramp_days": [
+            t["rampup_day"].format(day=i, dose_mg=d)
+            for i, d in enumerate(inputs["ramp_up"], start=1)
+        ],
+        "food_interactions": t["food_interactions"].format(**fmt),
+        "benefits": benefits,
+        "benefits_design": t["benefits_design"].format(design=t[design_key]) if design_key else "",
+        "risks": [
+            (
+                RISKS[lang][key],
+                [
+                    # The risk's name in the patient's language, not the study's English wording.
+                    t["risk_frequency"].format(
+                        study=r["study"], event=RISKS[lang][key][0].lower(), percent=r["percent"]
+                    )
+                    for r in inputs["risks"]
+                    if r["risk"] == key
+                ],
+            )
+            for key in RISKS[lang]
+        ],
+        "pathway_text": pathway_texts.get(inputs["pathway"], pathway_texts["generic"]).format(
+            **fmt
+        ),
+        "contacts_text": t["contacts_text"].format(**fmt),
+        "consent_lines": t["consent_statements"].format(**fmt).split("\n"),
+    }
+    return render_to_string(TEMPLATE, context)
+
+
+def consent_render(document_id: int) -> ConsentDocument:
+    """Render once: a ready document is left alone; a claim makes a rerun after a crash safe."""
+    from pypdf import PdfReader
+    from weasyprint import HTML
+
+    document = ConsentDocument.objects.select_related("request__hospital").get(pk=document_id)
+    if document.status in (ConsentDocument.Status.READY, ConsentDocument.Status.SUPERSEDED):
+        return document
+    ConsentDocument.objects.filter(pk=document.pk).update(
+        status=ConsentDocument.Status.RENDERING, attempts=F("attempts") + 1
+    )
+    try:
+        pdf = HTML(string=consent_html(document)).write_pdf(pdf_variant="pdf/a-3b")
+        assert pdf is not None
+        import io
+
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    except Exception as exc:
+        ConsentDocument.objects.filter(pk=document.pk).update(
+            status=ConsentDocument.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    with transaction.atomic():
+        document = ConsentDocument.objects.select_for_update().get(pk=document.pk)
+        if document.status == ConsentDocument.Status.READY:
+            return document  # another worker finished first
+        document.file.save(f"{document.document_id}.pdf", ContentFile(pdf), save=False)
+        document.sha256 = hashlib.sha256(pdf).hexdigest()
+        document.pages = pages
+        document.status = ConsentDocument.Status.READY
+        document.rendered_at = timezone.now()
+        document.error = ""
+        document.save()
+        audit_record(
+            actor=None,
+            action="consent.rendered",
+            target=document.request,
+            hospital=document.request.hospital,
+            summary=f"{document.request.reference}: consent {document.document_id} rendered "
+            f"({pages} pages)",
+            after={"document": document.pk, "sha256": document.sha256},
+        )
+    return document
+
+
+def consent_download(*, actor: User, document: ConsentDocument) -> ConsentDocument:
+    _can_prepare(actor, document.request)
+    if document.status not in (ConsentDocument.Status.READY, ConsentDocument.Status.SUPERSEDED):
+        raise ApplicationError("The consent form is not rendered yet.")
+    audit_record(
+        actor=actor,
+        action="consent.downloaded",
+        target=document.request,
+        summary=f"{document.request.reference}: consent {document.document_id} downloaded",
+        after={"document": document.pk},
+    )
+    return document
+
+
+def _is_current(document: ConsentDocument) -> bool:
+    return document.inputs_hash == inputs_hash(
+        consent_inputs(document.request, document.language), template_version()
+    )
+
+
+def consent_sign(*, document: ConsentDocument, **kwargs: Any) -> ConsentSignature:
+    """Bind a signature to exactly one current, rendered version.
+
+    A stale version is marked superseded first, in its own transaction, so the refusal leaves
+    the record saying why."""
+    document = ConsentDocument.objects.select_related("request").get(pk=document.pk)
+    if document.status == ConsentDocument.Status.READY and not _is_current(document):
+        with transaction.atomic():
+            consent_supersede_stale(document.request)
+    return _consent_sign(document=document, **kwargs)
+
+
+@transaction.atomic
+def _consent_sign(
+    *,
+    actor: User,
+    document: ConsentDocument,
+    method: str,
+    signed_at: datetime | None = None,
+    signer: str = "patient",
+    representative_name: str = "",
+    witness_name: str = "",
+    scan: UploadedFile | None = None,
+) -> ConsentSignature:
+    from regulatory.services import pdf_validate
+
+    document = (
+        ConsentDocument.objects.select_for_update().select_related("request").get(pk=document.pk)
+    )
+    request = document.request
+    if actor.hospital_id != request.hospital_id:
+        raise NotVisible("Not found.")
+    if not (
+        actor.groups.filter(name=Role.PHYSICIAN).exists()
+        and request.patient.treating_physicians.filter(pk=actor.pk).exists()
+    ):
+        raise ApplicationError("The signature is recorded by a treating physician of the patient.")
+    if document.status != ConsentDocument.Status.READY or not _is_current(document):
+        raise ConflictError(
+            "This version of the consent form is not current (the request changed, or it is not "
+            "rendered yet): it cannot be signed. Prepare and sign the new version."
+        )
+    if hasattr(document, "signature"):
+        raise ConflictError(f"{document.document_id} is already signed.")
+    signature = ConsentSignature(
+        document=document,
+        method=method,
+        signer=signer,
+        representative_name=representative_name.strip(),
+        witness_name=witness_name.strip(),
+        signed_at=signed_at or timezone.now(),
+        physician=actor,
+    )
+    if method == ConsentSignature.Method.WET_INK_SCAN:
+        if scan is None:
+            raise ApplicationError("Upload the scan of the signed paper form (PDF).")
+        data = pdf_validate(scan)
+        signature.scan.save(f"{document.document_id}-signed.pdf", ContentFile(data), save=False)
+        signature.scan_sha256 = hashlib.sha256(data).hexdigest()
+    elif method != ConsentSignature.Method.ON_SCREEN:
+        raise ApplicationError(f"Unknown signature method {method!r}.")
+    signature.full_clean(exclude=["document", "physician"])
+    signature.save()
+    audit_record(
+        actor=actor,
+        action="consent.signed",
+        target=request,
+        summary=f"{request.reference}: consent {document.document_id} signed "
+        f"({signature.get_method_display()})",
+        after={
+            "document": document.pk,
+            "method": method,
+            "scan_sha256": signature.scan_sha256,
+            "document_sha256": document.sha256,
+        },
+    )
+    return signature
+
+
+@transaction.atomic
+def consent_withdraw(*, actor: User, signature: ConsentSignature, reason: str) -> ConsentSignature:
+    """Record the patient's withdrawal; a request being treated is suspended."""
+    from prescriptions.services import request_transition
+
+    signature = (
+        ConsentSignature.objects.select_for_update()
+        .select_related("document__request")
+        .get(pk=signature.pk)
+    )
+    request = signature.document.request
+    if actor.hospital_id != request.hospital_id:
+        raise NotVisible("Not found.")
+    if not reason.strip():
+        raise ApplicationError("Record what the patient said (the reason may be 'none given').")
+    if signature.withdrawn_at is not None:
+        raise ConflictError("This consent was already withdrawn.")
+    signature.withdrawn_at, signature.withdrawal_reason = timezone.now(), reason.strip()
+    signature.withdrawal_recorded_by = actor
+    signature.save(update_fields=["withdrawn_at", "withdrawal_reason", "withdrawal_recorded_by"])
+    audit_record(
+        actor=actor,
+        action="consent.withdrawn",
+        target=request,
+        summary=f"{request.reference}: consent withdrawn — {reason.strip()}",
+        after={"document": signature.document_id},
+    )
+    if request.status in (OffLabelRequest.Status.APPROVED, OffLabelRequest.Status.ACTIVE):
+        request_transition(
+            actor=actor,
+            request=request,
+            transition="suspend",
+            reason=f"Consent withdrawn by the patient: {reason.strip()}",
+        )
+    return signature
+
+
+def consent_is_signed(request: OffLabelRequest) -> bool:
+    """A signed, not withdrawn consent on a document whose inputs are still current."""
+    for signature in ConsentSignature.objects.filter(
+        document__request=request, withdrawn_at=None
+    ).select_related("document"):
+        if signature.document.status == ConsentDocument.Status.READY and _is_current(
+            signature.document
+        ):
+            return True
+    return False

@@ -1,0 +1,134 @@
+"""Consent panel on the request page: prepare, poll (htmx), download, sign, withdraw, retry."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from accounts.scoping import acting_user
+from consent.models import ConsentDocument, ConsentSignature, Language
+from consent.services import (
+    consent_download,
+    consent_request,
+    consent_sign,
+    consent_supersede_stale,
+    consent_withdraw,
+)
+from offlabel.exceptions import ApplicationError
+from prescriptions.models import OffLabelRequest
+from prescriptions.selectors import requests_visible_to
+
+VIEW_REQUEST = "prescriptions.view_offlabelrequest"
+
+
+def _request(request: HttpRequest, pk: int) -> OffLabelRequest:
+    return get_object_or_404(requests_visible_to(request.user), pk=pk)
+
+
+def consent_panel_context(offlabel: OffLabelRequest) -> dict[str, object]:
+    documents = list(offlabel.consents.select_related("signature").order_by("-requested_at")[:12])
+    pending = any(
+        d.status in (ConsentDocument.Status.QUEUED, ConsentDocument.Status.RENDERING)
+        for d in documents
+    )
+    return {
+        "offlabel": offlabel,
+        "consent_documents": documents,
+        "consent_pending": pending,
+        "languages": Language.choices,
+    }
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def consent_panel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The panel alone: htmx polls it while a PDF is queued or rendering."""
+    return render(request, "consent/_panel.html", consent_panel_context(_request(request, pk)))
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def consent_prepare_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _request(request, pk)
+    if request.method == "POST":
+        try:
+            consent_request(
+                actor=acting_user(request),
+                request=offlabel,
+                language=request.POST.get("language", ""),
+            )
+            messages.success(
+                request, "The consent form is being prepared; this page updates by itself."
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect(f"/requests/{pk}/#consent")
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def consent_download_view(request: HttpRequest, document_id: int) -> FileResponse:
+    document = get_object_or_404(
+        ConsentDocument.objects.filter(request__in=requests_visible_to(request.user)),
+        pk=document_id,
+    )
+    try:
+        consent_download(actor=acting_user(request), document=document)
+    except ApplicationError:
+        raise Http404 from None
+    return FileResponse(
+        document.file.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"{document.document_id}.pdf",
+    )
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def consent_sign_view(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = get_object_or_404(
+        ConsentDocument.objects.filter(request__in=requests_visible_to(request.user)),
+        pk=document_id,
+    )
+    if request.method == "POST":
+        try:
+            consent_sign(
+                actor=acting_user(request),
+                document=document,
+                method=request.POST.get("method", ""),
+                signer=request.POST.get("signer", "patient"),
+                representative_name=request.POST.get("representative_name", ""),
+                witness_name=request.POST.get("witness_name", ""),
+                scan=request.FILES.get("scan"),
+            )
+            messages.success(request, f"Signature recorded on {document.document_id}.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect(f"/requests/{document.request_id}/#consent")
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def consent_withdraw_view(request: HttpRequest, signature_id: int) -> HttpResponse:
+    signature = get_object_or_404(
+        ConsentSignature.objects.filter(document__request__in=requests_visible_to(request.user)),
+        pk=signature_id,
+    )
+    if request.method == "POST":
+        try:
+            consent_withdraw(
+                actor=acting_user(request),
+                signature=signature,
+                reason=request.POST.get("reason", ""),
+            )
+            messages.warning(request, "Withdrawal of consent recorded.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect(f"/requests/{signature.document.request_id}/#consent")
+
+
+def consent_supersede_on_view(offlabel: OffLabelRequest) -> None:
+    consent_supersede_stale(offlabel)

@@ -1,0 +1,129 @@
+"""Consent PDFs in Italian, English and French for two pathways, read back with pypdf."""
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from audit.models import AuditEvent
+from consent.models import ConsentDocument
+from consent.services import consent_render, consent_request
+from consent.texts import PATHWAY_TEXTS, RISKS, TEXTS
+from evidence.models import Study
+from prescriptions.services import evidence_attach, patient_create, request_create
+from regulatory.services import pathway_choose
+from tests.prescriptions.conftest import IDENTITY, REGIMEN
+from tests.regulatory.conftest import LISTING_648
+
+PATHWAYS = {
+    "it_law_648": LISTING_648,
+    "it_law_94_98": {**LISTING_648, "prior_azacitidine": "yes", "azacitidine_cycles": 4},
+}
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+def pdf_text(document: ConsentDocument) -> tuple[str, PdfReader]:
+    with document.file.open("rb") as f:
+        reader = PdfReader(io.BytesIO(f.read()))
+    return _fold(" ".join(page.extract_text() for page in reader.pages)), reader
+
+
+@pytest.fixture
+def consent_case(physician, studies, rules):
+    def make(pathway_code: str):
+        patient = patient_create(actor=physician, profile=PATHWAYS[pathway_code], identity=IDENTITY)
+        request = request_create(
+            actor=physician, patient=patient, fields={**REGIMEN, "jurisdiction": "IT"}
+        )
+        for ref in (
+            63,
+            82,
+        ):  # DiNardo 2020 (phase II, 168 pts, ORR 74%) and Lou 2020 (48 pts, 47.9%)
+            evidence_attach(
+                actor=physician, request=request, study=Study.objects.get(reference=ref)
+            )
+        pathway_choose(
+            actor=physician,
+            request=request,
+            pathway_code=pathway_code,
+            reason="" if pathway_code == "it_law_648" else "Prior azacitidine: 648 excluded.",
+        )
+        request.refresh_from_db()
+        return request
+
+    return make
+
+
+@pytest.mark.parametrize("pathway_code", sorted(PATHWAYS))
+@pytest.mark.parametrize("language", ["it", "en", "fr"])
+def test_consent_in_every_language_has_every_section_and_the_evidence_numbers(
+    consent_case, physician, pathway_code, language
+):
+    request = consent_case(pathway_code)
+    document = consent_render(
+        consent_request(actor=physician, request=request, language=language).pk
+    )
+    assert document.status == "ready" and len(document.sha256) == 64
+    text, reader = pdf_text(document)
+    t = TEXTS[language]
+    for key in [k for k in t if k.startswith("h_")]:
+        assert _fold(t[key]) in text, f"{language}: heading {key} missing"
+    # The attached studies' numbers: 2 studies, 168 + 48 patients, ORR 47.9% to 74%.
+    expected = t["benefits_numbers"].format(
+        n_studies=2, n_patients=216, orr_low="47.9", orr_high="74"
+    )
+    assert _fold(expected) in text
+    assert (
+        _fold(
+            PATHWAY_TEXTS[language][pathway_code].format(
+                drug="Venetoclax", hospital=request.hospital.name
+            )
+        )
+        in text
+    )
+    for name, _ in RISKS[language].values():
+        assert _fold(name) in text
+    assert "Zebulina Inventatissima" in text  # the form is where the name is printed
+    pages = len(reader.pages)
+    assert pages == document.pages and pages >= 2
+    for n in (1, pages):
+        assert f"{t['page_label']} {n} {t['of_label']} {pages}" in text
+    assert document.document_id in text and document.template_version in text
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    assert re.search(r"pdfaid:part[^0-9]*3", str(xmp.rdf_root.toxml())) or "pdfaid" in str(
+        reader.trailer
+    )
+
+
+@pytest.mark.parametrize("language", ["it", "fr"])
+def test_no_english_sentence_is_left_in_the_translated_forms(consent_case, physician, language):
+    request = consent_case("it_law_94_98")
+    text, _ = pdf_text(
+        consent_render(consent_request(actor=physician, request=request, language=language).pk)
+    )
+
+    def fragments(english: str) -> list[str]:
+        """The literal runs between placeholders, long enough to be sentences."""
+        runs = [_fold(part.split("}")[-1]) for part in english.split("{")]
+        return [run[:40] for run in runs if len(run) > 25]
+
+    leftovers = [
+        key for key, english in TEXTS["en"].items() if any(f in text for f in fragments(english))
+    ]
+    assert not leftovers, leftovers
+
+
+def test_the_same_inputs_are_rendered_once(consent_case, physician):
+    request = consent_case("it_law_648")
+    first = consent_request(actor=physician, request=request, language="en")
+    again = consent_request(actor=physician, request=request, language="en")
+    assert first.pk == again.pk
+    consent_render(first.pk)
+    consent_render(first.pk)
+    assert ConsentDocument.objects.count() == 1
+    assert AuditEvent.objects.filter(action="consent.rendered").count() == 1
