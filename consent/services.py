@@ -29,22 +29,24 @@ from prescriptions.plan import RAMP_UP_MG
 from prescriptions.selectors import DESIGN_LEVEL, evidence_summary
 
 TEMPLATE = "consent/consent.html"
-# The indication as a patient reads it, per language (the request stores the clinical wording).
+# The indication's clinical name in each language (the texts explain it in plain words and
+# give this name in brackets); the request stores the English clinical wording.
 INDICATION_PLAIN = {
     "Relapsed/refractory acute myeloid leukaemia": {
-        "en": "acute myeloid leukaemia that has come back or has not responded to treatment",
-        "it": "leucemia mieloide acuta ricaduta o che non ha risposto alle cure",
-        "fr": "leucémie aiguë myéloïde revenue après traitement ou qui n'y a pas répondu",
+        "en": "relapsed or refractory acute myeloid leukaemia",
+        "it": "leucemia mieloide acuta recidivata o refrattaria",
+        "fr": "leucémie aiguë myéloïde en rechute ou réfractaire",
     }
 }
-# The indication as a patient reads it, per language (the request stores the clinical wording).
-INDICATION_PLAIN = {
-    "Relapsed/refractory acute myeloid leukaemia": {
-        "en": "acute myeloid leukaemia that has come back or has not responded to treatment",
-        "it": "leucemia mieloide acuta ricaduta o che non ha risposto alle cure",
-        "fr": "leucémie aiguë myéloïde revenue après traitement ou qui n'y a pas répondu",
-    }
-}
+DECIMAL_COMMA = {"it", "fr"}
+
+
+def localised_number(value: object, language: str) -> str:
+    """47.9 in English, 47,9 in Italian and French."""
+    text = str(value)
+    return text.replace(".", ",") if language in DECIMAL_COMMA else text
+
+
 RISK_KEYWORDS = {  # which reported adverse events feed which risk paragraph
     "febrile_neutropenia": ("febrile neutropenia", "neutropenic fever"),
     "neutropenia": ("neutropenia",),
@@ -248,14 +250,14 @@ def consent_html(document: ConsentDocument) -> str:
         benefits = t["benefits_no_numbers"]
     elif evidence["n_studies"] == 1 or evidence["orr_low"] == evidence["orr_high"]:
         benefits = t["benefits_single"].format(
-            n_patients=evidence["n_patients"], orr_low=evidence["orr_low"]
+            n_patients=evidence["n_patients"], orr_low=localised_number(evidence["orr_low"], lang)
         )
     else:
         benefits = t["benefits_numbers"].format(
             n_studies=evidence["n_studies"],
             n_patients=evidence["n_patients"],
-            orr_low=evidence["orr_low"],
-            orr_high=evidence["orr_high"],
+            orr_low=localised_number(evidence["orr_low"], lang),
+            orr_high=localised_number(evidence["orr_high"], lang),
         )
     design_key = {3: "design_trial", 2: "design_retrospective", 1: "design_case_report"}.get(
         evidence["design_level"]
@@ -283,7 +285,9 @@ def consent_html(document: ConsentDocument) -> str:
                 [
                     # The risk's name in the patient's language, not the study's English wording.
                     t["risk_frequency"].format(
-                        study=r["study"], event=RISKS[lang][key][0].lower(), percent=r["percent"]
+                        study=r["study"],
+                        event=RISKS[lang][key][0].lower(),
+                        percent=localised_number(r["percent"], lang),
                     )
                     for r in inputs["risks"]
                     if r["risk"] == key

@@ -73,8 +73,9 @@ def test_consent_in_every_language_has_every_section_and_the_evidence_numbers(
     for key in [k for k in t if k.startswith("h_")]:
         assert _fold(t[key]) in text, f"{language}: heading {key} missing"
     # The attached studies' numbers: 2 studies, 168 + 48 patients, ORR 47.9% to 74%.
+    decimal = "," if language in ("it", "fr") else "."
     expected = t["benefits_numbers"].format(
-        n_studies=2, n_patients=216, orr_low="47.9", orr_high="74"
+        n_studies=2, n_patients=216, orr_low=f"47{decimal}9", orr_high="74"
     )
     assert _fold(expected) in text
     assert (
