@@ -212,8 +212,9 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
     if not created and document.status != ConsentDocument.Status.FAILED:
         return document  # the same inputs are never rendered twice
     if not created:
+        # A retry: the inputs are recomputed (the same hash means the same content).
         ConsentDocument.objects.filter(pk=document.pk).update(
-            status=ConsentDocument.Status.QUEUED, error=""
+            status=ConsentDocument.Status.QUEUED, error="", inputs=inputs
         )
     audit_record(
         actor=actor,

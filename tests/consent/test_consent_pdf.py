@@ -2,6 +2,7 @@
 
 import io
 import re
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -96,9 +97,15 @@ def test_consent_in_every_language_has_every_section_and_the_evidence_numbers(
     assert document.document_id in text and document.template_version in text
     xmp = reader.xmp_metadata
     assert xmp is not None
-    assert re.search(r"pdfaid:part[^0-9]*3", str(xmp.rdf_root.toxml())) or "pdfaid" in str(
-        reader.trailer
-    )
+    xml = xmp.rdf_root.toxml()
+    assert 'pdfaid:part="3"' in xml and 'pdfaid:conformance="B"' in xml  # PDF/A-3b
+    fonts: set[str] = set()
+    for page in reader.pages:
+        resources: Any = page["/Resources"]
+        for font in (resources.get("/Font") or {}).values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    # Every font is an embedded subset (a six-letter tag before '+'), DejaVu for accents.
+    assert fonts and all(re.match(r"^/[A-Z]{6}\+DejaVu", name) for name in fonts), fonts
 
 
 @pytest.mark.parametrize("language", ["it", "fr"])

@@ -105,3 +105,24 @@ def test_a_form_needs_the_patients_identity(physician, studies, rules):
     with pytest.raises(ApplicationError, match="identifying data first"):
         consent_request(actor=physician, request=request, language="en")
     assert not ConsentDocument.objects.exists()
+
+
+def test_a_failed_render_shows_its_reason_and_can_be_retried(client, draft, physician):
+    from django.urls import reverse
+
+    document = consent_request(actor=physician, request=draft, language="fr")
+    # A real failure: the frozen inputs lost a field the template needs.
+    broken = {k: v for k, v in document.inputs.items() if k != "evidence"}
+    ConsentDocument.objects.filter(pk=document.pk).update(inputs=broken)
+    with pytest.raises(KeyError):
+        consent_render(document.pk)
+    document.refresh_from_db()
+    assert document.status == "failed" and "KeyError" in document.error
+    client.force_login(physician)
+    panel = client.get(reverse("consent:panel", args=[draft.pk])).content.decode()
+    assert "Failed: KeyError" in panel and "Retry" in panel
+    client.post(reverse("consent:prepare", args=[draft.pk]), {"language": "fr"})
+    document.refresh_from_db()
+    assert document.status == "queued" and document.error == ""  # the same inputs, queued again
+    assert ConsentDocument.objects.filter(request=draft).count() == 1
+    assert consent_render(document.pk).status == "ready"  # the retry renders from fresh inputs
