@@ -73,6 +73,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 }
 
 
+def roles_of(user: Any) -> set[str]:
+    """The role (group) names of a user; none for an anonymous one."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return {group.name for group in user.groups.all()}
+
+
 def roles_sync() -> dict[str, int]:
     """Create the role groups and set their permissions to exactly what is declared."""
     counts: dict[str, int] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -20,13 +19,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import Role, roles_of
 from audit.services import audit_record
 from consent.models import ConsentDocument, ConsentSignature, Language
+from evidence.models import DESIGN_LEVEL
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from prescriptions.models import OffLabelRequest, PatientIdentity
 from prescriptions.plan import RAMP_UP_MG
-from prescriptions.selectors import DESIGN_LEVEL, evidence_summary
+from prescriptions.selectors import decimal_plain, evidence_summary
 
 TEMPLATE = "consent/consent.html"
 # The indication's clinical name in each language (the texts explain it in plain words and
@@ -74,11 +74,6 @@ def _risk_key(event: str) -> str | None:
     return None
 
 
-def _plain(value: Decimal) -> str:
-    """200, 47.9 — never '2E+2' (str of a normalised Decimal)."""
-    return format(value.normalize(), "f")
-
-
 def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
     """Everything the form prints, as plain data (the same inputs hash the same)."""
     if language not in Language.values:
@@ -116,8 +111,8 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
         "rationale": request.clinical_rationale,
         "partner": request.regimen or "other",
         "partner_other": request.regimen_other,
-        "dose_mg": _plain(request.ven_target_dose_mg) if request.ven_target_dose_mg else "",
-        "ramp_up": [*ramp, _plain(request.ven_target_dose_mg)]
+        "dose_mg": decimal_plain(request.ven_target_dose_mg) if request.ven_target_dose_mg else "",
+        "ramp_up": [*ramp, decimal_plain(request.ven_target_dose_mg)]
         if ramp and request.ven_target_dose_mg
         else [],
         "cycles": request.cycles_planned,
@@ -127,8 +122,8 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
         "evidence": {
             "n_studies": summary.n_studies,
             "n_patients": summary.n_patients,
-            "orr_low": _plain(summary.orr_range[0]) if summary.orr_range else None,
-            "orr_high": _plain(summary.orr_range[1]) if summary.orr_range else None,
+            "orr_low": decimal_plain(summary.orr_range[0]) if summary.orr_range else None,
+            "orr_high": decimal_plain(summary.orr_range[1]) if summary.orr_range else None,
             "design_level": max(levels) if levels else None,
         },
         "risks": risks,
@@ -145,7 +140,7 @@ def inputs_hash(inputs: dict[str, Any], version: str) -> str:
 def _can_prepare(actor: User, request: OffLabelRequest) -> None:
     if actor.hospital_id != request.hospital_id:
         raise NotVisible("Not found.")
-    roles = set(actor.groups.values_list("name", flat=True))
+    roles = roles_of(actor)
     if Role.PHARMACIST in roles:
         return
     if Role.PHYSICIAN in roles and request.patient.treating_physicians.filter(pk=actor.pk).exists():
@@ -159,10 +154,12 @@ def consent_supersede_stale(request: OffLabelRequest) -> list[ConsentDocument]:
     """Mark every document whose inputs no longer match the request as superseded."""
     stale = []
     version = template_version()
-    current = {
-        lang: inputs_hash(consent_inputs(request, lang), version) for lang in Language.values
-    }
+    current: dict[str, str] = {}  # computed only for languages that have a live document
     for document in request.consents.exclude(status=ConsentDocument.Status.SUPERSEDED):
+        if document.language not in current:
+            current[document.language] = inputs_hash(
+                consent_inputs(request, document.language), version
+            )
         if document.inputs_hash != current[document.language]:
             updated = (
                 ConsentDocument.objects.filter(pk=document.pk)

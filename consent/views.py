@@ -13,7 +13,6 @@ from consent.services import (
     consent_download,
     consent_request,
     consent_sign,
-    consent_supersede_stale,
     consent_withdraw,
 )
 from offlabel.exceptions import ApplicationError
@@ -128,7 +127,3 @@ def consent_withdraw_view(request: HttpRequest, signature_id: int) -> HttpRespon
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return redirect(f"/requests/{signature.document.request_id}/#consent")
-
-
-def consent_supersede_on_view(offlabel: OffLabelRequest) -> None:
-    consent_supersede_stale(offlabel)

@@ -19,6 +19,18 @@ class Design(models.TextChoices):
     CASE_REPORT = "case_report", "Case report / series"
 
 
+# The evidence hierarchy: a trial outranks a retrospective study, which outranks a case report.
+DESIGN_LEVEL: dict[str, int] = {
+    Design.PHASE_2: 3,
+    Design.PHASE_1B_2: 3,
+    Design.RETROSPECTIVE: 2,
+    Design.CASE_REPORT: 1,
+}
+TRIAL_DESIGNS = frozenset(
+    d for d, level in DESIGN_LEVEL.items() if level == max(DESIGN_LEVEL.values())
+)
+
+
 class SettingTag(models.TextChoices):
     RR_AML = "rr_aml", "Relapsed/refractory AML"
     PRIMARY_REFRACTORY = "primary_refractory", "Primary refractory"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet, prefetch_related_objects
 
-from evidence.models import Design, MutationFinding, RegimenCode, SettingTag, Study
+from evidence.models import DESIGN_LEVEL, Design, MutationFinding, RegimenCode, SettingTag, Study
 
 # --- What a request may say about the patient ------------------------------------------------
 
@@ -226,12 +226,6 @@ _SALVAGE_LINE_RE: dict[str, re.Pattern[str]] = {
 _SHORT_EFFICACY_CHARS = 160
 _LONGEST_COHORT_QUOTE_CHARS = 300
 
-_DESIGN_LEVEL: dict[str, int] = {
-    Design.PHASE_2: 2,
-    Design.PHASE_1B_2: 2,
-    Design.RETROSPECTIVE: 1,
-    Design.CASE_REPORT: 0,
-}
 _DESIGN_PHRASE: dict[str, str] = {
     Design.PHASE_2: "Phase II trial",
     Design.PHASE_1B_2: "Phase Ib/II trial",
@@ -353,7 +347,7 @@ def _studies_prefetched(studies: Iterable[Study] | None) -> list[Study]:
 def _sort_key(study: Study, score: float) -> tuple[float, int, int, bool, int, str, int]:
     return (
         -score,
-        -_DESIGN_LEVEL.get(study.design, 0),
+        -DESIGN_LEVEL.get(study.design, 0),
         -study.n_patients,
         study.reference is None,
         study.reference or 0,

@@ -8,18 +8,12 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from accounts.roles import Role
+from accounts.roles import Role, roles_of
 from audit.models import AuditEvent
+from evidence.models import DESIGN_LEVEL
 from prescriptions.models import OffLabelRequest, Patient
 
-DESIGN_LEVEL = {"phase_2": 3, "phase_1b_2": 3, "retrospective": 2, "case_report": 1}
 DESIGN_LABEL = {3: "clinical trial (phase Ib/II or II)", 2: "retrospective study", 1: "case report"}
-
-
-def _roles(user: Any) -> set[str]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    return {g.name for g in user.groups.all()}
 
 
 def patient_is_treated_by(patient: Patient, user: Any) -> bool:
@@ -27,7 +21,7 @@ def patient_is_treated_by(patient: Patient, user: Any) -> bool:
 
 
 def patients_visible_to(user: Any) -> QuerySet[Patient]:
-    roles = _roles(user)
+    roles = roles_of(user)
     hospital_id = getattr(user, "hospital_id", None)
     if hospital_id is None or not roles:
         return Patient.objects.none()
@@ -42,7 +36,7 @@ def patients_visible_to(user: Any) -> QuerySet[Patient]:
 def requests_visible_to(user: Any) -> QuerySet[OffLabelRequest]:
     """Pharmacists and administrators: every request of their hospital. Physicians: those they
     prescribed or whose patient they treat. Nobody: another hospital's."""
-    roles = _roles(user)
+    roles = roles_of(user)
     hospital_id = getattr(user, "hospital_id", None)
     base = OffLabelRequest.objects.select_related("patient", "prescriber", "drug")
     if hospital_id is None or not roles:
@@ -104,6 +98,11 @@ class EvidenceSummary:
     sentence: str
 
 
+def decimal_plain(value: Decimal) -> str:
+    """200, 47.9: never '2E+2' (what str() gives for a normalised Decimal)."""
+    return format(value.normalize(), "f")
+
+
 def _range(values: list[Decimal]) -> tuple[Decimal, Decimal] | None:
     return (min(values), max(values)) if values else None
 
@@ -111,7 +110,7 @@ def _range(values: list[Decimal]) -> tuple[Decimal, Decimal] | None:
 def _fmt(r: tuple[Decimal, Decimal] | None) -> str:
     if r is None:
         return "not reported"
-    low, high = (format(v.normalize(), "f") for v in r)
+    low, high = (decimal_plain(v) for v in r)
     return f"{low}%" if low == high else f"{low}–{high}%"
 
 

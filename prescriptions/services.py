@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import Role, roles_of
 from audit.services import audit_record, audit_record_changes
 from evidence.models import Study
 from evidence.services import study_snapshot
@@ -361,7 +361,7 @@ def request_transition(
     if spec is None:
         raise ApplicationError(f"Unknown action {transition!r}.")
     request = _request_for_change(actor, request.pk, expected_version)
-    roles = set(actor.groups.values_list("name", flat=True))
+    roles = roles_of(actor)
     if not roles & spec.roles:
         raise ApplicationError(f"You cannot {spec.label.lower()}: your role does not allow it.")
     acting_as_physician_only = Role.PHYSICIAN in roles and not (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from accounts.roles import Role
+from accounts.roles import Role, roles_of
 from prescriptions.models import OffLabelRequest
 
 S = OffLabelRequest.Status
@@ -182,7 +182,7 @@ def requirements_unmet(request: OffLabelRequest, transition: str) -> list[str]:
 
 def transitions_available(request: OffLabelRequest, user: object) -> list[Transition]:
     """The transitions this user could try now (requirements are checked when taken)."""
-    roles = {g.name for g in user.groups.all()}  # type: ignore[attr-defined]
+    roles = roles_of(user)
     available = []
     for t in TRANSITIONS.values():
         if request.status not in t.sources or not roles & t.roles:

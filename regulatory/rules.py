@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from evidence.models import TRIAL_DESIGNS
 from prescriptions.models import OffLabelRequest
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
@@ -47,7 +48,6 @@ _OPS = {
     "is_false": ("", lambda a, b: a is False),
 }
 _YES_NO = {"yes": True, "no": False}
-_TRIAL_DESIGNS = {"phase_2", "phase_1b_2"}
 
 
 def consent_signed(request: OffLabelRequest) -> bool:
@@ -76,7 +76,7 @@ def facts_for(request: OffLabelRequest) -> dict[str, Any]:
         "life_threatening_condition": True,
         "rationale_documented": len(request.clinical_rationale.strip()) >= 20,
         "studies_attached": len(snapshots),
-        "phase2_trials_attached": sum(1 for s in snapshots if s.get("design") in _TRIAL_DESIGNS),
+        "phase2_trials_attached": sum(1 for s in snapshots if s.get("design") in TRIAL_DESIGNS),
         "consent_signed": consent_signed(request),
         "single_named_patient": True,
     }

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import Role, roles_of
 from audit.services import audit_record, audit_record_changes
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from prescriptions.models import OffLabelRequest
@@ -29,10 +29,6 @@ from regulatory.routing import NOT_APPLICABLE, route
 from regulatory.rules import MET, evaluate, facts_for
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
-
-def _roles(user: User) -> set[str]:
-    return set(user.groups.values_list("name", flat=True))
 
 
 def _locked_request(actor: User, request: OffLabelRequest) -> OffLabelRequest:
@@ -200,13 +196,13 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
     if item.kind != ChecklistItem.Kind.ATTESTATION:
         raise ApplicationError("This item is not an attestation.")
     allowed = {_ROLE_FOR_ATTESTER[a] for a in item.attesters if a in _ROLE_FOR_ATTESTER}
-    if not allowed & _roles(actor):
+    if not allowed & roles_of(actor):
         who = ", ".join(a.replace("_", " ") for a in item.attesters)
         raise ApplicationError(f"Only a {who} can attest: {item.text}")
     if (
         Role.PHYSICIAN in allowed
-        and Role.PHYSICIAN in _roles(actor)
-        and not (allowed - {Role.PHYSICIAN}) & _roles(actor)
+        and Role.PHYSICIAN in roles_of(actor)
+        and not (allowed - {Role.PHYSICIAN}) & roles_of(actor)
         and item.request.prescriber_id != actor.pk
     ):
         raise ApplicationError("Only the prescriber can attest this for the request.")
@@ -254,7 +250,7 @@ def checklist_upload(*, actor: User, item: ChecklistItem, upload: UploadedFile) 
         raise NotVisible("Not found.")
     if item.kind != ChecklistItem.Kind.DOCUMENT:
         raise ApplicationError("This item takes no document.")
-    if not _roles(actor) & {Role.PHARMACIST, Role.PHYSICIAN, Role.COMMITTEE_SECRETARY}:
+    if not roles_of(actor) & {Role.PHARMACIST, Role.PHYSICIAN, Role.COMMITTEE_SECRETARY}:
         raise ApplicationError("Your role cannot upload checklist documents.")
     data = pdf_validate(upload)
     digest = hashlib.sha256(data).hexdigest()
@@ -294,7 +290,7 @@ def pathway_version_edit(
     *, actor: User, pathway: Pathway, changes: dict[str, Any], change_note: str
 ) -> PathwayVersion:
     """Editing a rule creates a new version; checklists already built keep theirs."""
-    if Role.REGULATORY_OFFICER not in _roles(actor):
+    if Role.REGULATORY_OFFICER not in roles_of(actor):
         raise ApplicationError("Only a regulatory officer can edit the rules.")
     if not change_note.strip():
         raise ApplicationError("Say what changed and on what source.")
@@ -353,7 +349,7 @@ APPLICATION_STEPS: dict[str, tuple[tuple[str, ...], str, str]] = {
 
 
 def _require_pharmacy(actor: User) -> None:
-    if not _roles(actor) & {Role.PHARMACIST, Role.COMMITTEE_SECRETARY}:
+    if not roles_of(actor) & {Role.PHARMACIST, Role.COMMITTEE_SECRETARY}:
         raise ApplicationError("Only a pharmacist or the committee secretary tracks applications.")
 
 
