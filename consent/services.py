@@ -24,8 +24,8 @@ from audit.services import audit_record
 from consent.models import ConsentDocument, ConsentSignature, Language
 from evidence.models import DESIGN_LEVEL
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from pharmacy.plan import ramp_up_for
 from prescriptions.models import OffLabelRequest, PatientIdentity
-from prescriptions.plan import RAMP_UP_MG
 from prescriptions.selectors import decimal_plain, evidence_summary
 
 TEMPLATE = "consent/consent.html"
@@ -83,7 +83,8 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
     identity = PatientIdentity.objects.filter(patient=request.patient).first()
     summary = evidence_summary(request)
     choice = getattr(request, "pathway_choice", None)
-    ramp = [str(d) for d in RAMP_UP_MG.get(request.ramp_up, [])]  # type: ignore[call-overload]
+    ramp_up = ramp_up_for(request)
+    ramp = [str(d) for d in ramp_up.days_before_target] if ramp_up else []
     risks: list[dict[str, Any]] = []
     levels = []
     for a in request.attachments.all().order_by("pk"):

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "prescriptions",
     "regulatory",
     "consent",
+    "pharmacy",
+    "followup",
 ]
 
 MIDDLEWARE = [

@@ -50,7 +50,7 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
         {
             "patient": pid,
             "regimen": "azacitidine",
-            "ven_target_dose_mg": "400",
+            "ven_target_dose_mg": "200",  # fluconazole (moderate CYP3A): at least 50% less
             "ramp_up": "hma_3_day",
             "cycles_planned": 4,
             "jurisdiction": "GB",
@@ -197,10 +197,11 @@ def test_whole_life_through_the_pages(client, physician, pharmacist, studies, ru
     med = offlabel.patient.medications.get()
     assert med.interaction == "strong_cyp3a_inhibitor"  # filled from the known-drug list
 
-    regimen = {
+    regimen = {  # with posaconazole: 70 mg after a 10/20/50/70 mg ramp-up
         "regimen": "azacitidine",
-        "ven_target_dose_mg": "400",
-        "ramp_up": "hma_3_day",
+        "ven_target_dose_mg": "70",
+        "ramp_up": "custom",
+        "ramp_up_custom": "10/20/50/70 mg, days 1-4, with posaconazole",
         "cycles_planned": "4",
         "cycle_length_days": "28",
         "jurisdiction": "GB",

@@ -1,0 +1,407 @@
+"""Writes of the pharmacy: safety overrides, TLS precautions, dispensing and drug prices.
+
+Each checks who may act, runs in one transaction with the request row locked where the
+request's state matters, and records an audit event that names the patient by pseudonym only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role, roles_of
+from audit.services import audit_record, audit_record_changes
+from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from pharmacy.models import Dispensation, DispensationLine, Payer, SafetyOverride, TlsPrecautions
+from pharmacy.plan import cycle_plan, prices_current
+from pharmacy.rules import label_rules_current, tablet_strengths
+from pharmacy.safety import BLOCKING, safety_check, tls_missing
+from prescriptions.models import Drug, DrugPrice, OffLabelRequest
+from prescriptions.services import request_transition
+
+S = OffLabelRequest.Status
+DISPENSABLE = {S.APPROVED, S.ACTIVE}
+TLS_EDITABLE = {
+    S.DRAFT,
+    S.SUBMITTED,
+    S.IN_REVIEW,
+    S.CHANGES_REQUESTED,
+    S.RESUBMITTED,
+    S.AWAITING_AUTHORISATION,
+    S.APPROVED,
+    S.ACTIVE,
+    S.SUSPENDED,
+}
+
+
+def _locked(actor: User, request: OffLabelRequest) -> OffLabelRequest:
+    locked = (
+        OffLabelRequest.objects.select_for_update().select_related("patient").get(pk=request.pk)
+    )
+    if actor.hospital_id is None or actor.hospital_id != locked.hospital_id:
+        raise NotVisible("Not found.")
+    return locked
+
+
+def _require_pharmacist(actor: User, what: str) -> None:
+    if Role.PHARMACIST not in roles_of(actor):
+        raise ApplicationError(f"Only a pharmacist can {what}.")
+
+
+# --- Safety overrides ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def safety_override_create(
+    *, actor: User, request: OffLabelRequest, fingerprint: str, reason: str
+) -> SafetyOverride:
+    """A pharmacist decides to go ahead despite one blocking finding, and says why."""
+    request = _locked(actor, request)
+    _require_pharmacist(actor, "override a blocking safety finding")
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ApplicationError(
+            "Give the clinical reason for overriding (at least 10 characters).",
+            extra={"field": "reason"},
+        )
+    report = safety_check(request)
+    finding = next(
+        (f for f in report.findings if f.fingerprint == fingerprint and f.severity == BLOCKING),
+        None,
+    )
+    if finding is None:
+        raise ConflictError(
+            "This finding no longer applies: the request, the patient's medications or the "
+            "label rules changed. Reload the page to see the current findings."
+        )
+    if finding.override is not None:
+        raise ConflictError(
+            f"This finding was already overridden by {finding.override.overridden_by} "
+            f"at {timezone.localtime(finding.override.overridden_at):%Y-%m-%d %H:%M}."
+        )
+    override = SafetyOverride.objects.create(
+        request=request,
+        code=finding.code,
+        fingerprint=fingerprint,
+        message=finding.message,
+        rules_version=report.rules.version,
+        reason=reason,
+        overridden_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="safety.overridden",
+        target=request,
+        summary=f"{request.reference}: blocking finding '{finding.title}' overridden — {reason}",
+        after={
+            "code": finding.code,
+            "message": finding.message,
+            "rules_version": report.rules.version,
+            "reason": reason,
+        },
+    )
+    return override
+
+
+# --- TLS precautions -------------------------------------------------------------------------
+
+TLS_FIELDS = (
+    "first_dose_at",
+    "hydration",
+    "antihyperuricaemic",
+    "chemistry_corrected",
+    "risk_note",
+)
+
+
+def _tls_data(tls: TlsPrecautions | None) -> dict[str, Any]:
+    if tls is None:
+        return {}
+    return {
+        k: (v.isoformat() if isinstance(v, datetime) else v)
+        for k in TLS_FIELDS
+        if (v := getattr(tls, k)) is not None
+    }
+
+
+@transaction.atomic
+def tls_precautions_set(
+    *, actor: User, request: OffLabelRequest, fields: dict[str, Any]
+) -> TlsPrecautions:
+    """Record the first-dose time and the TLS prophylaxis (the prescriber or a pharmacist)."""
+    request = _locked(actor, request)
+    roles = roles_of(actor)
+    if Role.PHARMACIST not in roles and not (
+        Role.PHYSICIAN in roles and request.prescriber_id == actor.pk
+    ):
+        raise ApplicationError("Only the prescriber or a pharmacist can record TLS precautions.")
+    if request.status not in TLS_EDITABLE:
+        raise ApplicationError(
+            f"{request.reference} is '{request.get_status_display()}': TLS precautions can no "
+            "longer be changed."
+        )
+    unknown = set(fields) - set(TLS_FIELDS)
+    if unknown:
+        raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    tls = TlsPrecautions.objects.filter(request=request).first()
+    before = _tls_data(tls)
+    if tls is None:
+        if not fields.get("first_dose_at"):
+            raise ApplicationError(
+                "Give the planned date and time of the first dose.",
+                extra={"field": "first_dose_at"},
+            )
+        tls = TlsPrecautions(
+            request=request, updated_by=actor, first_dose_at=fields["first_dose_at"]
+        )
+    if (
+        tls.pk is not None
+        and "first_dose_at" in fields
+        and fields["first_dose_at"] != tls.first_dose_at
+        and request.dispensations.filter(cycle=1).exists()
+    ):
+        raise ApplicationError("Cycle 1 is dispensed: the first-dose time can no longer move.")
+    for key, value in fields.items():
+        setattr(tls, key, value.strip() if isinstance(value, str) else value)
+    tls.updated_by = actor
+    try:
+        tls.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+            extra={"fields": exc.message_dict},
+        ) from exc
+    tls.save()
+    audit_record_changes(
+        actor=actor,
+        action="tls.recorded",
+        target=request,
+        summary_prefix=f"{request.reference}: TLS precautions",
+        before=before,
+        after=_tls_data(tls),
+    )
+    return tls
+
+
+# --- Dispensing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    strength_mg: Decimal
+    quantity: int
+    lot: str
+    expiry: date
+
+
+def payer_default(request: OffLabelRequest) -> tuple[str, str]:
+    """(payer, source): from the pathway chosen, as the label rules file maps it."""
+    data = label_rules_current().data
+    choice = getattr(request, "pathway_choice", None)
+    code = choice.pathway_version.pathway.code if choice is not None else ""
+    entry = data["payer_by_pathway"].get(code) or data["default_payer"]
+    return entry["payer"], entry["source"]
+
+
+@transaction.atomic
+def dispensation_create(
+    *,
+    actor: User,
+    request: OffLabelRequest,
+    cycle: int,
+    lines: list[LineInput],
+    payer: str = "",
+    note: str = "",
+) -> Dispensation:
+    """Dispense one cycle. Refused for a request not approved (or suspended), a cycle out of
+    order or already dispensed, expired lots, and quantities that differ from the computed
+    plan without a note. Cycle 1 also needs the TLS precautions and no open blocking finding.
+    The first dispensation moves an approved request to active."""
+    request = _locked(actor, request)
+    _require_pharmacist(actor, "dispense")
+    if request.status not in DISPENSABLE:
+        raise ApplicationError(
+            f"Cannot dispense: {request.reference} is '{request.get_status_display()}'. "
+            "Only an approved or active request is dispensed."
+        )
+    done = request.dispensations.select_related("dispensed_by").order_by("cycle")
+    existing = next((d for d in done if d.cycle == cycle), None)
+    if existing is not None:
+        raise ConflictError(
+            f"Cycle {cycle} was already dispensed by {existing.dispensed_by} at "
+            f"{timezone.localtime(existing.dispensed_at):%Y-%m-%d %H:%M}."
+        )
+    expected_cycle = len(done) + 1
+    if cycle != expected_cycle:
+        raise ApplicationError(
+            f"The next cycle to dispense is cycle {expected_cycle}, not {cycle}."
+        )
+    if request.cycles_planned is not None and cycle > request.cycles_planned:
+        raise ApplicationError(
+            f"All {request.cycles_planned} planned cycles are dispensed; a further cycle needs "
+            "an amended request."
+        )
+    if cycle == 1:
+        report = safety_check(request)
+        if report.open_blocking:
+            raise ApplicationError(
+                "Blocking safety findings need a pharmacist's decision first: "
+                + "; ".join(f.title for f in report.open_blocking)
+                + "."
+            )
+        missing = tls_missing(report.tls)
+        if missing:
+            raise ApplicationError(
+                "Record the TLS precautions before cycle 1: " + ", ".join(missing) + "."
+            )
+    plan = cycle_plan(request, cycle)
+    if plan is None:
+        raise ApplicationError("The request has no target dose: the cycle cannot be computed.")
+    if not lines:
+        raise ApplicationError("Give at least one line: strength, quantity, lot and expiry.")
+    strengths = set(tablet_strengths(label_rules_current()))
+    today = timezone.localdate()
+    given: dict[Decimal, int] = {}
+    for i, line in enumerate(lines, start=1):
+        if line.strength_mg not in strengths:
+            raise ApplicationError(
+                f"Line {i}: {line.strength_mg} mg is not a venetoclax tablet strength.",
+                extra={"field": f"lines[{i}].strength_mg"},
+            )
+        if line.quantity < 1:
+            raise ApplicationError(f"Line {i}: the quantity must be at least 1.")
+        if not line.lot.strip():
+            raise ApplicationError(f"Line {i}: give the lot number.")
+        if line.expiry < today:
+            raise ApplicationError(
+                f"Line {i}: lot {line.lot} expired on {line.expiry:%Y-%m-%d}; do not dispense it."
+            )
+        given[line.strength_mg] = given.get(line.strength_mg, 0) + line.quantity
+    planned = plan.tablets
+    if given != planned and not note.strip():
+        raise ApplicationError(
+            "The quantities differ from the computed plan ("
+            + ", ".join(f"{n} × {s} mg" for s, n in planned.items())
+            + "): give the reason in the note.",
+            extra={"planned": {str(s): n for s, n in planned.items()}},
+        )
+    if payer and payer not in Payer.values:
+        raise ApplicationError(f"Unknown payer {payer!r}.", extra={"field": "payer"})
+    payer = payer or payer_default(request)[0]
+    prices = prices_current(request)
+    priced = all(line.strength_mg in prices for line in lines)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            dispensation = Dispensation.objects.create(
+                request=request,
+                cycle=cycle,
+                payer=payer,
+                total_mg=sum((s * n for s, n in given.items()), Decimal(0)),
+                currency=next(iter(prices.values())).currency if prices else "",
+                price_sources=[
+                    f"{p.strength_mg} mg: {p.price_per_unit} {p.currency} ({p.source})"
+                    for p in prices.values()
+                    if p.strength_mg in given
+                ],
+                note=note.strip(),
+                dispensed_by=actor,
+                dispensed_at=now,
+            )
+    except IntegrityError as exc:  # a concurrent dispensation of the same cycle won
+        raise ConflictError(f"Cycle {cycle} was dispensed by someone else just now.") from exc
+    total = Decimal(0)
+    for line in lines:
+        price = prices.get(line.strength_mg)
+        DispensationLine.objects.create(
+            dispensation=dispensation,
+            strength_mg=line.strength_mg,
+            quantity=line.quantity,
+            lot=line.lot.strip(),
+            expiry=line.expiry,
+            unit_price=price.price_per_unit if price else None,
+        )
+        if price:
+            total += price.price_per_unit * line.quantity
+    dispensation.cost = total.quantize(Decimal("0.01")) if priced else None
+    dispensation.save(update_fields=["cost"])
+    audit_record(
+        actor=actor,
+        action="dispensation.created",
+        target=request,
+        summary=f"{request.reference}: cycle {cycle} dispensed ("
+        + ", ".join(f"{n} × {s} mg" for s, n in sorted(given.items(), reverse=True))
+        + ")",
+        after={
+            "dispensation": dispensation.pk,
+            "cycle": cycle,
+            "payer": payer,
+            "lines": [
+                {"strength_mg": str(li.strength_mg), "quantity": li.quantity, "lot": li.lot}
+                for li in lines
+            ],
+            "cost": str(dispensation.cost) if dispensation.cost is not None else None,
+        },
+    )
+    if request.status == S.APPROVED:
+        request_transition(actor=actor, request=request, transition="start_dispensing")
+    return dispensation
+
+
+# --- Drug prices -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def drug_price_add(
+    *,
+    actor: User,
+    drug: Drug,
+    strength_mg: Decimal,
+    price_per_unit: Decimal,
+    currency: str,
+    source: str,
+    valid_from: date,
+) -> DrugPrice:
+    """A new price for one tablet strength; older prices stay for the cost history."""
+    _require_pharmacist(actor, "record drug prices")
+    if actor.hospital_id is None:
+        raise ApplicationError("Prices belong to a hospital; your account has none.")
+    if strength_mg not in set(tablet_strengths(label_rules_current())):
+        raise ApplicationError(
+            f"{strength_mg} mg is not a tablet strength.", extra={"field": "strength_mg"}
+        )
+    if price_per_unit <= 0:
+        raise ApplicationError("The price must be above zero.", extra={"field": "price_per_unit"})
+    if not source.strip():
+        raise ApplicationError(
+            "Say where the price comes from (tender, invoice, price list).",
+            extra={"field": "source"},
+        )
+    price = DrugPrice(
+        hospital_id=actor.hospital_id,
+        drug=drug,
+        strength_mg=strength_mg,
+        price_per_unit=price_per_unit,
+        currency=currency.upper(),
+        source=source.strip(),
+        valid_from=valid_from,
+        entered_by=actor,
+    )
+    price.full_clean()
+    price.save()
+    audit_record(
+        actor=actor,
+        action="drug_price.added",
+        target=price,
+        summary=f"{drug} {strength_mg} mg: {price_per_unit} {price.currency} from "
+        f"{valid_from:%Y-%m-%d} ({price.source})",
+        after={"price_per_unit": str(price_per_unit), "currency": price.currency},
+    )
+    return price
