@@ -33,6 +33,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "regulatory.view_pathwayversion",
         "regulatory.change_checklistitem",
         "regulatory.view_application",
+        "pharmacy.view_dispensation",
     },
     Role.PHARMACIST: {
         "evidence.view_study",
@@ -46,6 +47,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "regulatory.view_application",
         "regulatory.add_application",
         "regulatory.change_application",
+        "pharmacy.view_dispensation",
+        "pharmacy.add_dispensation",
+        "pharmacy.add_safetyoverride",
+        "prescriptions.view_drugprice",
+        "prescriptions.add_drugprice",
     },
     Role.HOSPITAL_ADMIN: {
         "evidence.view_study",
@@ -54,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "prescriptions.view_offlabelrequest",
         "regulatory.view_pathwayversion",
         "regulatory.view_application",
+        "pharmacy.view_dispensation",
+        "prescriptions.view_drugprice",
     },
     Role.REGULATORY_OFFICER: {
         "evidence.view_study",

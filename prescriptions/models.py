@@ -499,3 +499,7 @@ class DrugPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.drug} {self.strength_mg} mg: {self.price_per_unit} {self.currency}"
+
+    @property
+    def price_per_mg(self) -> Decimal:
+        return self.price_per_unit / self.strength_mg

@@ -17,6 +17,7 @@ from accounts.roles import Role
 from accounts.scoping import acting_user
 from evidence.models import Study
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from pharmacy.views import pharmacy_panel
 from prescriptions.apis import RequestFilter
 from prescriptions.forms import (
     KNOWN_INTERACTIONS,
@@ -322,6 +323,7 @@ def request_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         or offlabel.patient.treating_physicians.filter(pk=user.pk).exists(),
         **regulatory_panels(offlabel),
         **consent_panel(offlabel),
+        **pharmacy_panel(offlabel),
     }
     return render(request, "prescriptions/request_detail.html", context)
 

@@ -1,0 +1,217 @@
+"""Pages: a request's safety checks, TLS precautions and dispensing; prices; costs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from accounts.roles import Role
+from accounts.scoping import acting_user
+from offlabel.exceptions import ApplicationError, ConflictError
+from pharmacy.forms import (
+    DispenseForm,
+    DispenseLineFormSet,
+    OverrideForm,
+    PriceForm,
+    TlsForm,
+)
+from pharmacy.models import TlsPrecautions
+from pharmacy.plan import cycle_plan, prices_current, treatment_plan
+from pharmacy.safety import safety_check
+from pharmacy.selectors import (
+    costs_by_payer,
+    dispensations_of,
+    hospital_dispensations,
+    requests_with_costs,
+)
+from pharmacy.services import (
+    LineInput,
+    dispensation_create,
+    drug_price_add,
+    payer_default,
+    safety_override_create,
+    tls_precautions_set,
+)
+from prescriptions.models import DrugPrice, OffLabelRequest
+from prescriptions.selectors import requests_visible_to
+from prescriptions.services import drug_default
+
+VIEW_REQUEST = "prescriptions.view_offlabelrequest"
+
+
+def _visible(request: HttpRequest, pk: int) -> OffLabelRequest:
+    return get_object_or_404(
+        requests_visible_to(request.user).select_related("patient", "prescriber"), pk=pk
+    )
+
+
+def _problems(form: Any) -> str:
+    """A form's errors in one line, for forms posted from a section of a larger page."""
+    return "; ".join(
+        f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in form.errors.items()
+    )
+
+
+def pharmacy_panel(offlabel: OffLabelRequest) -> dict[str, Any]:
+    """The request page's summary of the pharmacy: finding counts and cycles dispensed."""
+    report = safety_check(offlabel)
+    return {
+        "safety_counts": report.counts(),
+        "safety_open": report.open_blocking,
+        "cycles_dispensed": offlabel.dispensations.count(),
+    }
+
+
+def _next_cycle_forms(offlabel: OffLabelRequest, cycles_done: int) -> dict[str, Any]:
+    if offlabel.status not in (OffLabelRequest.Status.APPROVED, OffLabelRequest.Status.ACTIVE):
+        return {}
+    if offlabel.cycles_planned is not None and cycles_done >= offlabel.cycles_planned:
+        return {}
+    number = cycles_done + 1
+    plan = cycle_plan(offlabel, number)
+    if plan is None:
+        return {}
+    expiry_default = timezone.localdate() + timedelta(days=180)
+    return {
+        "next_cycle": plan,
+        "dispense_form": DispenseForm(
+            initial={"cycle": number, "payer": payer_default(offlabel)[0]}
+        ),
+        "line_formset": DispenseLineFormSet(
+            prefix="lines",
+            initial=[
+                {"strength_mg": str(s.normalize()), "quantity": n, "expiry": expiry_default}
+                for s, n in plan.tablets.items()
+            ],
+        ),
+        "payer_source": payer_default(offlabel)[1],
+    }
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def request_pharmacy_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible(request, pk)
+    report = safety_check(offlabel)
+    dispensations = list(dispensations_of(offlabel))
+    tls = report.tls
+    context = {
+        "offlabel": offlabel,
+        "patient": offlabel.patient,
+        "report": report,
+        "override_form": OverrideForm(),
+        "tls_form": TlsForm(instance=tls or TlsPrecautions(request=offlabel)),
+        "plan": treatment_plan(offlabel),
+        "cycle_one": cycle_plan(offlabel, 1),
+        "dispensations": dispensations,
+        "costs": costs_by_payer(dispensations_of(offlabel)),
+        "prices": prices_current(offlabel),
+        "is_pharmacist": acting_user(request).has_role(Role.PHARMACIST),
+        **_next_cycle_forms(offlabel, len(dispensations)),
+    }
+    return render(request, "pharmacy/request.html", context)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def override_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible(request, pk)
+    form = OverrideForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            messages.error(request, "Give the reason for the override (at least 10 characters).")
+        else:
+            try:
+                safety_override_create(
+                    actor=acting_user(request),
+                    request=offlabel,
+                    fingerprint=form.cleaned_data["fingerprint"],
+                    reason=form.cleaned_data["reason"],
+                )
+                messages.success(request, "Override recorded with your reason.")
+            except (ApplicationError, ConflictError) as exc:
+                messages.error(request, exc.message)
+    return redirect("pharmacy:request", pk=pk)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def tls_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible(request, pk)
+    if request.method != "POST":
+        return redirect("pharmacy:request", pk=pk)
+    form = TlsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _problems(form))
+        return redirect("pharmacy:request", pk=pk)
+    try:
+        tls_precautions_set(actor=acting_user(request), request=offlabel, fields=form.cleaned_data)
+        messages.success(request, "TLS precautions recorded; the laboratory times are below.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("pharmacy:request", pk=pk)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def dispense_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible(request, pk)
+    if request.method != "POST":
+        return redirect("pharmacy:request", pk=pk)
+    form = DispenseForm(request.POST)
+    lines = DispenseLineFormSet(request.POST, prefix="lines")
+    if not (form.is_valid() and lines.is_valid()):
+        problems = [_problems(form)] if form.errors else []
+        problems += [f"line {i}: {_problems(f)}" for i, f in enumerate(lines.forms, 1) if f.errors]
+        problems += [str(e) for e in lines.non_form_errors()]
+        messages.error(request, "Not dispensed: " + "; ".join(problems))
+        return redirect("pharmacy:request", pk=pk)
+    try:
+        dispensation = dispensation_create(
+            actor=acting_user(request),
+            request=offlabel,
+            cycle=form.cleaned_data["cycle"],
+            payer=form.cleaned_data["payer"],
+            note=form.cleaned_data["note"],
+            lines=[LineInput(**line) for line in lines.cleaned_data if line],
+        )
+        messages.success(request, f"Cycle {dispensation.cycle} dispensed.")
+    except (ApplicationError, ConflictError) as exc:
+        messages.error(request, "Not dispensed: " + exc.message)
+    return redirect("pharmacy:request", pk=pk)
+
+
+@login_required
+@permission_required("prescriptions.view_drugprice", raise_exception=True)
+def prices_view(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    form = PriceForm(request.POST or None, initial={"valid_from": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            drug_price_add(actor=user, drug=drug_default(), **form.cleaned_data)
+            messages.success(request, "Price recorded.")
+            return redirect("pharmacy:prices")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    prices = DrugPrice.objects.filter(hospital=user.hospital).select_related("drug", "entered_by")
+    page = Paginator(prices, 25).get_page(request.GET.get("page"))
+    return render(request, "pharmacy/prices.html", {"form": form, "page": page})
+
+
+@login_required
+@permission_required("pharmacy.view_dispensation", raise_exception=True)
+def costs_view(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    if user.hospital is None:
+        return render(request, "pharmacy/costs.html", {"by_payer": [], "page": None})
+    rows = requests_with_costs(user.hospital)
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    context = {"by_payer": costs_by_payer(hospital_dispensations(user.hospital)), "page": page}
+    return render(request, "pharmacy/costs.html", context)
