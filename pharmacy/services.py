@@ -365,7 +365,7 @@ def drug_price_add(
     drug: Drug,
     strength_mg: Decimal,
     price_per_unit: Decimal,
-    currency: str,
+    currency: str = "EUR",
     source: str,
     valid_from: date,
 ) -> DrugPrice:

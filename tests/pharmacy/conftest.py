@@ -12,9 +12,11 @@ from prescriptions.models import OffLabelRequest
 from prescriptions.services import patient_create, request_create, request_transition
 from tests.prescriptions.conftest import (  # noqa: F401 - fixtures used by these tests
     COMPLETE_PROFILE,
+    IDENTITY,
     REGIMEN,
     checklist_complete,
     draft,
+    foreign_pharmacist,
     patient,
 )
 
@@ -36,6 +38,7 @@ def make_request(physician) -> Any:
             actor=physician,
             profile={**COMPLETE_PROFILE, **(profile or {})},
             medications=medications or [],
+            identity=IDENTITY,
         )
         return request_create(actor=physician, patient=new_patient, fields={**REGIMEN, **regimen})
 
