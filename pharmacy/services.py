@@ -24,7 +24,7 @@ from pharmacy.plan import cycle_plan, prices_current
 from pharmacy.rules import label_rules_current, tablet_strengths
 from pharmacy.safety import BLOCKING, safety_check, tls_missing
 from prescriptions.models import Drug, DrugPrice, OffLabelRequest
-from prescriptions.services import request_transition
+from prescriptions.services import drug_default, request_transition
 
 S = OffLabelRequest.Status
 DISPENSABLE = {S.APPROVED, S.ACTIVE}
@@ -405,3 +405,33 @@ def drug_price_add(
         after={"price_per_unit": str(price_per_unit), "currency": price.currency},
     )
     return price
+
+
+# Invented prices for the demo hospital only, labelled as such wherever they show.
+DEMO_PRICES = (
+    (Decimal(100), Decimal("48.5000")),
+    (Decimal(50), Decimal("24.2500")),
+    (Decimal(10), Decimal("4.8500")),
+)
+DEMO_PRICE_SOURCE = "Invented demo price (not a real tender or list price)"
+
+
+def demo_prices_seed(*, actor: User) -> int:
+    """Give the demo hospital invented tablet prices once, so cost figures show; returns how
+    many were added."""
+    if actor.hospital is None or not actor.hospital.is_demo:
+        raise ApplicationError("Demo prices are only for the invented demo hospital.")
+    added = 0
+    for strength, price in DEMO_PRICES:
+        if DrugPrice.objects.filter(hospital=actor.hospital, strength_mg=strength).exists():
+            continue
+        drug_price_add(
+            actor=actor,
+            drug=drug_default(),
+            strength_mg=strength,
+            price_per_unit=price,
+            source=DEMO_PRICE_SOURCE,
+            valid_from=date(2026, 1, 1),
+        )
+        added += 1
+    return added

@@ -380,3 +380,24 @@ def test_the_payer_follows_the_pathway(make_request, physician, rules):
         "national_service",
         "rules.json it_law_648: SSN (national health service), under Law 648/1996",
     )
+
+
+def test_the_demo_hospital_gets_invented_prices_once_and_labelled(settings, db, capsys):
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert "3 invented venetoclax tablet prices added" in capsys.readouterr().out
+    prices = DrugPrice.objects.filter(hospital__is_demo=True)
+    assert prices.count() == 3
+    assert {p.source for p in prices} == {"Invented demo price (not a real tender or list price)"}
+
+
+def test_demo_prices_are_refused_for_a_real_hospital(pharmacist):
+    from pharmacy.services import demo_prices_seed
+
+    pharmacist.hospital.is_demo = False
+    pharmacist.hospital.save()
+    with pytest.raises(ApplicationError, match="only for the invented demo hospital"):
+        demo_prices_seed(actor=pharmacist)

@@ -27,6 +27,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo hospital (invented): {accounts.hospital.name}")
         for username in accounts.usernames:
             self.stdout.write(f"  {username:<18} {roles[username]}")
+        from pharmacy.services import demo_prices_seed
+
+        pharmacist = accounts.hospital.users.filter(groups__name="pharmacist").first()
+        if pharmacist is not None:
+            added = demo_prices_seed(actor=pharmacist)
+            self.stdout.write(f"  {added} invented venetoclax tablet prices added")
         self.stdout.write(
             self.style.WARNING(f"Password for every demo account: {accounts.password}")
         )
