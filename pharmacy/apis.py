@@ -167,7 +167,9 @@ class DispensationSerializer(serializers.ModelSerializer[Dispensation]):
 
 class DispenseInput(serializers.Serializer[Any]):
     cycle = serializers.IntegerField(min_value=1)
-    payer = serializers.ChoiceField(choices=Payer.choices, required=False, default="")
+    payer = serializers.ChoiceField(
+        choices=Payer.choices, required=False, help_text="Default: the payer of the pathway."
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="")
     lines = LineSerializer(many=True, allow_empty=False)
 
@@ -190,7 +192,7 @@ class DispensationsApi(APIView):
             actor=acting_user(request),
             request=_request(request, pk),
             cycle=data["cycle"],
-            payer=data["payer"],
+            payer=data.get("payer", ""),
             note=data["note"],
             lines=[LineInput(**line) for line in data["lines"]],
         )

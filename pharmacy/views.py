@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from accounts.scoping import acting_user
 from offlabel.exceptions import ApplicationError, ConflictError
+from offlabel.forms import form_errors_text
 from pharmacy.forms import (
     DispenseForm,
     DispenseLineFormSet,
@@ -49,13 +50,6 @@ VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 def _visible(request: HttpRequest, pk: int) -> OffLabelRequest:
     return get_object_or_404(
         requests_visible_to(request.user).select_related("patient", "prescriber"), pk=pk
-    )
-
-
-def _problems(form: Any) -> str:
-    """A form's errors in one line, for forms posted from a section of a larger page."""
-    return "; ".join(
-        f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in form.errors.items()
     )
 
 
@@ -149,7 +143,7 @@ def tls_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("pharmacy:request", pk=pk)
     form = TlsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _problems(form))
+        messages.error(request, form_errors_text(form))
         return redirect("pharmacy:request", pk=pk)
     try:
         tls_precautions_set(actor=acting_user(request), request=offlabel, fields=form.cleaned_data)
@@ -168,8 +162,10 @@ def dispense_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = DispenseForm(request.POST)
     lines = DispenseLineFormSet(request.POST, prefix="lines")
     if not (form.is_valid() and lines.is_valid()):
-        problems = [_problems(form)] if form.errors else []
-        problems += [f"line {i}: {_problems(f)}" for i, f in enumerate(lines.forms, 1) if f.errors]
+        problems = [form_errors_text(form)] if form.errors else []
+        problems += [
+            f"line {i}: {form_errors_text(f)}" for i, f in enumerate(lines.forms, 1) if f.errors
+        ]
         problems += [str(e) for e in lines.non_form_errors()]
         messages.error(request, "Not dispensed: " + "; ".join(problems))
         return redirect("pharmacy:request", pk=pk)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from accounts.scoping import acting_user
 from offlabel.exceptions import ApplicationError
+from offlabel.forms import form_errors_text
 from prescriptions.selectors import requests_visible_to
 from regulatory.dossier import dossier_request
 from regulatory.forms import (
@@ -36,13 +36,6 @@ from regulatory.services import (
 )
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
-
-
-def _errors_text(form: forms.Form) -> str:
-    """A form's errors as one message, for forms posted from panels of another page."""
-    return "; ".join(
-        f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in form.errors.items()
-    )
 
 
 @login_required
@@ -149,7 +142,7 @@ def application_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     elif request.method == "POST":
         messages.error(
             request,
-            "Application not recorded: " + _errors_text(form),
+            "Application not recorded: " + form_errors_text(form),
         )
     return redirect("requests:detail", pk=pk)
 
@@ -179,7 +172,7 @@ def application_step_view(request: HttpRequest, pk: int, application_id: int) ->
     elif request.method == "POST":
         messages.error(
             request,
-            "Step not recorded: " + _errors_text(form),
+            "Step not recorded: " + form_errors_text(form),
         )
     return redirect("requests:detail", pk=pk)
 

@@ -1,0 +1,81 @@
+"""The Law 648 follow-up export as CSV rows: pseudonyms and references only, never names.
+
+The columns follow what the AIFA monitoring registry's follow-up forms ask for (response,
+toxicity, end of treatment and its reason, survival); check them against the registry's current
+forms, which AIFA changes per drug and indication.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+
+from followup.models import DeathCause, EndReason, Mrd, Response
+from followup.selectors import RequestWithOutcomes
+from prescriptions.selectors import decimal_plain
+
+COLUMNS_648 = (
+    "pseudonym",
+    "reference",
+    "regimen",
+    "ven_dose_mg",
+    "start_date",
+    "cycles_dispensed",
+    "best_response",
+    "best_response_date",
+    "mrd_status",
+    "ae_grade_3_plus",
+    "serious_aes",
+    "transplant_date",
+    "treatment_end_date",
+    "treatment_end_reason",
+    "death_date",
+    "death_cause",
+    "last_contact_date",
+)
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _label(choices: Any, value: str | None) -> str:
+    return str(choices(value).label) if value else ""
+
+
+def registry_648_row(request: RequestWithOutcomes) -> list[str]:
+    """One treated request from ``followup.selectors.with_outcomes``."""
+    followup = getattr(request, "followup", None)
+    return [
+        request.patient.pseudonym,
+        request.reference,
+        request.get_regimen_display() if request.regimen else "",
+        decimal_plain(request.ven_target_dose_mg) if request.ven_target_dose_mg else "",
+        _day(timezone.localdate(request.started_at)),
+        str(request.cycles_dispensed),
+        _label(Response, request.best_response),
+        _day(request.best_response_on),
+        _label(Mrd, request.best_mrd),
+        str(request.ae_grade_3_plus),
+        str(request.serious_aes),
+        _day(followup.transplant_on if followup else None),
+        _day(followup.treatment_end_on if followup else None),
+        _label(EndReason, followup.treatment_end_reason if followup else None),
+        _day(followup.death_on if followup else None),
+        _label(DeathCause, followup.death_cause if followup else None),
+        _day(followup.last_contact_on if followup else None),
+    ]
+
+
+def registry_648_csv(requests: Iterable[RequestWithOutcomes]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS_648)
+    for request in requests:
+        writer.writerow(registry_648_row(request))
+    return buffer.getvalue()

@@ -1,0 +1,405 @@
+"""Follow-up registry: what happened after VEN was started.
+
+Per treated request: response assessments (ELN 2022 categories), adverse events (CTCAE v5
+terms and grades), one follow-up record (transplant, end of treatment, death, last contact),
+pharmacovigilance reporting reminders for serious events, and the renewal clinical report PDF
+for the AIFA 5% Fund. Patients appear by pseudonym only.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+class Response(models.TextChoices):
+    CR = "cr", "Complete remission (CR)"
+    CRI = "cri", "CR with incomplete haematological recovery (CRi)"
+    CRH = "crh", "CR with partial haematological recovery (CRh)"
+    MLFS = "mlfs", "Morphologic leukaemia-free state (MLFS)"
+    PR = "pr", "Partial remission (PR)"
+    NO_RESPONSE = "no_response", "Stable disease / no response"
+    PROGRESSION = "progression", "Progressive disease"
+    RELAPSE = "relapse", "Relapse"
+
+
+# Best response first: the order a best response is picked in. A relapse after a CR leaves the
+# best response CR; relapse and progression rank last because neither is a response.
+RESPONSE_RANK: dict[str, int] = {
+    Response.CR: 1,
+    Response.CRH: 2,
+    Response.CRI: 3,
+    Response.MLFS: 4,
+    Response.PR: 5,
+    Response.NO_RESPONSE: 6,
+    Response.PROGRESSION: 7,
+    Response.RELAPSE: 8,
+}
+# The registry's definitions, stated on the page: ORR counts any of these as best response ...
+OBJECTIVE_RESPONSES = (Response.CR, Response.CRI, Response.CRH, Response.MLFS, Response.PR)
+# ... and the composite complete remission rate ("CR/CRi") counts CR, CRi and CRh.
+COMPLETE_RESPONSES = (Response.CR, Response.CRI, Response.CRH)
+
+
+class Mrd(models.TextChoices):
+    NEGATIVE = "negative", "MRD negative"
+    POSITIVE = "positive", "MRD positive"
+    NOT_ASSESSED = "not_assessed", "Not assessed"
+
+
+class ResponseAssessment(models.Model):
+    request = models.ForeignKey(
+        "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="assessments"
+    )
+    assessed_on = models.DateField("date of assessment")
+    response = models.CharField(max_length=12, choices=Response.choices)
+    mrd = models.CharField(
+        "MRD status", max_length=12, choices=Mrd.choices, default=Mrd.NOT_ASSESSED
+    )
+    method = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="e.g. bone marrow aspirate, ELN 2022; MRD by flow cytometry (sensitivity).",
+    )
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request", "assessed_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_response_display()} on {self.assessed_on}"
+
+
+class CtcaeTerm(models.TextChoices):
+    """CTCAE v5.0 terms that matter for VEN in AML (label, trials and the review), plus other."""
+
+    NEUTROPHIL_COUNT_DECREASED = "neutrophil_count_decreased", "Neutrophil count decreased"
+    FEBRILE_NEUTROPENIA = "febrile_neutropenia", "Febrile neutropenia"
+    PLATELET_COUNT_DECREASED = "platelet_count_decreased", "Platelet count decreased"
+    ANEMIA = "anemia", "Anemia"
+    WHITE_BLOOD_CELL_DECREASED = "white_blood_cell_decreased", "White blood cell decreased"
+    TUMOR_LYSIS_SYNDROME = "tumor_lysis_syndrome", "Tumor lysis syndrome"
+    SEPSIS = "sepsis", "Sepsis"
+    LUNG_INFECTION = "lung_infection", "Lung infection"
+    BACTEREMIA = "bacteremia", "Bacteremia"
+    NAUSEA = "nausea", "Nausea"
+    VOMITING = "vomiting", "Vomiting"
+    DIARRHEA = "diarrhea", "Diarrhea"
+    CONSTIPATION = "constipation", "Constipation"
+    FATIGUE = "fatigue", "Fatigue"
+    HYPOKALEMIA = "hypokalemia", "Hypokalemia"
+    HYPERKALEMIA = "hyperkalemia", "Hyperkalemia"
+    HYPERPHOSPHATEMIA = "hyperphosphatemia", "Hyperphosphatemia"
+    HYPERURICEMIA = "hyperuricemia", "Hyperuricemia"
+    CREATININE_INCREASED = "creatinine_increased", "Creatinine increased"
+    INTRACRANIAL_HEMORRHAGE = "intracranial_hemorrhage", "Intracranial hemorrhage"
+    OTHER = "other", "Other (specify)"
+
+
+class AeOutcome(models.TextChoices):
+    RECOVERED = "recovered", "Recovered / resolved"
+    RECOVERING = "recovering", "Recovering / resolving"
+    NOT_RECOVERED = "not_recovered", "Not recovered / not resolved"
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered with sequelae"
+    FATAL = "fatal", "Fatal"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Relation(models.TextChoices):
+    RELATED = "related", "Related"
+    PROBABLY = "probably", "Probably related"
+    POSSIBLY = "possibly", "Possibly related"
+    UNLIKELY = "unlikely", "Unlikely related"
+    UNRELATED = "unrelated", "Unrelated"
+
+
+# A causal relation that is at least possible makes the event a suspected adverse reaction.
+SUSPECTED_REACTION = (Relation.RELATED, Relation.PROBABLY, Relation.POSSIBLY)
+RESOLVED_OUTCOMES = (AeOutcome.RECOVERED, AeOutcome.RECOVERED_WITH_SEQUELAE, AeOutcome.FATAL)
+
+
+class AdverseEvent(models.Model):
+    request = models.ForeignKey(
+        "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    term = models.CharField("CTCAE v5 term", max_length=40, choices=CtcaeTerm.choices)
+    term_other = models.CharField("other term (specify)", max_length=200, blank=True)
+    grade = models.PositiveSmallIntegerField(
+        "CTCAE grade", validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    serious = models.BooleanField(
+        default=False,
+        help_text="Results in death, is life-threatening, requires or prolongs hospitalisation, "
+        "results in persistent disability, or is otherwise medically important (ICH E2A).",
+    )
+    onset_on = models.DateField("onset date")
+    resolved_on = models.DateField("resolution date", null=True, blank=True)
+    outcome = models.CharField(max_length=24, choices=AeOutcome.choices)
+    relation = models.CharField("relation to VEN", max_length=12, choices=Relation.choices)
+    description = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["request", "onset_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grade__gte=1) & Q(grade__lte=5), name="adverse_event_grade_1_to_5"
+            ),
+            # CTCAE v5: grade 5 is death related to the event.
+            models.CheckConstraint(
+                condition=~Q(grade=5) | Q(outcome="fatal"), name="adverse_event_grade_5_is_fatal"
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="fatal") | Q(grade=5), name="adverse_event_fatal_is_grade_5"
+            ),
+            models.CheckConstraint(
+                condition=(Q(term="other") & ~Q(term_other=""))
+                | (~Q(term="other") & Q(term_other="")),
+                name="adverse_event_other_term_specified",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True) | Q(resolved_on__gte=F("onset_on")),
+                name="adverse_event_resolved_after_onset",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term_label} grade {self.grade}"
+
+    @property
+    def term_label(self) -> str:
+        return self.term_other if self.term == CtcaeTerm.OTHER else self.get_term_display()
+
+    @property
+    def is_suspected_reaction(self) -> bool:
+        return self.relation in SUSPECTED_REACTION
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        self.term_other = self.term_other.strip()
+        if self.term == CtcaeTerm.OTHER and not self.term_other:
+            errors["term_other"] = "Name the event when the term is 'Other (specify)'."
+        if self.term != CtcaeTerm.OTHER and self.term_other:
+            errors["term_other"] = "Only for 'Other (specify)': choose one or the other."
+        if self.grade == 5 and self.outcome != AeOutcome.FATAL:
+            errors["outcome"] = "A grade 5 event is a death (CTCAE v5): its outcome is fatal."
+        if self.outcome == AeOutcome.FATAL and self.grade != 5:
+            errors["grade"] = "A fatal event is grade 5 (CTCAE v5)."
+        if self.outcome == AeOutcome.FATAL and not self.serious:
+            errors["serious"] = "An event resulting in death is serious by definition (ICH E2A)."
+        if self.resolved_on and self.onset_on and self.resolved_on < self.onset_on:
+            errors["resolved_on"] = "The event cannot resolve before its onset."
+        if self.resolved_on and self.outcome not in RESOLVED_OUTCOMES:
+            errors["resolved_on"] = (
+                "A resolution date goes with a recovered, recovered-with-sequelae or fatal outcome."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReportingDeadline(models.Model):
+    """How long a healthcare professional has to report a suspected adverse reaction to the
+    national pharmacovigilance network: law, so data with its source, never a constant."""
+
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, the hospital's.")
+    biological = models.BooleanField(
+        default=False, help_text="Applies to biological medicinal products (VEN is not one)."
+    )
+    hours = models.PositiveSmallIntegerField(help_text="From becoming aware of the reaction.")
+    network = models.CharField(max_length=200, help_text="Where the report goes.")
+    text = models.CharField(max_length=400)
+    source = models.CharField(max_length=400)
+    verified_on = models.DateField()
+    confirmed = models.BooleanField(
+        default=False, help_text="A person confirmed it against the current official text."
+    )
+    unconfirmed_note = models.CharField(max_length=300, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["country", "biological", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "biological", "version"], name="reporting_deadline_version"
+            ),
+            models.UniqueConstraint(
+                fields=["country", "biological"],
+                condition=Q(is_current=True),
+                name="reporting_deadline_one_current",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country}: {self.text}"
+
+
+class PharmacovigilanceReminder(models.Model):
+    """Raised once per serious adverse event; resolved when the report reference is recorded.
+
+    The deadline used is copied here, so a later change of the rule does not rewrite history.
+    """
+
+    adverse_event = models.OneToOneField(
+        AdverseEvent, on_delete=models.PROTECT, related_name="pv_reminder"
+    )
+    hospital = models.ForeignKey("accounts.Hospital", on_delete=models.PROTECT, related_name="+")
+    deadline = models.ForeignKey(
+        ReportingDeadline, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    deadline_hours = models.PositiveSmallIntegerField(null=True, blank=True)
+    deadline_source = models.CharField(max_length=400, blank=True)
+    deadline_confirmed = models.BooleanField(default=False)
+    aware_at = models.DateTimeField(help_text="When the reporter became aware of the event.")
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty when no deadline is stored for the country."
+    )
+    message = models.CharField(max_length=400)
+    emailed_to = models.JSONField(default=list, blank=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    report_reference = models.CharField(
+        max_length=120, blank=True, help_text="The national network's report number."
+    )
+    reported_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["resolved_at", "due_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | ~Q(report_reference=""),
+                name="pv_reminder_resolved_with_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class EndReason(models.TextChoices):
+    COMPLETED_PLAN = "completed_plan", "Completed the planned treatment"
+    PROGRESSION = "progression", "Progression or relapse"
+    TOXICITY = "toxicity", "Toxicity"
+    PATIENT_CHOICE = "patient_choice", "Patient choice"
+    DEATH = "death", "Death"
+    TRANSPLANT = "transplant", "Proceeded to transplant"
+    OTHER = "other", "Other"
+
+
+class DeathCause(models.TextChoices):
+    DISEASE = "disease", "AML (progression or relapse)"
+    INFECTION = "infection", "Infection"
+    HAEMORRHAGE = "haemorrhage", "Haemorrhage"
+    TREATMENT_TOXICITY = "treatment_toxicity", "Treatment toxicity"
+    TRANSPLANT_RELATED = "transplant_related", "Transplant-related"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class FollowUp(models.Model):
+    """Transplant, end of treatment, death and last contact (for censoring) of one request."""
+
+    request = models.OneToOneField(
+        "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="followup"
+    )
+    transplant_on = models.DateField("allogeneic transplant after VEN", null=True, blank=True)
+    treatment_end_on = models.DateField("end of VEN treatment", null=True, blank=True)
+    treatment_end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+    treatment_end_note = models.CharField(max_length=300, blank=True)
+    death_on = models.DateField("date of death", null=True, blank=True)
+    death_cause = models.CharField(max_length=20, choices=DeathCause.choices, blank=True)
+    last_contact_on = models.DateField(
+        "last contact (alive)",
+        null=True,
+        blank=True,
+        help_text="Survival of a living patient is censored here.",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(treatment_end_on__isnull=True) & Q(treatment_end_reason=""))
+                | (Q(treatment_end_on__isnull=False) & ~Q(treatment_end_reason="")),
+                name="followup_end_has_date_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(death_on__isnull=False) | Q(death_cause=""),
+                name="followup_cause_only_with_death",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up of request {self.request_id}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if bool(self.treatment_end_on) != bool(self.treatment_end_reason):
+            errors["treatment_end_reason"] = "The end of treatment needs both a date and a reason."
+        if self.death_cause and not self.death_on:
+            errors["death_cause"] = "A cause of death needs the date of death."
+        if self.treatment_end_reason == EndReason.DEATH and not self.death_on:
+            errors["death_on"] = "Treatment ended by death: record the date of death."
+        if self.death_on:
+            for name, label in (
+                ("treatment_end_on", "end of treatment"),
+                ("transplant_on", "transplant"),
+                ("last_contact_on", "last contact"),
+            ):
+                value = getattr(self, name)
+                if value and value > self.death_on:
+                    errors[name] = f"The {label} cannot be after the date of death."
+        if errors:
+            raise ValidationError(errors)
+
+
+class RenewalReport(models.Model):
+    """The clinical report on efficacy and safety a renewal of the AIFA 5% Fund needs, rendered
+    to PDF by a Celery worker. Once ready it never changes (its SHA-256 is recorded)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RENDERING = "rendering", "Rendering"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    request = models.ForeignKey(
+        "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="renewal_reports"
+    )
+    conclusion = models.TextField(
+        help_text="The physician's summary of efficacy and safety, printed as written."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to="renewal-reports/%Y/%m/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    pages = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Renewal report {self.pk} for request {self.request_id}"

@@ -1,0 +1,153 @@
+"""The renewal clinical report for the AIFA 5% Fund: efficacy and safety of one patient's VEN
+treatment, incl. suspected adverse reactions and whether they were reported, with the
+prescribing physician's conclusion. Rendered to PDF by a Celery worker with WeasyPrint."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role, roles_of
+from audit.services import audit_record
+from followup.models import FollowUp, RenewalReport, Response
+from followup.selectors import treated_requests, with_outcomes
+from followup.services import treated_request_for_change
+from offlabel.exceptions import ApplicationError, NotVisible
+from pharmacy.selectors import treatment_started_on
+from prescriptions.models import OffLabelRequest
+
+TEMPLATE = "followup/renewal_report.html"
+
+
+@transaction.atomic
+def renewal_report_request(
+    *, actor: User, request: OffLabelRequest, conclusion: str
+) -> RenewalReport:
+    """Queue the report; the prescribing physician writes its conclusion."""
+    from followup.tasks import renewal_report_render_task
+
+    request, _ = treated_request_for_change(actor, request)
+    if request.prescriber_id != actor.pk:
+        raise ApplicationError(
+            "The renewal report's conclusion is the prescribing physician's: only they can "
+            "prepare it."
+        )
+    conclusion = conclusion.strip()
+    if len(conclusion) < 20:
+        raise ApplicationError(
+            "Write the conclusion on efficacy and safety (a few sentences): the report prints it."
+        )
+    report = RenewalReport(request=request, conclusion=conclusion, requested_by=actor)
+    report.full_clean()
+    report.save()
+    audit_record(
+        actor=actor,
+        action="renewal_report.requested",
+        target=request,
+        summary=f"{request.reference} ({request.patient.pseudonym}): renewal clinical report "
+        f"{report.pk} queued",
+        after={"report": report.pk},
+    )
+    transaction.on_commit(lambda: renewal_report_render_task.delay(report.pk))
+    return report
+
+
+def renewal_report_html(report: RenewalReport) -> str:
+    request = report.request
+    summary = with_outcomes(treated_requests(OffLabelRequest.objects.filter(pk=request.pk))).first()
+    events = list(request.adverse_events.select_related("pv_reminder").order_by("onset_on", "pk"))
+    context = {
+        "report": report,
+        "request": request,
+        "patient": request.patient,
+        "started_on": treatment_started_on(request),
+        "summary": summary,
+        "best_response_label": Response(summary.best_response).label
+        if summary is not None and summary.best_response
+        else "",
+        "followup": FollowUp.objects.filter(request=request).first(),
+        "dispensations": request.dispensations.order_by("cycle"),
+        "assessments": request.assessments.order_by("assessed_on", "pk"),
+        "events": events,
+        "suspected": [e for e in events if e.is_suspected_reaction],
+        "generated_at": timezone.now(),
+    }
+    return render_to_string(TEMPLATE, context)
+
+
+def renewal_report_render(report_id: int) -> RenewalReport:
+    """Render once: a ready report is left as it is, so a second run (a retry, a message
+    delivered twice) changes nothing."""
+    from pypdf import PdfReader
+    from weasyprint import HTML
+
+    report = RenewalReport.objects.select_related(
+        "request__patient", "request__hospital", "request__prescriber"
+    ).get(pk=report_id)
+    if report.status == RenewalReport.Status.READY:
+        return report
+    RenewalReport.objects.filter(pk=report.pk).update(
+        status=RenewalReport.Status.RENDERING, attempts=F("attempts") + 1
+    )
+    try:
+        pdf = HTML(string=renewal_report_html(report)).write_pdf()
+        assert pdf is not None
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    except Exception as exc:  # the worker records why, instead of failing silently
+        RenewalReport.objects.filter(pk=report.pk).update(
+            status=RenewalReport.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    with transaction.atomic():
+        report = (
+            RenewalReport.objects.select_for_update()
+            .select_related("request__patient", "request__hospital")
+            .get(pk=report.pk)
+        )
+        if report.status == RenewalReport.Status.READY:
+            return report  # another worker finished first
+        report.file.save(
+            f"renewal-{report.request.reference}-{report.pk}.pdf", ContentFile(pdf), save=False
+        )
+        report.sha256 = hashlib.sha256(pdf).hexdigest()
+        report.pages = pages
+        report.status = RenewalReport.Status.READY
+        report.rendered_at = timezone.now()
+        report.error = ""
+        report.save()
+        audit_record(
+            actor=None,
+            action="renewal_report.rendered",
+            target=report.request,
+            hospital=report.request.hospital,
+            summary=f"{report.request.reference}: renewal clinical report {report.pk} rendered "
+            f"({pages} pages)",
+            after={"report": report.pk, "sha256": report.sha256},
+        )
+    return report
+
+
+def renewal_report_download(*, actor: User, report: RenewalReport) -> RenewalReport:
+    report = RenewalReport.objects.select_related("request__patient").get(pk=report.pk)
+    if actor.hospital_id is None or actor.hospital_id != report.request.hospital_id:
+        raise NotVisible("Not found.")
+    if not roles_of(actor) & {Role.PHARMACIST, Role.PHYSICIAN, Role.HOSPITAL_ADMIN}:
+        raise ApplicationError("Your role cannot download clinical reports.")
+    if report.status != RenewalReport.Status.READY:
+        raise ApplicationError("The report is not rendered yet.")
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="renewal_report.downloaded",
+            target=report.request,
+            summary=f"{report.request.reference}: renewal clinical report {report.pk} downloaded",
+            after={"report": report.pk, "sha256": report.sha256},
+        )
+    return report

@@ -1,0 +1,335 @@
+"""Reads of the follow-up registry: treated requests, the hospital's results next to the
+literature, the Law 648 export rows and the request panel.
+
+Counting happens in the database (one aggregate query for every rate on the page); Python only
+does the arithmetic on a handful of dates per patient for the medians and the survival curve.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django_stubs_ext import WithAnnotations
+
+from evidence.models import Outcome, RegimenCode, SettingTag, Study
+from followup.models import (
+    COMPLETE_RESPONSES,
+    OBJECTIVE_RESPONSES,
+    RESPONSE_RANK,
+    AdverseEvent,
+    Mrd,
+    PharmacovigilanceReminder,
+    ResponseAssessment,
+)
+from followup.statistics import Proportion, SurvivalCurve, km_fit, proportion_ci
+from pharmacy.models import Dispensation
+from prescriptions.models import OffLabelRequest
+
+TREATED_STATES = (
+    OffLabelRequest.Status.ACTIVE,
+    OffLabelRequest.Status.COMPLETED,
+    OffLabelRequest.Status.SUSPENDED,
+)
+GRADES = (1, 2, 3, 4, 5)
+
+# The study database's regimen code for each regimen a request can name. "Other combination"
+# has none: the studies coded "VEN + other" are different combinations.
+REGIMEN_TO_CODE: dict[str, str] = {
+    OffLabelRequest.Regimen.AZACITIDINE: RegimenCode.VEN_AZA,
+    OffLabelRequest.Regimen.DECITABINE_5: RegimenCode.VEN_DEC_5,
+    OffLabelRequest.Regimen.DECITABINE_10: RegimenCode.VEN_DEC_10,
+    OffLabelRequest.Regimen.LDAC: RegimenCode.VEN_LDAC,
+    OffLabelRequest.Regimen.FLAG_IDA: RegimenCode.VEN_FLAG_IDA,
+    OffLabelRequest.Regimen.DLI: RegimenCode.VEN_DLI,
+    OffLabelRequest.Regimen.MONOTHERAPY: RegimenCode.VEN_MONO,
+}
+LITERATURE_MEASURES = (
+    Outcome.Measure.ORR,
+    Outcome.Measure.CR_CRI,
+    Outcome.Measure.CR,
+    Outcome.Measure.CRI,
+    Outcome.Measure.MEDIAN_OS_MONTHS,
+)
+
+
+class TreatedFields(TypedDict):
+    started_at: datetime
+
+
+class OutcomeFields(TreatedFields):
+    cycles_dispensed: int
+    best_response: str | None
+    best_response_on: date | None
+    best_mrd: str
+    ae_grade_3_plus: int
+    serious_aes: int
+
+
+if TYPE_CHECKING:  # WithAnnotations takes the TypedDict for type checkers only
+    TreatedRequest = WithAnnotations[OffLabelRequest, TreatedFields]
+    RequestWithOutcomes = WithAnnotations[OffLabelRequest, OutcomeFields]
+else:
+    TreatedRequest = RequestWithOutcomes = OffLabelRequest
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@dataclass(frozen=True)
+class RegistryFilters:
+    regimen: str = ""
+    started_from: date | None = None
+    started_to: date | None = None
+
+
+def treated_requests(
+    base: QuerySet[OffLabelRequest], filters: RegistryFilters | None = None
+) -> QuerySet[TreatedRequest]:
+    """Requests that started treatment (a treated state and a first dispensation), annotated
+    with ``started_at``, the first dispensation's time."""
+    filters = filters or RegistryFilters()
+    queryset = (
+        base.filter(status__in=TREATED_STATES)
+        .annotate(started_at=Min("dispensations__dispensed_at"))
+        .filter(started_at__isnull=False)
+    )
+    if filters.regimen:
+        queryset = queryset.filter(regimen=filters.regimen)
+    if filters.started_from:
+        queryset = queryset.filter(started_at__gte=_local_midnight(filters.started_from))
+    if filters.started_to:
+        queryset = queryset.filter(
+            started_at__lt=_local_midnight(filters.started_to + timedelta(days=1))
+        )
+    return queryset
+
+
+def _has(model: Any, **conditions: Any) -> Exists:
+    return Exists(model.objects.filter(request=OuterRef("pk"), **conditions))
+
+
+@dataclass(frozen=True)
+class GradeRate:
+    label: str
+    rate: Proportion
+
+
+@dataclass(frozen=True)
+class LiteratureStudy:
+    study: Study
+    arms: list[str]
+    outcomes: list[Outcome]
+
+
+@dataclass(frozen=True)
+class LiteratureGroup:
+    regimen: str
+    regimen_label: str
+    code_label: str
+    studies: list[LiteratureStudy]
+
+
+@dataclass(frozen=True)
+class Registry:
+    filters: RegistryFilters
+    today: date
+    n_treated: int
+    orr: Proportion
+    complete: Proportion
+    ongoing: int
+    median_days_on_treatment: float | None
+    ae_by_grade: list[GradeRate]
+    survival: SurvivalCurve | None
+    literature: list[LiteratureGroup] = field(default_factory=list)
+
+
+def registry_counts(treated: QuerySet[TreatedRequest]) -> dict[str, int]:
+    """Every count of the page in one aggregate query: treated requests, best responses, and
+    requests (patients' courses) with at least one adverse event of each grade."""
+    conditions: dict[str, Exists] = {
+        "any_objective": _has(ResponseAssessment, response__in=OBJECTIVE_RESPONSES),
+        "any_complete": _has(ResponseAssessment, response__in=COMPLETE_RESPONSES),
+        **{f"any_grade_{g}": _has(AdverseEvent, grade=g) for g in GRADES},
+        "any_grade_3_plus": _has(AdverseEvent, grade__gte=3),
+    }
+    # Counted over the treated ids rather than over ``treated`` itself: its first-dispensation
+    # annotation is a GROUP BY, which aggregate() would wrap in a subquery.
+    counts = OffLabelRequest.objects.filter(pk__in=treated.values("pk")).aggregate(
+        n=Count("pk"),
+        **{name: Count("pk", filter=Q(condition)) for name, condition in conditions.items()},
+    )
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
+def _treatment_end(end_on: date | None, death_on: date | None, today: date) -> date:
+    ends = [d for d in (end_on, death_on) if d]
+    return min(ends) if ends else today
+
+
+def registry_summary(
+    *, hospital_id: int, filters: RegistryFilters | None = None, today: date | None = None
+) -> Registry:
+    filters = filters or RegistryFilters()
+    today = today or timezone.localdate()
+    treated = treated_requests(OffLabelRequest.objects.filter(hospital_id=hospital_id), filters)
+    counts = registry_counts(treated)
+    n = counts["n"]
+    rows = list(
+        treated.values(
+            "pk",
+            "regimen",
+            "started_at",
+            "followup__treatment_end_on",
+            "followup__death_on",
+            "followup__last_contact_on",
+        ).order_by("pk")
+    )
+    durations = []
+    observations: list[tuple[float, bool]] = []
+    for row in rows:
+        started = timezone.localdate(row["started_at"])
+        end = _treatment_end(row["followup__treatment_end_on"], row["followup__death_on"], today)
+        durations.append((end - started).days)
+        death = row["followup__death_on"]
+        if death:
+            observations.append(((death - started).days, True))
+        else:
+            censor = row["followup__last_contact_on"] or today
+            observations.append(((censor - started).days, False))
+    ongoing = sum(
+        1 for row in rows if not (row["followup__treatment_end_on"] or row["followup__death_on"])
+    )
+    grades = [GradeRate(f"Grade {g}", proportion_ci(counts[f"any_grade_{g}"], n)) for g in GRADES]
+    grades.append(GradeRate("Grade ≥3 (any)", proportion_ci(counts["any_grade_3_plus"], n)))
+    regimens = [filters.regimen] if filters.regimen else sorted({r["regimen"] for r in rows})
+    return Registry(
+        filters=filters,
+        today=today,
+        n_treated=n,
+        orr=proportion_ci(counts["any_objective"], n),
+        complete=proportion_ci(counts["any_complete"], n),
+        ongoing=ongoing,
+        median_days_on_treatment=statistics.median(durations) if durations else None,
+        ae_by_grade=grades,
+        survival=km_fit(observations),
+        literature=literature_for(regimens),
+    )
+
+
+def literature_for(regimens: list[str]) -> list[LiteratureGroup]:
+    """Published figures for the same regimen in relapsed/refractory AML, each with the
+    source's own wording (two queries and their prefetches, however many studies)."""
+    wanted = {r: REGIMEN_TO_CODE[r] for r in regimens if r in REGIMEN_TO_CODE}
+    if not wanted:
+        return []
+    studies = list(
+        Study.objects.filter(
+            settings__tag=SettingTag.RR_AML, regimens__code__in=set(wanted.values())
+        )
+        .distinct()
+        .order_by("year", "first_author", "pk")
+        .prefetch_related(
+            "regimens",
+            Prefetch(
+                "outcomes",
+                queryset=Outcome.objects.filter(measure__in=LITERATURE_MEASURES).order_by("pk"),
+            ),
+        )
+    )
+    labels = dict(OffLabelRequest.Regimen.choices)
+    code_labels = dict(RegimenCode.choices)
+    groups = []
+    for regimen, code in wanted.items():
+        matching = [
+            LiteratureStudy(
+                study=study,
+                arms=[r.text for r in study.regimens.all() if r.code == code],
+                outcomes=list(study.outcomes.all()),
+            )
+            for study in studies
+            if any(r.code == code for r in study.regimens.all())
+        ]
+        groups.append(
+            LiteratureGroup(regimen, str(labels[regimen]), str(code_labels[code]), matching)
+        )
+    return groups
+
+
+# --- Law 648 monitoring export -----------------------------------------------------------------
+
+
+def _count_of(queryset: QuerySet[Any]) -> Coalesce:
+    """A per-request count as a correlated subquery (no join fan-out between counts)."""
+    return Coalesce(
+        Subquery(
+            queryset.filter(request=OuterRef("pk"))
+            .order_by()
+            .values("request")
+            .annotate(c=Count("pk"))
+            .values("c")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
+def _best_assessment() -> QuerySet[ResponseAssessment]:
+    rank = Case(
+        *(When(response=r, then=Value(i)) for r, i in RESPONSE_RANK.items()),
+        output_field=IntegerField(),
+    )
+    return (
+        ResponseAssessment.objects.filter(request=OuterRef("pk"))
+        .annotate(rank=rank)
+        .order_by("rank", "assessed_on", "pk")
+    )
+
+
+def with_outcomes(treated: QuerySet[TreatedRequest]) -> QuerySet[RequestWithOutcomes]:
+    """Treated requests with everything the Law 648 export and the renewal report summarise."""
+    best = _best_assessment()
+    return treated.select_related("patient", "followup").annotate(
+        cycles_dispensed=_count_of(Dispensation.objects.all()),
+        best_response=Subquery(best.values("response")[:1]),
+        best_response_on=Subquery(best.values("assessed_on")[:1]),
+        best_mrd=Case(
+            When(_has(ResponseAssessment, mrd=Mrd.NEGATIVE), then=Value(Mrd.NEGATIVE.value)),
+            When(_has(ResponseAssessment, mrd=Mrd.POSITIVE), then=Value(Mrd.POSITIVE.value)),
+            default=Value(Mrd.NOT_ASSESSED.value),
+        ),
+        ae_grade_3_plus=_count_of(AdverseEvent.objects.filter(grade__gte=3)),
+        serious_aes=_count_of(AdverseEvent.objects.filter(serious=True)),
+    )
+
+
+# --- Reminders and the request panel -----------------------------------------------------------
+
+
+def pv_reminders_open(requests: QuerySet[OffLabelRequest]) -> QuerySet[PharmacovigilanceReminder]:
+    return (
+        PharmacovigilanceReminder.objects.filter(
+            adverse_event__request__in=requests.values("pk"), resolved_at=None
+        )
+        .select_related("adverse_event__request__patient")
+        .order_by("due_at", "pk")
+    )

@@ -1,0 +1,497 @@
+"""Writes of the follow-up registry: response assessments, adverse events (and the
+pharmacovigilance reminder a serious one raises), the follow-up record, and the audited Law 648
+export.
+
+Every write checks, in this order: the request is of the actor's hospital (else "not found"),
+the actor is its prescribing physician or a pharmacist of the hospital, treatment has started
+(an active, completed or suspended request with a first dispensation), and every date lies
+between the start of treatment and today. The change and its audit event share a transaction.
+Audit summaries name the request by reference and the patient by pseudonym only.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role, roles_of
+from audit.services import audit_record, audit_record_changes
+from followup.models import (
+    AdverseEvent,
+    FollowUp,
+    Mrd,
+    PharmacovigilanceReminder,
+    ReportingDeadline,
+    ResponseAssessment,
+)
+from followup.selectors import (
+    TREATED_STATES,
+    RegistryFilters,
+    RequestWithOutcomes,
+    treated_requests,
+    with_outcomes,
+)
+from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from pharmacy.selectors import treatment_started_on
+from prescriptions.models import OffLabelRequest
+from prescriptions.selectors import requests_visible_to
+
+logger = logging.getLogger(__name__)
+
+FOLLOWUP_FIELDS = (
+    "transplant_on",
+    "treatment_end_on",
+    "treatment_end_reason",
+    "treatment_end_note",
+    "death_on",
+    "death_cause",
+    "last_contact_on",
+)
+FOLLOWUP_DATES = {
+    "transplant_on": "transplant date",
+    "treatment_end_on": "end of treatment",
+    "death_on": "date of death",
+    "last_contact_on": "last contact date",
+}
+ADVERSE_EVENT_UPDATABLE = ("grade", "serious", "outcome", "resolved_on", "relation", "description")
+REGISTRY_ROLES = {Role.PHARMACIST, Role.PHYSICIAN, Role.HOSPITAL_ADMIN}
+
+
+def _label(request: OffLabelRequest) -> str:
+    return f"{request.reference} ({request.patient.pseudonym})"
+
+
+def _require_same_hospital(actor: User, hospital_id: int) -> None:
+    if actor.hospital_id is None or actor.hospital_id != hospital_id:
+        raise NotVisible("Not found.")
+
+
+def _require_writer(actor: User, request: OffLabelRequest) -> None:
+    roles = roles_of(actor)
+    if Role.PHARMACIST in roles:
+        return
+    if Role.PHYSICIAN in roles and request.prescriber_id == actor.pk:
+        return
+    raise ApplicationError(
+        "Only the prescribing physician or a pharmacist of the hospital can record follow-up."
+    )
+
+
+def treated_request_for_change(
+    actor: User, request: OffLabelRequest
+) -> tuple[OffLabelRequest, date]:
+    """The request, locked, and the day treatment started; or the reason the actor cannot
+    record follow-up on it."""
+    locked = (
+        OffLabelRequest.objects.select_for_update()
+        .select_related("patient", "hospital")
+        .get(pk=request.pk)
+    )
+    _require_same_hospital(actor, locked.hospital_id)
+    _require_writer(actor, locked)
+    if locked.status not in TREATED_STATES:
+        raise ApplicationError(
+            f"{locked.reference} is '{locked.get_status_display()}': follow-up is recorded once "
+            "treatment has started (active, completed or suspended)."
+        )
+    started = treatment_started_on(locked)
+    if started is None:
+        raise ApplicationError(
+            f"{locked.reference}: no cycle has been dispensed yet, so treatment has not started."
+        )
+    return locked, started
+
+
+def _date_check(value: date, started: date, what: str) -> None:
+    today = timezone.localdate()
+    if value > today:
+        raise ApplicationError(f"The {what} ({value:%Y-%m-%d}) is in the future.")
+    if value < started:
+        raise ApplicationError(
+            f"The {what} ({value:%Y-%m-%d}) is before the start of treatment ({started:%Y-%m-%d})."
+        )
+
+
+# --- Response assessments ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def response_assessment_create(
+    *,
+    actor: User,
+    request: OffLabelRequest,
+    assessed_on: date,
+    response: str,
+    mrd: str = Mrd.NOT_ASSESSED,
+    method: str = "",
+    note: str = "",
+) -> ResponseAssessment:
+    request, started = treated_request_for_change(actor, request)
+    _date_check(assessed_on, started, "assessment date")
+    assessment = ResponseAssessment(
+        request=request,
+        assessed_on=assessed_on,
+        response=response,
+        mrd=mrd,
+        method=method.strip(),
+        note=note.strip(),
+        recorded_by=actor,
+    )
+    assessment.full_clean()
+    assessment.save()
+    audit_record(
+        actor=actor,
+        action="assessment.recorded",
+        target=request,
+        summary=f"{_label(request)}: response {assessment.get_response_display()}, "
+        f"{assessment.get_mrd_display()}, assessed on {assessed_on:%Y-%m-%d}",
+        after={
+            "assessment": assessment.pk,
+            "assessed_on": assessed_on,
+            "response": response,
+            "mrd": mrd,
+        },
+    )
+    return assessment
+
+
+# --- Adverse events and pharmacovigilance ---------------------------------------------------------
+
+
+def _event_data(event: AdverseEvent) -> dict[str, Any]:
+    return {
+        "term": event.term,
+        "term_other": event.term_other,
+        "grade": event.grade,
+        "serious": event.serious,
+        "onset_on": event.onset_on,
+        "resolved_on": event.resolved_on,
+        "outcome": event.outcome,
+        "relation": event.relation,
+    }
+
+
+def _event_dates_check(event: AdverseEvent, started: date) -> None:
+    _date_check(event.onset_on, started, "onset date")
+    if event.resolved_on is not None:
+        _date_check(event.resolved_on, started, "resolution date")
+
+
+@transaction.atomic
+def adverse_event_create(
+    *,
+    actor: User,
+    request: OffLabelRequest,
+    term: str,
+    grade: int,
+    onset_on: date,
+    outcome: str,
+    relation: str,
+    serious: bool = False,
+    term_other: str = "",
+    resolved_on: date | None = None,
+    description: str = "",
+    aware_on: date | None = None,
+) -> AdverseEvent:
+    """Record an adverse event; a serious one also raises its reporting reminder.
+
+    ``aware_on``: when the reporter became aware of a serious event (today if not given); the
+    reporting deadline runs from then."""
+    request, started = treated_request_for_change(actor, request)
+    event = AdverseEvent(
+        request=request,
+        term=term,
+        term_other=term_other,
+        grade=grade,
+        serious=serious,
+        onset_on=onset_on,
+        resolved_on=resolved_on,
+        outcome=outcome,
+        relation=relation,
+        description=description.strip(),
+        recorded_by=actor,
+    )
+    _event_dates_check(event, started)
+    event.full_clean()
+    event.save()
+    audit_record(
+        actor=actor,
+        action="adverse_event.recorded",
+        target=request,
+        summary=f"{_label(request)}: adverse event {event.term_label} grade {grade}"
+        + (" (serious)" if serious else "")
+        + f", onset {onset_on:%Y-%m-%d}, {event.get_relation_display().lower()} to VEN",
+        after={"adverse_event": event.pk, **_event_data(event)},
+    )
+    if event.serious:
+        pv_reminder_raise(actor=actor, event=event, aware_on=aware_on)
+    return event
+
+
+@transaction.atomic
+def adverse_event_update(
+    *, actor: User, event: AdverseEvent, fields: dict[str, Any], aware_on: date | None = None
+) -> AdverseEvent:
+    """Change how an event evolved (grade, outcome, resolution, seriousness, relation). An
+    event that becomes serious raises its reporting reminder then."""
+    unknown = set(fields) - set(ADVERSE_EVENT_UPDATABLE)
+    if unknown:
+        raise ApplicationError(f"Cannot change {', '.join(sorted(unknown))} of an adverse event.")
+    event = AdverseEvent.objects.select_related("request").get(pk=event.pk)
+    request, started = treated_request_for_change(actor, event.request)
+    event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+    before = _event_data(event)
+    for name, value in fields.items():
+        setattr(event, name, value.strip() if isinstance(value, str) else value)
+    _event_dates_check(event, started)
+    event.full_clean()
+    event.save()
+    audit_record_changes(
+        actor=actor,
+        action="adverse_event.updated",
+        target=request,
+        summary_prefix=f"{_label(request)}: adverse event {event.term_label} updated",
+        before=before,
+        after=_event_data(event),
+    )
+    if event.serious and not PharmacovigilanceReminder.objects.filter(adverse_event=event).exists():
+        pv_reminder_raise(actor=actor, event=event, aware_on=aware_on)
+    return event
+
+
+def reporting_deadline_for(country: str) -> ReportingDeadline | None:
+    # VEN, the product's drug, is a small molecule: the rule for non-biological medicines.
+    return ReportingDeadline.objects.filter(
+        country=country, biological=False, is_current=True
+    ).first()
+
+
+def _pharmacist_emails(hospital_id: int) -> list[str]:
+    emails = (
+        User.objects.filter(hospital_id=hospital_id, groups__name=Role.PHARMACIST, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    return sorted(set(emails))
+
+
+def _mail_after_commit(subject: str, body: str, recipients: list[str]) -> None:
+    """Sent only once the reminder is committed, so a rolled-back event mails nobody. A mail
+    server failure is logged, not raised: the reminder is on the pages either way."""
+    if not recipients:
+        return
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        except Exception:
+            logger.exception("pharmacovigilance reminder e-mail not sent: %s", subject)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def pv_reminder_raise(
+    *, actor: User, event: AdverseEvent, aware_on: date | None = None
+) -> PharmacovigilanceReminder:
+    """Raise the reporting reminder of a serious event: once per event (a one-to-one row), in
+    the transaction that recorded the event or made it serious."""
+    request = event.request
+    today = timezone.localdate()
+    aware_on = aware_on or today
+    if aware_on > today or aware_on < event.onset_on:
+        raise ApplicationError(
+            "The date you became aware of the event lies between its onset and today."
+        )
+    # Aware today: the deadline runs from now. Aware on an earlier day: from the start of that
+    # day, so the reminder is never later than the law's deadline.
+    aware_at = (
+        timezone.now()
+        if aware_on == today
+        else timezone.make_aware(datetime.combine(aware_on, time.min))
+    )
+    deadline = reporting_deadline_for(request.hospital.country)
+    due_at = aware_at + timedelta(hours=deadline.hours) if deadline else None
+    where = deadline.network if deadline else "the national pharmacovigilance system"
+    when = (
+        f"by {timezone.localtime(due_at):%Y-%m-%d %H:%M}"
+        if due_at
+        else f"(no deadline is stored for {request.hospital.country}: as soon as possible)"
+    )
+    message = (
+        f"{_label(request)}: serious adverse event '{event.term_label}' grade {event.grade} — "
+        f"report the suspected adverse reaction to {where} {when}."
+    )
+    recipients = _pharmacist_emails(request.hospital_id)
+    reminder = PharmacovigilanceReminder.objects.create(
+        adverse_event=event,
+        hospital_id=request.hospital_id,
+        deadline=deadline,
+        deadline_hours=deadline.hours if deadline else None,
+        deadline_source=deadline.source if deadline else "",
+        deadline_confirmed=deadline.confirmed if deadline else False,
+        aware_at=aware_at,
+        due_at=due_at,
+        message=message[:400],
+        emailed_to=recipients,
+    )
+    audit_record(
+        actor=actor,
+        action="pv_reminder.raised",
+        target=request,
+        summary=message,
+        after={
+            "reminder": reminder.pk,
+            "adverse_event": event.pk,
+            "due_at": due_at,
+            "deadline_hours": reminder.deadline_hours,
+            "source": reminder.deadline_source,
+            "emailed_to": recipients,
+        },
+    )
+    _mail_after_commit(
+        f"[offlabel] Pharmacovigilance report due: {request.reference}",
+        f"{message}\n\nSource of the deadline: {reminder.deadline_source or 'none stored'}"
+        + ("" if reminder.deadline_confirmed else " (verify against the current text)")
+        + f"\nRecord the report reference on the request page: /requests/{request.pk}/#followup",
+        recipients,
+    )
+    return reminder
+
+
+@transaction.atomic
+def pv_reminder_resolve(
+    *,
+    actor: User,
+    reminder: PharmacovigilanceReminder,
+    report_reference: str,
+    reported_on: date | None = None,
+) -> PharmacovigilanceReminder:
+    """The report was sent: record its reference (e.g. the national network's number)."""
+    reminder = (
+        PharmacovigilanceReminder.objects.select_for_update()
+        .select_related("adverse_event__request__patient")
+        .get(pk=reminder.pk)
+    )
+    request = reminder.adverse_event.request
+    _require_same_hospital(actor, reminder.hospital_id)
+    _require_writer(actor, request)
+    if reminder.resolved_at is not None:
+        raise ConflictError(
+            f"Already reported on {reminder.reported_on:%Y-%m-%d} "
+            f"(reference {reminder.report_reference})."
+        )
+    report_reference = report_reference.strip()
+    if not report_reference:
+        raise ApplicationError("Give the reference of the report sent.")
+    reported_on = reported_on or timezone.localdate()
+    if reported_on > timezone.localdate():
+        raise ApplicationError("The report date is in the future.")
+    if reported_on < timezone.localdate(reminder.aware_at):
+        raise ApplicationError("The report date is before you became aware of the event.")
+    reminder.report_reference = report_reference
+    reminder.reported_on = reported_on
+    reminder.resolved_at = timezone.now()
+    reminder.resolved_by = actor
+    reminder.full_clean()
+    reminder.save()
+    late = reminder.due_at is not None and reminder.resolved_at > reminder.due_at
+    audit_record(
+        actor=actor,
+        action="pv_reminder.resolved",
+        target=request,
+        summary=f"{_label(request)}: suspected adverse reaction "
+        f"'{reminder.adverse_event.term_label}' reported on {reported_on:%Y-%m-%d}, "
+        f"reference {report_reference}" + (" (after the deadline)" if late else ""),
+        after={
+            "reminder": reminder.pk,
+            "report_reference": report_reference,
+            "reported_on": reported_on,
+            "late": late,
+        },
+    )
+    return reminder
+
+
+# --- Follow-up record ----------------------------------------------------------------------------
+
+
+def _followup_data(record: FollowUp) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in FOLLOWUP_FIELDS}
+
+
+@transaction.atomic
+def followup_update(*, actor: User, request: OffLabelRequest, fields: dict[str, Any]) -> FollowUp:
+    """Set any of transplant, end of treatment (date and reason), death (date and cause) and
+    last contact. Fields not given keep their value; None (or "") clears one."""
+    unknown = set(fields) - set(FOLLOWUP_FIELDS)
+    if unknown:
+        raise ApplicationError(f"Cannot set {', '.join(sorted(unknown))} on a follow-up record.")
+    request, started = treated_request_for_change(actor, request)
+    record = FollowUp.objects.filter(request=request).first() or FollowUp(request=request)
+    before = _followup_data(record)
+    for name, value in fields.items():
+        if name in FOLLOWUP_DATES:
+            setattr(record, name, value or None)
+        else:
+            setattr(record, name, (value or "").strip())
+    for name, what in FOLLOWUP_DATES.items():
+        value = getattr(record, name)
+        if value is not None and name in fields:
+            _date_check(value, started, what)
+    record.updated_by = actor
+    record.full_clean()
+    record.save()
+    audit_record_changes(
+        actor=actor,
+        action="followup.updated",
+        target=request,
+        summary_prefix=f"{_label(request)}: follow-up",
+        before=before,
+        after=_followup_data(record),
+    )
+    return record
+
+
+# --- Law 648 monitoring registry export ----------------------------------------------------------
+
+
+def registry_readable_by(actor: User) -> bool:
+    return bool(roles_of(actor) & REGISTRY_ROLES) and actor.hospital_id is not None
+
+
+def registry_648_export(
+    *, actor: User, filters: RegistryFilters | None = None
+) -> list[RequestWithOutcomes]:
+    """The treated requests the actor may see, with their outcomes, for the Law 648 AIFA
+    monitoring registry. The download itself is an audit event (references, never names)."""
+    if not registry_readable_by(actor):
+        raise ApplicationError(
+            "Only pharmacists, physicians and hospital administrators can export."
+        )
+    visible = OffLabelRequest.objects.filter(pk__in=requests_visible_to(actor).values("pk"))
+    rows = list(with_outcomes(treated_requests(visible, filters)).order_by("started_at", "pk"))
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="registry.export_648",
+            object_type="accounts.hospital",
+            object_id=actor.hospital_id or "",
+            summary=f"Law 648 monitoring export downloaded: {len(rows)} treated requests",
+            after={
+                "references": [r.reference for r in rows],
+                "filters": {
+                    "regimen": filters.regimen if filters else "",
+                    "started_from": filters.started_from if filters else None,
+                    "started_to": filters.started_to if filters else None,
+                },
+            },
+        )
+    return rows

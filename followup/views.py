@@ -1,0 +1,320 @@
+"""Pages: the hospital's registry, the Law 648 export, and the follow-up panel of a request
+(responses, adverse events, reporting reminders, follow-up record, renewal report)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+
+from accounts.models import User
+from accounts.roles import Role, roles_of
+from accounts.scoping import acting_user
+from followup.exports import registry_648_csv
+from followup.forms import (
+    AdverseEventForm,
+    AdverseEventUpdateForm,
+    FollowUpForm,
+    PvResolveForm,
+    RegistryFilterForm,
+    RenewalReportForm,
+    ResponseAssessmentForm,
+)
+from followup.models import AdverseEvent, FollowUp, PharmacovigilanceReminder, RenewalReport
+from followup.report import renewal_report_download, renewal_report_request
+from followup.selectors import TREATED_STATES, pv_reminders_open, registry_summary
+from followup.services import (
+    adverse_event_create,
+    adverse_event_update,
+    followup_update,
+    pv_reminder_resolve,
+    registry_648_export,
+    registry_readable_by,
+    response_assessment_create,
+)
+from followup.statistics import km_svg
+from offlabel.exceptions import ApplicationError
+from offlabel.forms import form_errors_text
+from pharmacy.selectors import treatment_started_on
+from prescriptions.models import OffLabelRequest
+from prescriptions.selectors import requests_visible_to
+
+VIEW_REQUEST = "prescriptions.view_offlabelrequest"
+
+
+def _visible_request(request: HttpRequest, pk: int) -> OffLabelRequest:
+    return get_object_or_404(requests_visible_to(request.user), pk=pk)
+
+
+def _back_to_panel(pk: int) -> HttpResponse:
+    return redirect(reverse("requests:detail", args=[pk]) + "#followup")
+
+
+def _problem(exc: ApplicationError | ValidationError) -> str:
+    if isinstance(exc, ApplicationError):
+        return exc.message
+    return " ".join(exc.messages)
+
+
+# --- Registry ----------------------------------------------------------------------------------
+
+
+def _registry_user(request: HttpRequest) -> User:
+    user = acting_user(request)
+    if not registry_readable_by(user):
+        raise PermissionDenied("The registry is for pharmacists, physicians and administrators.")
+    return user
+
+
+@login_required
+def registry_view(request: HttpRequest) -> HttpResponse:
+    user = _registry_user(request)
+    form = RegistryFilterForm(request.GET or None)
+    filters = form.filters()
+    assert user.hospital_id is not None  # registry_readable_by checked it
+    registry = registry_summary(hospital_id=user.hospital_id, filters=filters)
+    context: dict[str, Any] = {
+        "form": form,
+        "registry": registry,
+        # Our own figures drawn by matplotlib: no user text reaches the SVG.
+        "km_svg": mark_safe(km_svg(registry.survival)) if registry.survival else "",  # noqa: S308
+        "reminders": pv_reminders_open(requests_visible_to(user)),
+        "resolve_form": PvResolveForm(auto_id="pv-%s"),
+        "can_resolve": bool(roles_of(user) & {Role.PHARMACIST, Role.PHYSICIAN}),
+        "query": request.GET.urlencode(),
+        "now": timezone.now(),
+    }
+    return render(request, "followup/registry.html", context)
+
+
+@login_required
+def registry_export_648_view(request: HttpRequest) -> HttpResponse:
+    user = _registry_user(request)
+    filters = RegistryFilterForm(request.GET or None).filters()
+    rows = registry_648_export(actor=user, filters=filters)
+    response = HttpResponse(registry_648_csv(rows), content_type="text/csv; charset=utf-8")
+    code = user.hospital.code if user.hospital else "hospital"
+    filename = f"law648-followup-{code}-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- The request's follow-up panel -------------------------------------------------------------
+
+
+def followup_panel_context(offlabel: OffLabelRequest, user: Any) -> dict[str, Any]:
+    started = treatment_started_on(offlabel)
+    context: dict[str, Any] = {
+        "offlabel": offlabel,
+        "fu_started_on": started,
+        "fu_open": offlabel.status in TREATED_STATES and started is not None,
+    }
+    if not context["fu_open"]:
+        return context
+    roles = roles_of(user)
+    is_prescriber = Role.PHYSICIAN in roles and offlabel.prescriber_id == user.pk
+    reports = list(offlabel.renewal_reports.order_by("-requested_at", "-pk")[:10])
+    record = FollowUp.objects.filter(request=offlabel).first()
+    events = list(offlabel.adverse_events.select_related("pv_reminder").order_by("onset_on", "pk"))
+    context.update(
+        {
+            "fu_cycles": offlabel.dispensations.count(),
+            "fu_assessments": list(offlabel.assessments.order_by("assessed_on", "pk")),
+            "fu_events": events,
+            # A reverse one-to-one without a row raises an AttributeError subclass.
+            "fu_reminders": [r for e in events if (r := getattr(e, "pv_reminder", None))],
+            "fu_record": record,
+            # A grade 5 event is a death: survival counts it only once the date is recorded.
+            "fu_death_missing": any(e.grade == 5 for e in events)
+            and not (record and record.death_on),
+            "fu_reports": reports,
+            "fu_pending": any(
+                r.status in (RenewalReport.Status.QUEUED, RenewalReport.Status.RENDERING)
+                for r in reports
+            ),
+            "fu_can_write": is_prescriber or Role.PHARMACIST in roles,
+            "fu_can_report": is_prescriber,
+            "fu_assessment_form": ResponseAssessmentForm(auto_id="fu-ra-%s"),
+            "fu_event_form": AdverseEventForm(auto_id="fu-ae-%s"),
+            "fu_record_form": FollowUpForm(
+                initial={name: getattr(record, name) for name in FollowUpForm.base_fields}
+                if record
+                else None,
+                auto_id="fu-rec-%s",
+            ),
+            "fu_resolve_form": PvResolveForm(auto_id="fu-pv-%s"),
+            "fu_report_form": RenewalReportForm(auto_id="fu-rr-%s"),
+        }
+    )
+    return context
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def panel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The panel alone: htmx polls it while a renewal report is queued or rendering."""
+    offlabel = _visible_request(request, pk)
+    return render(
+        request, "followup/_panel.html", followup_panel_context(offlabel, acting_user(request))
+    )
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def assessment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible_request(request, pk)
+    form = ResponseAssessmentForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                response_assessment_create(
+                    actor=acting_user(request), request=offlabel, **form.cleaned_data
+                )
+                messages.success(request, "Response assessment recorded.")
+            except (ApplicationError, ValidationError) as exc:
+                messages.error(request, "Assessment not recorded: " + _problem(exc))
+        else:
+            messages.error(request, "Assessment not recorded: " + form_errors_text(form))
+    return _back_to_panel(pk)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def adverse_event_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible_request(request, pk)
+    form = AdverseEventForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                event = adverse_event_create(
+                    actor=acting_user(request), request=offlabel, **form.cleaned_data
+                )
+                messages.success(request, f"Adverse event recorded: {event.term_label}.")
+                if event.serious:
+                    messages.warning(
+                        request,
+                        "Serious event: a pharmacovigilance reporting reminder was raised and "
+                        "the pharmacists were e-mailed.",
+                    )
+            except (ApplicationError, ValidationError) as exc:
+                messages.error(request, "Adverse event not recorded: " + _problem(exc))
+        else:
+            messages.error(request, "Adverse event not recorded: " + form_errors_text(form))
+    return _back_to_panel(pk)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def adverse_event_update_view(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = get_object_or_404(
+        AdverseEvent.objects.filter(request__in=requests_visible_to(request.user)), pk=event_id
+    )
+    form = AdverseEventUpdateForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                adverse_event_update(
+                    actor=acting_user(request), event=event, fields=form.cleaned_data
+                )
+                messages.success(request, f"Adverse event updated: {event.term_label}.")
+            except (ApplicationError, ValidationError) as exc:
+                messages.error(request, "Adverse event not updated: " + _problem(exc))
+        else:
+            messages.error(request, "Adverse event not updated: " + form_errors_text(form))
+    return _back_to_panel(event.request_id)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def followup_update_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible_request(request, pk)
+    form = FollowUpForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                followup_update(
+                    actor=acting_user(request), request=offlabel, fields=form.cleaned_data
+                )
+                messages.success(request, "Follow-up saved.")
+            except (ApplicationError, ValidationError) as exc:
+                messages.error(request, "Follow-up not saved: " + _problem(exc))
+        else:
+            messages.error(request, "Follow-up not saved: " + form_errors_text(form))
+    return _back_to_panel(pk)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def pv_reminder_resolve_view(request: HttpRequest, reminder_id: int) -> HttpResponse:
+    reminder = get_object_or_404(
+        PharmacovigilanceReminder.objects.filter(
+            adverse_event__request__in=requests_visible_to(request.user)
+        ).select_related("adverse_event"),
+        pk=reminder_id,
+    )
+    form = PvResolveForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                pv_reminder_resolve(
+                    actor=acting_user(request), reminder=reminder, **form.cleaned_data
+                )
+                messages.success(request, "Report recorded; the reminder is closed.")
+            except (ApplicationError, ValidationError) as exc:
+                messages.error(request, "Not recorded: " + _problem(exc))
+        else:
+            messages.error(request, "Not recorded: " + form_errors_text(form))
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return _back_to_panel(reminder.adverse_event.request_id)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def renewal_report_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    offlabel = _visible_request(request, pk)
+    form = RenewalReportForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                renewal_report_request(
+                    actor=acting_user(request),
+                    request=offlabel,
+                    conclusion=form.cleaned_data["conclusion"],
+                )
+                messages.success(
+                    request, "The renewal report is being prepared; this panel updates by itself."
+                )
+            except (ApplicationError, ValidationError) as exc:
+                messages.error(request, "Report not prepared: " + _problem(exc))
+        else:
+            messages.error(request, "Report not prepared: " + form_errors_text(form))
+    return _back_to_panel(pk)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def renewal_report_download_view(request: HttpRequest, report_id: int) -> FileResponse:
+    report = get_object_or_404(
+        RenewalReport.objects.filter(request__in=requests_visible_to(request.user)),
+        pk=report_id,
+    )
+    try:
+        report = renewal_report_download(actor=acting_user(request), report=report)
+    except ApplicationError:
+        raise Http404 from None
+    return FileResponse(
+        report.file.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"renewal-report-{report.request.reference}-{report.pk}.pdf",
+    )
