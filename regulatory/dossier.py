@@ -13,8 +13,8 @@ from accounts.models import User
 from accounts.roles import Role
 from audit.services import audit_record
 from offlabel.exceptions import ApplicationError, NotVisible
-from prescriptions.models import OffLabelRequest
 from pharmacy.plan import treatment_plan
+from prescriptions.models import OffLabelRequest
 from prescriptions.profile import profile_as_data
 from prescriptions.selectors import evidence_summary
 from regulatory.models import Body, Dossier
