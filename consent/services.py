@@ -14,7 +14,6 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ from audit.services import audit_record
 from consent.models import ConsentDocument, ConsentSignature, Language
 from evidence.models import DESIGN_LEVEL
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.pdf import pdf_render_once
 from pharmacy.plan import ramp_up_for
 from prescriptions.models import OffLabelRequest, PatientIdentity
 from prescriptions.selectors import decimal_plain, evidence_summary
@@ -305,47 +305,27 @@ def consent_html(document: ConsentDocument) -> str:
 
 def consent_render(document_id: int) -> ConsentDocument:
     """Render once: a ready document is left alone; a claim makes a rerun after a crash safe."""
-    from pypdf import PdfReader
-    from weasyprint import HTML
 
-    document = ConsentDocument.objects.select_related("request__hospital").get(pk=document_id)
-    if document.status in (ConsentDocument.Status.READY, ConsentDocument.Status.SUPERSEDED):
-        return document
-    ConsentDocument.objects.filter(pk=document.pk).update(
-        status=ConsentDocument.Status.RENDERING, attempts=F("attempts") + 1
-    )
-    try:
-        pdf = HTML(string=consent_html(document)).write_pdf(pdf_variant="pdf/a-3b")
-        assert pdf is not None
-        import io
-
-        pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    except Exception as exc:
-        ConsentDocument.objects.filter(pk=document.pk).update(
-            status=ConsentDocument.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        raise
-    with transaction.atomic():
-        document = ConsentDocument.objects.select_for_update().get(pk=document.pk)
-        if document.status == ConsentDocument.Status.READY:
-            return document  # another worker finished first
-        document.file.save(f"{document.document_id}.pdf", ContentFile(pdf), save=False)
-        document.sha256 = hashlib.sha256(pdf).hexdigest()
-        document.pages = pages
-        document.status = ConsentDocument.Status.READY
-        document.rendered_at = timezone.now()
-        document.error = ""
-        document.save()
+    def stored(document: ConsentDocument) -> None:
         audit_record(
             actor=None,
             action="consent.rendered",
             target=document.request,
             hospital=document.request.hospital,
             summary=f"{document.request.reference}: consent {document.document_id} rendered "
-            f"({pages} pages)",
+            f"({document.pages} pages)",
             after={"document": document.pk, "sha256": document.sha256},
         )
-    return document
+
+    return pdf_render_once(
+        ConsentDocument.objects.select_related("request__hospital"),
+        document_id,
+        html=consent_html,
+        filename=lambda document: f"{document.document_id}.pdf",
+        on_stored=stored,
+        leave_alone=(ConsentDocument.Status.READY, ConsentDocument.Status.SUPERSEDED),
+        pdf_variant="pdf/a-3b",
+    )
 
 
 def consent_download(*, actor: User, document: ConsentDocument) -> ConsentDocument:

@@ -4,12 +4,7 @@ prescribing physician's conclusion. Rendered to PDF by a Celery worker with Weas
 
 from __future__ import annotations
 
-import hashlib
-import io
-
-from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -20,6 +15,7 @@ from followup.models import FollowUp, RenewalReport, Response
 from followup.selectors import treated_requests, with_outcomes
 from followup.services import treated_request_for_change
 from offlabel.exceptions import ApplicationError, NotVisible
+from offlabel.pdf import pdf_render_once
 from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
 
@@ -85,53 +81,27 @@ def renewal_report_html(report: RenewalReport) -> str:
 def renewal_report_render(report_id: int) -> RenewalReport:
     """Render once: a ready report is left as it is, so a second run (a retry, a message
     delivered twice) changes nothing."""
-    from pypdf import PdfReader
-    from weasyprint import HTML
 
-    report = RenewalReport.objects.select_related(
-        "request__patient", "request__hospital", "request__prescriber"
-    ).get(pk=report_id)
-    if report.status == RenewalReport.Status.READY:
-        return report
-    RenewalReport.objects.filter(pk=report.pk).update(
-        status=RenewalReport.Status.RENDERING, attempts=F("attempts") + 1
-    )
-    try:
-        pdf = HTML(string=renewal_report_html(report)).write_pdf()
-        assert pdf is not None
-        pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    except Exception as exc:  # the worker records why, instead of failing silently
-        RenewalReport.objects.filter(pk=report.pk).update(
-            status=RenewalReport.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        raise
-    with transaction.atomic():
-        report = (
-            RenewalReport.objects.select_for_update()
-            .select_related("request__patient", "request__hospital")
-            .get(pk=report.pk)
-        )
-        if report.status == RenewalReport.Status.READY:
-            return report  # another worker finished first
-        report.file.save(
-            f"renewal-{report.request.reference}-{report.pk}.pdf", ContentFile(pdf), save=False
-        )
-        report.sha256 = hashlib.sha256(pdf).hexdigest()
-        report.pages = pages
-        report.status = RenewalReport.Status.READY
-        report.rendered_at = timezone.now()
-        report.error = ""
-        report.save()
+    def stored(report: RenewalReport) -> None:
         audit_record(
             actor=None,
             action="renewal_report.rendered",
             target=report.request,
             hospital=report.request.hospital,
             summary=f"{report.request.reference}: renewal clinical report {report.pk} rendered "
-            f"({pages} pages)",
+            f"({report.pages} pages)",
             after={"report": report.pk, "sha256": report.sha256},
         )
-    return report
+
+    return pdf_render_once(
+        RenewalReport.objects.select_related(
+            "request__patient", "request__hospital", "request__prescriber"
+        ),
+        report_id,
+        html=renewal_report_html,
+        filename=lambda report: f"renewal-{report.request.reference}-{report.pk}.pdf",
+        on_stored=stored,
+    )
 
 
 def renewal_report_download(*, actor: User, report: RenewalReport) -> RenewalReport:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -13,6 +10,7 @@ from accounts.models import User
 from accounts.roles import Role
 from audit.services import audit_record
 from offlabel.exceptions import ApplicationError, NotVisible
+from offlabel.pdf import pdf_render_once
 from pharmacy.plan import treatment_plan
 from prescriptions.models import OffLabelRequest
 from prescriptions.profile import profile_as_data
@@ -71,29 +69,8 @@ def dossier_html(dossier: Dossier) -> str:
 
 def dossier_render(dossier_id: int) -> Dossier:
     """Idempotent: a dossier already rendered is left as it is."""
-    from weasyprint import HTML
 
-    dossier = Dossier.objects.select_related("request__patient", "pathway_version").get(
-        pk=dossier_id
-    )
-    if dossier.status == Dossier.Status.READY:
-        return dossier
-    try:
-        pdf = HTML(string=dossier_html(dossier)).write_pdf()
-    except Exception as exc:  # the worker records why, instead of failing silently
-        Dossier.objects.filter(pk=dossier.pk).update(
-            status=Dossier.Status.FAILED, error=str(exc)[:2000]
-        )
-        raise
-    assert pdf is not None
-    with transaction.atomic():
-        dossier.file.save(
-            f"dossier-{dossier.request.reference}-{dossier.pk}.pdf", ContentFile(pdf), save=False
-        )
-        dossier.sha256 = hashlib.sha256(pdf).hexdigest()
-        dossier.status = Dossier.Status.READY
-        dossier.rendered_at = timezone.now()
-        dossier.save()
+    def stored(dossier: Dossier) -> None:
         audit_record(
             actor=None,
             action="dossier.rendered",
@@ -102,4 +79,11 @@ def dossier_render(dossier_id: int) -> Dossier:
             summary=f"{dossier.request.reference}: dossier {dossier.pk} rendered",
             after={"dossier": dossier.pk, "sha256": dossier.sha256},
         )
-    return dossier
+
+    return pdf_render_once(
+        Dossier.objects.select_related("request__patient", "request__hospital", "pathway_version"),
+        dossier_id,
+        html=dossier_html,
+        filename=lambda dossier: f"dossier-{dossier.request.reference}-{dossier.pk}.pdf",
+        on_stored=stored,
+    )
