@@ -351,7 +351,9 @@ def dispensation_create(
         },
     )
     if request.status == S.APPROVED:
-        request_transition(actor=actor, request=request, transition="start_dispensing")
+        request_transition(
+            actor=actor, request=request, transition="start_dispensing", automatic=True
+        )
     return dispensation
 
 

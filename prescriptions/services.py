@@ -351,6 +351,7 @@ def request_transition(
     transition: str,
     reason: str = "",
     expected_version: int | None = None,
+    automatic: bool = False,
 ) -> OffLabelRequest:
     """Move a request to its next state, or refuse with a clear message.
 
@@ -360,6 +361,10 @@ def request_transition(
     spec = TRANSITIONS.get(transition)
     if spec is None:
         raise ApplicationError(f"Unknown action {transition!r}.")
+    if not spec.manual and not automatic:
+        raise ApplicationError(
+            f"'{spec.label}' happens by itself when cycle 1 is dispensed on the pharmacy page."
+        )
     request = _request_for_change(actor, request.pk, expected_version)
     roles = roles_of(actor)
     if not roles & spec.roles:

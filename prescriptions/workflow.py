@@ -27,6 +27,7 @@ class Transition:
     reason_required: bool = False
     prescriber_only: bool = False  # a physician may act only on requests they prescribed
     destructive: bool = False  # the page asks for confirmation
+    manual: bool = True  # False: taken only by the service that does the work (dispensing)
 
 
 def _t(
@@ -101,7 +102,14 @@ TRANSITIONS: dict[str, Transition] = {
             reason_required=True,
             destructive=True,
         ),
-        _t("start_dispensing", "Start dispensing", [S.APPROVED], S.ACTIVE, [Role.PHARMACIST]),
+        _t(
+            "start_dispensing",
+            "Start dispensing",
+            [S.APPROVED],
+            S.ACTIVE,
+            [Role.PHARMACIST],
+            manual=False,  # the first dispensation (pharmacy.services) takes it
+        ),
         _t(
             "complete",
             "Mark treatment completed",
@@ -185,7 +193,7 @@ def transitions_available(request: OffLabelRequest, user: object) -> list[Transi
     roles = roles_of(user)
     available = []
     for t in TRANSITIONS.values():
-        if request.status not in t.sources or not roles & t.roles:
+        if not t.manual or request.status not in t.sources or not roles & t.roles:
             continue
         physician_only = Role.PHYSICIAN in roles and not (roles & (t.roles - {Role.PHYSICIAN}))
         if (

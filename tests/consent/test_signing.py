@@ -16,6 +16,7 @@ from consent.services import (
 )
 from offlabel.exceptions import ApplicationError, ConflictError
 from prescriptions.services import request_transition, request_update
+from tests.pharmacy.conftest import dispense_cycle_one
 from tests.prescriptions.conftest import MINIMAL_PDF, checklist_complete
 
 
@@ -86,7 +87,7 @@ def test_approval_needs_a_signed_consent_and_withdrawal_suspends(draft, physicia
         request_transition(actor=pharmacist, request=draft, transition="approve", reason="ok")
     signature = consent_sign(actor=physician, document=_ready(draft, physician), method="on_screen")
     request_transition(actor=pharmacist, request=draft, transition="approve", reason="ok")
-    request_transition(actor=pharmacist, request=draft, transition="start_dispensing")
+    dispense_cycle_one(draft, pharmacist)
     consent_withdraw(
         actor=physician, signature=signature, reason="The patient prefers supportive care."
     )

@@ -79,3 +79,23 @@ def tls_record(request: OffLabelRequest, actor: Any, **changes: Any) -> None:
 
 
 HUNDRED, FIFTY, TEN = Decimal(100), Decimal(50), Decimal(10)
+
+
+def dispense_cycle_one(request: OffLabelRequest, pharmacist: Any) -> OffLabelRequest:
+    """What the pharmacy does to start treatment: TLS precautions, then cycle 1 as planned."""
+    from datetime import date
+
+    from pharmacy.plan import cycle_plan
+    from pharmacy.services import LineInput, dispensation_create
+
+    tls_record(request, pharmacist)
+    plan = cycle_plan(request, 1)
+    assert plan is not None
+    dispensation_create(
+        actor=pharmacist,
+        request=request,
+        cycle=1,
+        lines=[LineInput(s, n, "LOT-T1", date(2031, 1, 31)) for s, n in plan.tablets.items()],
+    )
+    request.refresh_from_db()
+    return request

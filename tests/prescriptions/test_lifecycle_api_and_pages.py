@@ -137,7 +137,34 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
     step(pharmacist, "start_review")
     result = step(pharmacist, "approve", "Conditions of Law 94/98 met.")
     assert result["status"] == "approved"
-    step(pharmacist, "start_dispensing")
+    api_client.force_authenticate(pharmacist)
+    manual = api_client.post(
+        f"/api/v1/requests/{rid}/transition/", {"transition": "start_dispensing"}, format="json"
+    )
+    assert manual.status_code == 400
+    assert "happens by itself when cycle 1 is dispensed" in manual.json()["detail"]
+    tls = api_client.put(
+        f"/api/v1/requests/{rid}/tls/",
+        {
+            "first_dose_at": "2026-12-01T09:00:00+01:00",
+            "hydration": True,
+            "antihyperuricaemic": "allopurinol",
+            "chemistry_corrected": True,
+        },
+        format="json",
+    )
+    assert tls.status_code == 200, tls.content
+    # fluconazole: 200 mg from day 3, after 100 and 200 mg: 1 + 2 + 26 x 2 tablets of 100 mg.
+    dispensed = api_client.post(
+        f"/api/v1/requests/{rid}/dispensations/",
+        {
+            "cycle": 1,
+            "lines": [{"strength_mg": "100", "quantity": 55, "lot": "L1", "expiry": "2031-01-31"}],
+        },
+        format="json",
+    )
+    assert dispensed.status_code == 201, dispensed.content
+    assert api_client.get(f"/api/v1/requests/{rid}/").json()["status"] == "active"
     final = step(physician, "complete", "Four cycles given.")
     assert final["status"] == "completed"
 
@@ -264,7 +291,6 @@ def test_whole_life_through_the_pages(client, physician, pharmacist, studies, ru
     for transition, reason, status in [
         ("start_review", "", "in_review"),
         ("approve", "Evidence adequate.", "approved"),
-        ("start_dispensing", "", "active"),
     ]:
         offlabel.refresh_from_db()
         client.post(
@@ -274,6 +300,27 @@ def test_whole_life_through_the_pages(client, physician, pharmacist, studies, ru
         offlabel.refresh_from_db()
         assert offlabel.status == status
         assert AuditEvent.objects.order_by("-sequence")[0].action == f"request.{transition}"
+    pharmacy = client.get(reverse("pharmacy:request", args=[offlabel.pk])).content.decode()
+    assert "Dose adjusted for posaconazole" in pharmacy and "Start dispensing" not in pharmacy
+    client.post(
+        reverse("pharmacy:tls", args=[offlabel.pk]),
+        {
+            "first_dose_at": "2026-12-01T09:00",
+            "hydration": "on",
+            "antihyperuricaemic": "allopurinol",
+            "chemistry_corrected": "on",
+        },
+    )
+    # 10/20/50 mg ramp-up, then 70 mg (50 + 10 + 10) for 25 days: 26 x 50 mg and 53 x 10 mg.
+    lines = [("50", "26"), ("10", "53")]
+    form = {"cycle": "1", "payer": "hospital_budget", "note": "", "lines-TOTAL_FORMS": "2"}
+    form |= {"lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "1", "lines-MAX_NUM_FORMS": "6"}
+    for i, (strength, quantity) in enumerate(lines):
+        form |= {f"lines-{i}-strength_mg": strength, f"lines-{i}-quantity": quantity}
+        form |= {f"lines-{i}-lot": f"LOT-{i}", f"lines-{i}-expiry": "2031-01-31"}
+    client.post(reverse("pharmacy:dispense", args=[offlabel.pk]), form)
+    offlabel.refresh_from_db()
+    assert offlabel.status == "active" and offlabel.dispensations.get().total_mg == 1830
     detail = client.get(reverse("requests:detail", args=[offlabel.pk]))
     for action in (
         "request.created",

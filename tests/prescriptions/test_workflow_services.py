@@ -21,6 +21,7 @@ from prescriptions.services import (
 )
 from prescriptions.workflow import requirement_register, requirements_for
 from regulatory.services import pathway_choose
+from tests.pharmacy.conftest import dispense_cycle_one
 from tests.prescriptions.conftest import COMPLETE_PROFILE, REGIMEN, checklist_complete
 
 S = OffLabelRequest.Status
@@ -50,28 +51,38 @@ def test_whole_life_of_a_request_through_the_services(physician, pharmacist, dra
         (physician, "resubmit", "", S.RESUBMITTED),
         (pharmacist, "start_review", "", S.IN_REVIEW),
         (pharmacist, "approve", "Evidence adequate; Law 94/98 conditions met.", S.APPROVED),
-        (pharmacist, "start_dispensing", "", S.ACTIVE),
         (pharmacist, "suspend", "Grade 4 neutropenia after remission.", S.SUSPENDED),
         (pharmacist, "resume", "Counts recovered to grade 1.", S.ACTIVE),
         (physician, "complete", "Four cycles given.", S.COMPLETED),
     ]
     for actor, transition, reason, expected in steps:
+        if transition == "suspend":  # cycle 1 dispensed: the request became active
+            draft = dispense_cycle_one(draft, pharmacist)
+            assert draft.status == S.ACTIVE
+            assert draft.transitions.last().to_status == S.ACTIVE
         draft = request_transition(actor=actor, request=draft, transition=transition, reason=reason)
         assert draft.status == expected
         event = AuditEvent.objects.order_by("-sequence")[0]
         assert event.action == f"request.{transition}" and event.actor == actor
         assert event.after == {"status": expected, "reason": reason}
-    assert [e[0] for e in _events(draft)] == [
-        "request.created",
-        "request.evidence_attached",
-        "request.pathway_chosen",
-        "consent.requested",
-        "consent.rendered",
-        "consent.signed",
-        *["checklist.attested"] * draft.checklist.filter(kind="attestation").count(),
-        *[f"request.{t}" for _, t, _, _ in steps],
-    ]
-    assert draft.transitions.count() == len(steps)
+    assert (
+        [e[0] for e in _events(draft)]
+        == [
+            "request.created",
+            "request.evidence_attached",
+            "request.pathway_chosen",
+            "consent.requested",
+            "consent.rendered",
+            "consent.signed",
+            *["checklist.attested"] * draft.checklist.filter(kind="attestation").count(),
+            *[f"request.{t}" for _, t, _, _ in steps[:6]],  # submit ... approve
+            "tls.recorded",
+            "dispensation.created",
+            "request.start_dispensing",
+            *[f"request.{t}" for _, t, _, _ in steps[6:]],  # suspend, resume, complete
+        ]
+    )
+    assert draft.transitions.count() == len(steps) + 1
     assert draft.profile_snapshot["pseudonym"] == draft.patient.pseudonym
     assert audit_chain_verify().ok
 
