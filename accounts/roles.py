@@ -62,6 +62,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "regulatory.view_application",
         "pharmacy.view_dispensation",
         "prescriptions.view_drugprice",
+        "reports.view_reportexport",
+        "reports.add_reportexport",
     },
     Role.REGULATORY_OFFICER: {
         "evidence.view_study",

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "consent",
     "pharmacy",
     "followup",
+    "reports",
 ]
 
 MIDDLEWARE = [

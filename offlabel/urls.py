@@ -36,6 +36,7 @@ urlpatterns = [
     path("regulatory/", include("regulatory.urls")),
     path("consent/", include("consent.urls")),
     path("pharmacy/", include("pharmacy.urls")),
+    path("reports/", include("reports.urls")),
     path("followup/", include("followup.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include("regulatory.api_urls")),

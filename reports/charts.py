@@ -1,0 +1,70 @@
+"""Bar charts of the report as inline SVG (matplotlib, Agg): the same pictures on the page
+and in the PDF."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on a server
+
+from matplotlib.figure import Figure
+
+
+def bar_chart_svg(
+    title: str, labels: Sequence[str], values: Sequence[float], *, unit: str = ""
+) -> str:
+    """A horizontal bar chart with each value written at the end of its bar."""
+    height = 1.0 + 0.38 * max(len(labels), 1)
+    with matplotlib.rc_context({"svg.hashsalt": "offlabel-report", "svg.fonttype": "none"}):
+        figure = Figure(figsize=(6.4, height))
+        axes = figure.add_subplot()
+        positions = list(range(len(labels)))
+        axes.barh(positions, values, color="#12324f")
+        axes.set_yticks(positions, labels=list(labels))
+        axes.invert_yaxis()
+        top = max(values, default=0) or 1
+        for y, value in zip(positions, values, strict=True):
+            text = f"{value:,.0f}{unit}" if value >= 100 else f"{value:g}{unit}"
+            axes.text(value + top * 0.01, y, text, va="center", fontsize=8)
+        axes.set_xlim(0, top * 1.15)
+        axes.set_title(title, fontsize=10)
+        axes.spines[["top", "right"]].set_visible(False)
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def report_charts(report: Any) -> dict[str, str]:
+    """The report's pictures, by name; a chart with nothing to show is left out."""
+    charts: dict[str, str] = {}
+    if report.by_state:
+        charts["by_state"] = bar_chart_svg(
+            "Requests by state",
+            [r["label"] for r in report.by_state],
+            [r["n"] for r in report.by_state],
+        )
+    if report.by_pathway:
+        charts["by_pathway"] = bar_chart_svg(
+            "Requests by pathway",
+            [r["code"] or "(none chosen)" for r in report.by_pathway],
+            [r["n"] for r in report.by_pathway],
+        )
+    if report.dispensing:
+        charts["dispensing"] = bar_chart_svg(
+            "Dispensed value by payer",
+            [f"{r['payer_label']} ({r['currency'] or 'no price'})" for r in report.dispensing],
+            [float(r["cost_total"]) for r in report.dispensing],
+        )
+    if report.adverse_events:
+        charts["adverse_events"] = bar_chart_svg(
+            "Adverse events by CTCAE grade",
+            [f"Grade {r['grade']}" for r in report.adverse_events],
+            [r["events"] for r in report.adverse_events],
+        )
+    return charts

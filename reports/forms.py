@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from accounts.models import Department, Hospital, User
+from accounts.roles import Role
+from prescriptions.models import OffLabelRequest
+from regulatory.models import Pathway
+from reports.selectors import ReportFilters
+
+
+class ReportFilterForm(forms.Form):
+    date_from = forms.DateField(
+        label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="Created until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False)
+    physician = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    pathway = forms.ChoiceField(required=False)
+    state = forms.ChoiceField(
+        required=False, choices=[("", "All states"), *OffLabelRequest.Status.choices]
+    )
+
+    def __init__(self, *args: Any, hospital: Hospital, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        department = self.fields["department"]
+        physician = self.fields["physician"]
+        assert isinstance(department, forms.ModelChoiceField)
+        assert isinstance(physician, forms.ModelChoiceField)
+        department.queryset = Department.objects.filter(hospital=hospital).order_by("name")
+        physician.queryset = User.objects.filter(
+            hospital=hospital, groups__name=Role.PHYSICIAN
+        ).order_by("last_name", "username")
+        self.fields["pathway"].choices = [  # type: ignore[attr-defined]
+            ("", "All pathways"),
+            *Pathway.objects.order_by("jurisdiction__code", "order").values_list("code", "code"),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end of the period is before its start.")
+        return data
+
+    def filters(self) -> ReportFilters:
+        data = self.cleaned_data
+        return ReportFilters(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            department_id=data["department"].pk if data.get("department") else None,
+            physician_id=data["physician"].pk if data.get("physician") else None,
+            pathway=data.get("pathway") or "",
+            state=data.get("state") or "",
+        )
+
+
+class AuditFilterForm(forms.Form):
+    q = forms.CharField(label="Search summary", required=False, max_length=100)
+    actor = forms.CharField(label="Who (username)", required=False, max_length=150)
+    action = forms.CharField(required=False, max_length=80, help_text="e.g. request.approve")
+    reference = forms.CharField(
+        label="Request", required=False, max_length=12, help_text="e.g. OL-000042"
+    )
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_reference(self) -> int | None:
+        value = (self.cleaned_data.get("reference") or "").strip().upper()
+        if not value:
+            return None
+        digits = value.removeprefix("OL-")
+        if not digits.isdigit():
+            raise forms.ValidationError("Write the request reference as OL-000042.")
+        return int(digits)

@@ -1,0 +1,104 @@
+"""Writes of the reports: queue a PDF report, download it, ask for an audit-chain check."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from accounts.models import User
+from accounts.roles import Role, roles_of
+from audit.services import audit_record
+from offlabel.exceptions import ApplicationError, NotVisible
+from offlabel.pdf import pdf_render_once
+from reports.charts import report_charts
+from reports.models import ReportExport
+from reports.selectors import ReportFilters, report_compute
+from reports.tables import report_tables
+
+
+def _require_admin(actor: User) -> None:
+    if Role.HOSPITAL_ADMIN not in roles_of(actor) or actor.hospital is None:
+        raise ApplicationError("Only a hospital administrator can do this.")
+
+
+@transaction.atomic
+def report_export_request(*, actor: User, filters: ReportFilters) -> ReportExport:
+    """Queue the PDF report for a Celery worker; the page polls its status."""
+    from reports.tasks import report_render_task
+
+    _require_admin(actor)
+    assert actor.hospital is not None
+    export = ReportExport.objects.create(
+        hospital=actor.hospital, filters=filters.as_data(), requested_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action="report.requested",
+        target=export,
+        summary=f"Administration report {export.pk} queued",
+        after={"filters": export.filters},
+    )
+    transaction.on_commit(lambda: report_render_task.delay(export.pk))
+    return export
+
+
+def report_html(export: ReportExport) -> str:
+    report = report_compute(
+        hospital=export.hospital, filters=ReportFilters.from_data(export.filters)
+    )
+    context = {
+        "report": report,
+        "export": export,
+        "tables": report_tables(report),
+        "charts": report_charts(report),
+    }
+    return render_to_string("reports/report_pdf.html", context)
+
+
+def report_export_render(export_id: int) -> ReportExport:
+    """Render once (a retry or a duplicate message leaves a ready report as it is)."""
+
+    def stored(export: ReportExport) -> None:
+        audit_record(
+            actor=None,
+            action="report.rendered",
+            target=export,
+            hospital=export.hospital,
+            summary=f"Administration report {export.pk} rendered ({export.pages} pages)",
+            after={"sha256": export.sha256},
+        )
+
+    return pdf_render_once(
+        ReportExport.objects.select_related("hospital"),
+        export_id,
+        html=report_html,
+        filename=lambda export: f"offlabel-report-{export.pk}.pdf",
+        on_stored=stored,
+    )
+
+
+def report_export_download(*, actor: User, export: ReportExport) -> ReportExport:
+    if actor.hospital_id is None or actor.hospital_id != export.hospital_id:
+        raise NotVisible("Not found.")
+    _require_admin(actor)
+    if export.status != ReportExport.Status.READY:
+        raise ApplicationError("The report is not ready yet.")
+    audit_record(
+        actor=actor,
+        action="report.downloaded",
+        target=export,
+        summary=f"Administration report {export.pk} downloaded",
+    )
+    return export
+
+
+@transaction.atomic
+def audit_check_request(*, actor: User) -> None:
+    """Queue a walk of the whole audit chain; its result is stored as an AuditChainCheck."""
+    from audit.tasks import audit_chain_verify_task
+
+    _require_admin(actor)
+    audit_record(
+        actor=actor, action="audit.check_requested", target=actor, summary="Audit chain check asked"
+    )
+    transaction.on_commit(lambda: audit_chain_verify_task.delay())
