@@ -306,6 +306,7 @@ class Dossier(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        RENDERING = "rendering", "Rendering"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
