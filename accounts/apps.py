@@ -11,3 +11,10 @@ class AccountsConfig(AppConfig):
 
         # Permissions exist only after migrate has run, so groups are synced then.
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="accounts.roles_sync")
+
+        from axes.signals import user_locked_out
+
+        from accounts.services import lockout_record
+
+        # django-axes announces a lockout only by this signal; the trail must show it.
+        user_locked_out.connect(lockout_record, dispatch_uid="accounts.lockout_audit")

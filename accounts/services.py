@@ -85,3 +85,21 @@ def demo_seed(*, password: str | None = None) -> DemoAccounts:
         )
         usernames.append(username)
     return DemoAccounts(hospital=hospital, usernames=usernames, password=password)
+
+
+def lockout_record(
+    sender: object, *, request: object = None, username: str = "", **_: object
+) -> None:
+    """Write a login lockout (django-axes) into the audit trail: who was locked out, from where.
+    The username is not identifying patient data; the password never reaches here."""
+    user = User.objects.filter(username=username).select_related("hospital").first()
+    ip = getattr(request, "META", {}).get("REMOTE_ADDR") if request is not None else None
+    audit_record(
+        actor=None,
+        action="login.locked_out",
+        object_type="accounts.user",
+        object_id=str(user.pk) if user else "",
+        hospital=user.hospital if user else None,
+        summary=f"Sign-in locked for {username!r} after repeated failures"
+        + (f" from {ip}" if ip else ""),
+    )

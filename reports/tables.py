@@ -7,6 +7,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
+
 from followup.models import Response
 from regulatory.models import Body
 from reports.selectors import Report
@@ -21,6 +23,13 @@ class Table:
     title: str
     headers: tuple[str, ...]
     rows: list[tuple[Any, ...]]
+
+    def __post_init__(self) -> None:
+        # Labels may be lazy translations: the CSV, the XLSX and the PDF need plain text.
+        plain = [tuple(str(c) if isinstance(c, Promise) else c for c in r) for r in self.rows]
+        object.__setattr__(self, "rows", plain)
+        object.__setattr__(self, "title", str(self.title))
+        object.__setattr__(self, "headers", tuple(str(h) for h in self.headers))
 
 
 def _pct(value: float | None) -> str:
