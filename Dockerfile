@@ -16,10 +16,16 @@ COPY evidence ./evidence
 COPY prescriptions ./prescriptions
 COPY regulatory ./regulatory
 COPY consent ./consent
+COPY pharmacy ./pharmacy
+COPY followup ./followup
+COPY reports ./reports
 COPY templates ./templates
+COPY locale ./locale
 COPY static ./static
 COPY manage.py ./
-RUN pip install . && mkdir -p /app/var && chown -R offlabel /app/var
+# The interface translations are compiled here (pure Python): the .mo files are not in git.
+RUN pip install . && python manage.py compile_catalogues --force && mkdir -p /app/var \
+    && chown -R offlabel /app/var
 USER offlabel
 # collectstatic needs a key but no database; the real key comes from the environment at run time.
 RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only-not-secret-000000000000000000000000000000000 \

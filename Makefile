@@ -6,5 +6,6 @@ test:
 	python3 scripts/dev.py test
 install:
 	python3 scripts/dev.py install
+# make bench BENCH_ARGS=--quick for a smaller run that leaves the README alone.
 bench:
-	python3 scripts/dev.py bench
+	python3 scripts/dev.py bench $(BENCH_ARGS)

@@ -6,15 +6,19 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from offlabel.api_errors import responses
+
 
 @extend_schema(
-    responses=inline_serializer(
-        "Me",
-        fields={
-            "username": serializers.CharField(),
-            "hospital": serializers.CharField(allow_null=True),
-            "roles": serializers.ListField(child=serializers.CharField()),
-        },
+    responses=responses(
+        inline_serializer(
+            "Me",
+            fields={
+                "username": serializers.CharField(),
+                "hospital": serializers.CharField(allow_null=True),
+                "roles": serializers.ListField(child=serializers.CharField()),
+            },
+        )
     )
 )
 @api_view(["GET"])

@@ -10,14 +10,15 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(TextChoices):
-    PHYSICIAN = "physician", "Physician (prescriber)"
-    PHARMACIST = "pharmacist", "Pharmacist"
-    HOSPITAL_ADMIN = "hospital_admin", "Hospital administrator (auditor)"
-    REGULATORY_OFFICER = "regulatory_officer", "Regulatory officer"
-    COMMITTEE_SECRETARY = "committee_secretary", "Drug committee secretary"
+    PHYSICIAN = "physician", _("Physician (prescriber)")
+    PHARMACIST = "pharmacist", _("Pharmacist")
+    HOSPITAL_ADMIN = "hospital_admin", _("Hospital administrator (auditor)")
+    REGULATORY_OFFICER = "regulatory_officer", _("Regulatory officer")
+    COMMITTEE_SECRETARY = "committee_secretary", _("Drug committee secretary")
 
 
 # "app_label.codename" for each role.
@@ -94,7 +95,7 @@ def roles_sync() -> dict[str, int]:
     """Create the role groups and set their permissions to exactly what is declared."""
     counts: dict[str, int] = {}
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
+        group, _created = Group.objects.get_or_create(name=role)
         wanted = []
         for dotted in sorted(perms):
             app_label, codename = dotted.split(".")

@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext
 
 from accounts.models import User
 
@@ -26,5 +27,5 @@ def acting_user(request: Any) -> User:
     this are behind login_required / an authenticated-only permission)."""
     user = request.user
     if not isinstance(user, User):
-        raise PermissionDenied("Sign in first.")
+        raise PermissionDenied(gettext("Sign in first."))
     return user

@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from offlabel.api_errors import responses
 
 
 class LockoutAwareAuthTokenSerializer(AuthTokenSerializer):
@@ -36,6 +39,12 @@ class LockoutAwareAuthTokenSerializer(AuthTokenSerializer):
         return attrs
 
 
+@extend_schema(
+    request=LockoutAwareAuthTokenSerializer,
+    responses=responses(
+        inline_serializer("AuthToken", {"token": serializers.CharField()}), 400, 415
+    ),
+)
 class ObtainTokenView(ObtainAuthToken):
     serializer_class = LockoutAwareAuthTokenSerializer
 

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.scoping import acting_user
 from consent.models import ConsentDocument, ConsentSignature, Language
 from consent.services import consent_request, consent_sign, consent_withdraw
+from offlabel.api_errors import responses
 from prescriptions.selectors import requests_visible_to
 from regulatory.apis import needs
 
@@ -25,6 +26,7 @@ VIEW = "prescriptions.view_offlabelrequest"
 class ConsentDocumentSerializer(serializers.ModelSerializer[ConsentDocument]):
     document_id = serializers.CharField(read_only=True)
     signed = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField(help_text="Poll this until the form is ready.")
 
     class Meta:
         model = ConsentDocument
@@ -43,11 +45,15 @@ class ConsentDocumentSerializer(serializers.ModelSerializer[ConsentDocument]):
             "rendered_at",
             "superseded_at",
             "signed",
+            "status_url",
         ]
 
     def get_signed(self, obj: ConsentDocument) -> bool:
         signature = getattr(obj, "signature", None)
         return bool(signature and signature.withdrawn_at is None)
+
+    def get_status_url(self, obj: ConsentDocument) -> str:
+        return reverse("api-consent", args=[obj.pk])
 
 
 class LanguageInput(serializers.Serializer[Any]):
@@ -73,7 +79,10 @@ def _documents(request: Request) -> Any:
 class ConsentRequestApi(APIView):
     permission_classes = [needs(VIEW)]
 
-    @extend_schema(request=LanguageInput, responses={202: ConsentDocumentSerializer})
+    @extend_schema(
+        request=LanguageInput,
+        responses=responses(ConsentDocumentSerializer, 400, 404, 415, status=202),
+    )
     def post(self, request: Request, pk: int) -> Response:
         """Queue the consent form in a language; answers 202 with the URL to poll."""
         payload = LanguageInput(data=request.data)
@@ -84,18 +93,16 @@ class ConsentRequestApi(APIView):
             request=offlabel,
             language=payload.validated_data["language"],
         )
-        url = reverse("api-consent", args=[document.pk])
+        data = ConsentDocumentSerializer(document).data
         return Response(
-            {**ConsentDocumentSerializer(document).data, "status_url": url},
-            status=status.HTTP_202_ACCEPTED,
-            headers={"Location": url},
+            data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["status_url"]}
         )
 
 
 class ConsentDocumentApi(APIView):
     permission_classes = [needs(VIEW)]
 
-    @extend_schema(responses=ConsentDocumentSerializer)
+    @extend_schema(responses=responses(ConsentDocumentSerializer, 404))
     def get(self, request: Request, document_id: int) -> Response:
         return Response(
             ConsentDocumentSerializer(get_object_or_404(_documents(request), pk=document_id)).data
@@ -106,7 +113,9 @@ class ConsentSignApi(APIView):
     permission_classes = [needs(VIEW)]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=SignInput, responses=ConsentDocumentSerializer)
+    @extend_schema(
+        request=SignInput, responses=responses(ConsentDocumentSerializer, 400, 404, 409, 415)
+    )
     def post(self, request: Request, document_id: int) -> Response:
         payload = SignInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -119,7 +128,9 @@ class ConsentSignApi(APIView):
 class ConsentWithdrawApi(APIView):
     permission_classes = [needs(VIEW)]
 
-    @extend_schema(request=WithdrawInput, responses=ConsentDocumentSerializer)
+    @extend_schema(
+        request=WithdrawInput, responses=responses(ConsentDocumentSerializer, 400, 404, 409, 415)
+    )
     def post(self, request: Request, document_id: int) -> Response:
         payload = WithdrawInput(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Language(models.TextChoices):
@@ -21,18 +22,18 @@ class Language(models.TextChoices):
 
 class ConsentDocument(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RENDERING = "rendering", "Rendering"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-        SUPERSEDED = "superseded", "Superseded"
+        QUEUED = "queued", _("Queued")
+        RENDERING = "rendering", _("Rendering")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+        SUPERSEDED = "superseded", _("Superseded")
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="consents"
     )
     language = models.CharField(max_length=2, choices=Language.choices)
     template_version = models.CharField(max_length=40)
-    inputs = models.JSONField(help_text="Everything the form prints, frozen when requested.")
+    inputs = models.JSONField(help_text=_("Everything the form prints, frozen when requested."))
     inputs_hash = models.CharField(max_length=64)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     file = models.FileField(upload_to="consent/%Y/%m/", blank=True)
@@ -66,12 +67,12 @@ class ConsentDocument(models.Model):
 
 class ConsentSignature(models.Model):
     class Method(models.TextChoices):
-        WET_INK_SCAN = "wet_ink_scan", "Signed on paper, scan uploaded"
-        ON_SCREEN = "on_screen", "Signed on screen in the presence of the physician"
+        WET_INK_SCAN = "wet_ink_scan", _("Signed on paper, scan uploaded")
+        ON_SCREEN = "on_screen", _("Signed on screen in the presence of the physician")
 
     class Signer(models.TextChoices):
-        PATIENT = "patient", "Patient"
-        REPRESENTATIVE = "representative", "Legal representative"
+        PATIENT = "patient", _("Patient")
+        REPRESENTATIVE = "representative", _("Legal representative")
 
     document = models.OneToOneField(
         ConsentDocument, on_delete=models.PROTECT, related_name="signature"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from consent.services import consent_is_signed
 from prescriptions.models import OffLabelRequest
 from prescriptions.workflow import requirement_register
@@ -13,4 +15,4 @@ from prescriptions.workflow import requirement_register
 def consent_signed(request: OffLabelRequest) -> str | None:
     if consent_is_signed(request):
         return None
-    return "no signed consent on the current version of the consent form"
+    return gettext("no signed consent on the current version of the consent form")

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
@@ -23,6 +24,7 @@ from audit.services import audit_record
 from consent.models import ConsentDocument, ConsentSignature, Language
 from evidence.models import DESIGN_LEVEL
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.i18n import english
 from offlabel.pdf import pdf_render_once
 from pharmacy.plan import ramp_up_for
 from prescriptions.models import OffLabelRequest, PatientIdentity
@@ -78,7 +80,9 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
     """Everything the form prints, as plain data (the same inputs hash the same)."""
     if language not in Language.values:
         raise ApplicationError(
-            f"Consent forms exist in Italian, English and French, not {language!r}."
+            gettext("Consent forms exist in Italian, English and French, not %(language)s.")
+            % {"language": repr(language)},
+            extra={"field": "language"},
         )
     identity = PatientIdentity.objects.filter(patient=request.patient).first()
     summary = evidence_summary(request)
@@ -140,14 +144,14 @@ def inputs_hash(inputs: dict[str, Any], version: str) -> str:
 
 def _can_prepare(actor: User, request: OffLabelRequest) -> None:
     if actor.hospital_id != request.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     roles = roles_of(actor)
     if Role.PHARMACIST in roles:
         return
     if Role.PHYSICIAN in roles and request.patient.treating_physicians.filter(pk=actor.pk).exists():
         return
     raise ApplicationError(
-        "Only the patient's treating physicians and the pharmacists prepare consent forms."
+        gettext("Only the patient's treating physicians and the pharmacists prepare consent forms.")
     )
 
 
@@ -198,7 +202,9 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
     inputs = consent_inputs(request, language)
     if not inputs["patient"]["name"]:
         raise ApplicationError(
-            "Record the patient's identifying data first: the consent form carries the name."
+            gettext(
+                "Record the patient's identifying data first: the consent form carries the name."
+            )
         )
     digest = inputs_hash(inputs, version)
     document, created = ConsentDocument.objects.get_or_create(
@@ -331,7 +337,7 @@ def consent_render(document_id: int) -> ConsentDocument:
 def consent_download(*, actor: User, document: ConsentDocument) -> ConsentDocument:
     _can_prepare(actor, document.request)
     if document.status not in (ConsentDocument.Status.READY, ConsentDocument.Status.SUPERSEDED):
-        raise ApplicationError("The consent form is not rendered yet.")
+        raise ApplicationError(gettext("The consent form is not rendered yet."))
     audit_record(
         actor=actor,
         action="consent.downloaded",
@@ -379,19 +385,25 @@ def _consent_sign(
     )
     request = document.request
     if actor.hospital_id != request.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     if not (
         actor.groups.filter(name=Role.PHYSICIAN).exists()
         and request.patient.treating_physicians.filter(pk=actor.pk).exists()
     ):
-        raise ApplicationError("The signature is recorded by a treating physician of the patient.")
+        raise ApplicationError(
+            gettext("The signature is recorded by a treating physician of the patient.")
+        )
     if document.status != ConsentDocument.Status.READY or not _is_current(document):
         raise ConflictError(
-            "This version of the consent form is not current (the request changed, or it is not "
-            "rendered yet): it cannot be signed. Prepare and sign the new version."
+            gettext(
+                "This version of the consent form is not current (the request changed, or it is "
+                "not rendered yet): it cannot be signed. Prepare and sign the new version."
+            )
         )
     if hasattr(document, "signature"):
-        raise ConflictError(f"{document.document_id} is already signed.")
+        raise ConflictError(
+            gettext("%(document)s is already signed.") % {"document": document.document_id}
+        )
     signature = ConsentSignature(
         document=document,
         method=method,
@@ -403,12 +415,17 @@ def _consent_sign(
     )
     if method == ConsentSignature.Method.WET_INK_SCAN:
         if scan is None:
-            raise ApplicationError("Upload the scan of the signed paper form (PDF).")
-        data = pdf_validate(scan)
+            raise ApplicationError(
+                gettext("Upload the scan of the signed paper form (PDF)."), extra={"field": "scan"}
+            )
+        data = pdf_validate(scan, field="scan")
         signature.scan.save(f"{document.document_id}-signed.pdf", ContentFile(data), save=False)
         signature.scan_sha256 = hashlib.sha256(data).hexdigest()
     elif method != ConsentSignature.Method.ON_SCREEN:
-        raise ApplicationError(f"Unknown signature method {method!r}.")
+        raise ApplicationError(
+            gettext("Unknown signature method %(method)s.") % {"method": repr(method)},
+            extra={"field": "method"},
+        )
     signature.full_clean(exclude=["document", "physician"])
     signature.save()
     audit_record(
@@ -416,7 +433,7 @@ def _consent_sign(
         action="consent.signed",
         target=request,
         summary=f"{request.reference}: consent {document.document_id} signed "
-        f"({signature.get_method_display()})",
+        f"({english(signature.get_method_display)})",
         after={
             "document": document.pk,
             "method": method,
@@ -439,11 +456,14 @@ def consent_withdraw(*, actor: User, signature: ConsentSignature, reason: str) -
     )
     request = signature.document.request
     if actor.hospital_id != request.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     if not reason.strip():
-        raise ApplicationError("Record what the patient said (the reason may be 'none given').")
+        raise ApplicationError(
+            gettext("Record what the patient said (the reason may be 'none given')."),
+            extra={"field": "reason"},
+        )
     if signature.withdrawn_at is not None:
-        raise ConflictError("This consent was already withdrawn.")
+        raise ConflictError(gettext("This consent was already withdrawn."))
     signature.withdrawn_at, signature.withdrawal_reason = timezone.now(), reason.strip()
     signature.withdrawal_recorded_by = actor
     signature.save(update_fields=["withdrawn_at", "withdrawal_reason", "withdrawal_recorded_by"])

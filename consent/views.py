@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.scoping import acting_user
 from consent.models import ConsentDocument, ConsentSignature, Language
@@ -59,7 +60,7 @@ def consent_prepare_view(request: HttpRequest, pk: int) -> HttpResponse:
                 language=request.POST.get("language", ""),
             )
             messages.success(
-                request, "The consent form is being prepared; this page updates by itself."
+                request, _("The consent form is being prepared; this page updates by itself.")
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -103,7 +104,10 @@ def consent_sign_view(request: HttpRequest, document_id: int) -> HttpResponse:
                 witness_name=request.POST.get("witness_name", ""),
                 scan=request.FILES.get("scan"),
             )
-            messages.success(request, f"Signature recorded on {document.document_id}.")
+            messages.success(
+                request,
+                _("Signature recorded on %(document)s.") % {"document": document.document_id},
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return redirect(f"/requests/{document.request_id}/#consent")
@@ -123,7 +127,7 @@ def consent_withdraw_view(request: HttpRequest, signature_id: int) -> HttpRespon
                 signature=signature,
                 reason=request.POST.get("reason", ""),
             )
-            messages.warning(request, "Withdrawal of consent recorded.")
+            messages.warning(request, _("Withdrawal of consent recorded."))
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return redirect(f"/requests/{signature.document.request_id}/#consent")

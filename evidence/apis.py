@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.serializers import BaseSerializer
@@ -10,10 +11,16 @@ from evidence.filters import StudyFilter
 from evidence.models import Study
 from evidence.selectors import study_detail_queryset, study_list
 from evidence.serializers import StudyDetailSerializer, StudyListSerializer
+from offlabel.api_errors import responses
 from offlabel.permissions import ModelViewPermission
+from offlabel.viewsets import ListFiltersOnlyMixin
 
 
-class StudyViewSet(viewsets.ReadOnlyModelViewSet[Study]):
+@extend_schema_view(
+    list=extend_schema(responses=responses(StudyListSerializer(many=True), 400, 404)),
+    retrieve=extend_schema(responses=responses(StudyDetailSerializer, 404)),
+)
+class StudyViewSet(ListFiltersOnlyMixin, viewsets.ReadOnlyModelViewSet[Study]):
     """The study database: list with filters and pagination; detail with every sourced figure."""
 
     permission_classes = [ModelViewPermission]

@@ -4,37 +4,42 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Design, RegimenCode, SettingTag, Study
 
 
 class StudyFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
     regimen = django_filters.ChoiceFilter(
         field_name="regimens__code",
         choices=RegimenCode.choices,
-        label="Regimen",
-        empty_label="Any",
+        label=_("Regimen"),
+        empty_label=_("Any"),
         distinct=True,
     )
     setting = django_filters.ChoiceFilter(
         field_name="settings__tag",
         choices=SettingTag.choices,
-        label="Setting",
-        empty_label="Any",
+        label=_("Setting"),
+        empty_label=_("Any"),
         distinct=True,
     )
-    design = django_filters.ChoiceFilter(choices=Design.choices, empty_label="Any")
+    design = django_filters.ChoiceFilter(
+        label=_("Design"), choices=Design.choices, empty_label=_("Any")
+    )
     gene = django_filters.CharFilter(
         field_name="mutation_findings__gene",
         lookup_expr="icontains",
-        label="Mutation subgroup",
+        label=_("Mutation subgroup"),
         distinct=True,
     )
     min_patients = django_filters.NumberFilter(
-        field_name="n_patients", lookup_expr="gte", label="Minimum patients"
+        field_name="n_patients", lookup_expr="gte", label=_("Minimum patients")
     )
-    origin = django_filters.ChoiceFilter(choices=Study.Origin.choices, empty_label="Any")
+    origin = django_filters.ChoiceFilter(
+        label=_("Origin"), choices=Study.Origin.choices, empty_label=_("Any")
+    )
 
     class Meta:
         model = Study
@@ -51,6 +56,6 @@ class StudyFilter(django_filters.FilterSet):
             | Q(population_text__icontains=value)
             | Q(citation__icontains=value)
         )
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # "²".isdigit(), but int("²") fails
             condition |= Q(reference=int(value)) | Q(year=int(value))
         return queryset.filter(condition)

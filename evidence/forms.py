@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from evidence.models import RegimenCode, SettingTag, Study
 from evidence.services import EDITABLE_FIELDS
@@ -13,13 +14,13 @@ class StudyForm(forms.ModelForm[Study]):
         choices=SettingTag.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Settings",
+        label=_("Settings"),
     )
     regimen_codes = forms.MultipleChoiceField(
         choices=RegimenCode.choices,
         required=True,
         widget=forms.CheckboxSelectMultiple,
-        label="Regimens",
+        label=_("Regimens"),
     )
 
     class Meta:
@@ -34,8 +35,8 @@ class StudyForm(forms.ModelForm[Study]):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
         help_texts = {
-            "citation": "Required: DOI, PMID or full reference. Every figure must trace to it.",
-            "source_passage": "Paste the passage (abstract or results) the figures come from.",
+            "citation": _("Required: DOI, PMID or full reference. Every figure must trace to it."),
+            "source_passage": _("Paste the passage (abstract or results) the figures come from."),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

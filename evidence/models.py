@@ -10,13 +10,14 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Design(models.TextChoices):
-    PHASE_2 = "phase_2", "Phase II"
-    PHASE_1B_2 = "phase_1b_2", "Phase Ib/II"
-    RETROSPECTIVE = "retrospective", "Retrospective"
-    CASE_REPORT = "case_report", "Case report / series"
+    PHASE_2 = "phase_2", _("Phase II")
+    PHASE_1B_2 = "phase_1b_2", _("Phase Ib/II")
+    RETROSPECTIVE = "retrospective", _("Retrospective")
+    CASE_REPORT = "case_report", _("Case report / series")
 
 
 # The evidence hierarchy: a trial outranks a retrospective study, which outranks a case report.
@@ -32,94 +33,110 @@ TRIAL_DESIGNS = frozenset(
 
 
 class SettingTag(models.TextChoices):
-    RR_AML = "rr_aml", "Relapsed/refractory AML"
-    PRIMARY_REFRACTORY = "primary_refractory", "Primary refractory"
+    RR_AML = "rr_aml", _("Relapsed/refractory AML")
+    PRIMARY_REFRACTORY = "primary_refractory", _("Primary refractory")
     POST_TRANSPLANT_RELAPSE = (
         "post_transplant_relapse",
-        "Includes relapse after allogeneic transplant",
+        _("Includes relapse after allogeneic transplant"),
     )
-    POST_TRANSPLANT_COHORT = "post_transplant_cohort", "Whole cohort relapsed after transplant"
-    POST_TRANSPLANT_EXCLUDED = "post_transplant_excluded", "Excluded relapse after transplant"
-    TP53_MUTATED = "tp53_mutated", "TP53-mutated"
-    FLT3_MUTATED = "flt3_mutated", "FLT3-mutated"
-    NPM1_MUTATED = "npm1_mutated", "NPM1-mutated"
-    IDH_MUTATED = "idh_mutated", "IDH1/2-mutated"
-    POST_MPN = "post_mpn", "Post-MPN AML"
-    SECONDARY_AML = "secondary_aml", "Secondary AML"
-    NEWLY_DIAGNOSED_INCLUDED = "newly_diagnosed_included", "Includes newly diagnosed"
-    MDS_INCLUDED = "mds_included", "Includes MDS / other myeloid"
-    ADVERSE_RISK = "adverse_risk", "Adverse risk"
-    ELDERLY = "elderly", "Older patients"
-    PEDIATRIC = "pediatric", "Paediatric"
-    HEAVILY_PRETREATED = "heavily_pretreated", "Heavily pretreated"
-    BRIDGE_TO_TRANSPLANT = "bridge_to_transplant", "Bridge to transplant"
+    POST_TRANSPLANT_COHORT = "post_transplant_cohort", _("Whole cohort relapsed after transplant")
+    POST_TRANSPLANT_EXCLUDED = "post_transplant_excluded", _("Excluded relapse after transplant")
+    TP53_MUTATED = "tp53_mutated", _("TP53-mutated")
+    FLT3_MUTATED = "flt3_mutated", _("FLT3-mutated")
+    NPM1_MUTATED = "npm1_mutated", _("NPM1-mutated")
+    IDH_MUTATED = "idh_mutated", _("IDH1/2-mutated")
+    POST_MPN = "post_mpn", _("Post-MPN AML")
+    SECONDARY_AML = "secondary_aml", _("Secondary AML")
+    NEWLY_DIAGNOSED_INCLUDED = "newly_diagnosed_included", _("Includes newly diagnosed")
+    MDS_INCLUDED = "mds_included", _("Includes MDS / other myeloid")
+    ADVERSE_RISK = "adverse_risk", _("Adverse risk")
+    ELDERLY = "elderly", _("Older patients")
+    PEDIATRIC = "pediatric", _("Paediatric")
+    HEAVILY_PRETREATED = "heavily_pretreated", _("Heavily pretreated")
+    BRIDGE_TO_TRANSPLANT = "bridge_to_transplant", _("Bridge to transplant")
 
 
 class RegimenCode(models.TextChoices):
-    VEN_MONO = "ven_mono", "VEN monotherapy"
-    VEN_AZA = "ven_aza", "VEN + azacitidine"
-    VEN_DEC_5 = "ven_dec_5", "VEN + decitabine 5-day"
-    VEN_DEC_10 = "ven_dec_10", "VEN + decitabine 10-day"
-    VEN_DEC = "ven_dec", "VEN + decitabine (schedule not stated)"
-    VEN_HMA = "ven_hma", "VEN + HMA (not specified)"
-    VEN_LDAC = "ven_ldac", "VEN + low-dose cytarabine"
-    VEN_FLAG_IDA = "ven_flag_ida", "VEN + FLAG-Ida"
-    VEN_DLI = "ven_dli", "VEN + donor lymphocyte infusion"
-    VEN_ACTIVE = "ven_active", "ACTIVE (VEN + LDAC + actinomycin D)"
-    VEN_OTHER = "ven_other", "VEN + other"
+    VEN_MONO = "ven_mono", _("VEN monotherapy")
+    VEN_AZA = "ven_aza", _("VEN + azacitidine")
+    VEN_DEC_5 = "ven_dec_5", _("VEN + decitabine 5-day")
+    VEN_DEC_10 = "ven_dec_10", _("VEN + decitabine 10-day")
+    VEN_DEC = "ven_dec", _("VEN + decitabine (schedule not stated)")
+    VEN_HMA = "ven_hma", _("VEN + HMA (not specified)")
+    VEN_LDAC = "ven_ldac", _("VEN + low-dose cytarabine")
+    VEN_FLAG_IDA = "ven_flag_ida", _("VEN + FLAG-Ida")
+    VEN_DLI = "ven_dli", _("VEN + donor lymphocyte infusion")
+    VEN_ACTIVE = "ven_active", _("ACTIVE (VEN + LDAC + actinomycin D)")
+    VEN_OTHER = "ven_other", _("VEN + other")
 
 
 class FigureSource(models.TextChoices):
-    TABLE = "table", "Review, Table 1"
-    TEXT = "text", "Review, text"
-    PUBLICATION = "publication", "Publication"
+    TABLE = "table", _("Review, Table 1")
+    TEXT = "text", _("Review, text")
+    PUBLICATION = "publication", _("Publication")
 
 
 class Study(models.Model):
     class Origin(models.TextChoices):
-        REVIEW = "review", "From the seed review (Table 1)"
-        ADDED = "added", "Added by a pharmacist or regulatory officer"
+        REVIEW = "review", _("From the seed review (Table 1)")
+        ADDED = "added", _("Added by a pharmacist or regulatory officer")
 
-    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.ADDED)
+    origin = models.CharField(
+        _("origin"), max_length=10, choices=Origin.choices, default=Origin.ADDED
+    )
     dataset_version = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Version of the review data file this row was loaded from."
+        null=True,
+        blank=True,
+        help_text=_("Version of the review data file this row was loaded from."),
     )
     reference = models.PositiveIntegerField(
-        null=True, blank=True, help_text="The review's reference number (review rows only)."
+        null=True, blank=True, help_text=_("The review's reference number (review rows only).")
     )
-    first_author = models.CharField(max_length=120)
+    first_author = models.CharField(_("first author"), max_length=120)
     year = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1950), MaxValueValidator(2100)]
+        _("year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1950), MaxValueValidator(2100)],
     )
     year_note = models.CharField(max_length=300, blank=True)
     citation = models.CharField(
-        max_length=500, blank=True, help_text="Full citation, DOI or PMID of the publication."
+        _("citation"),
+        max_length=500,
+        blank=True,
+        help_text=_("Full citation, DOI or PMID of the publication."),
     )
-    design = models.CharField(max_length=20, choices=Design.choices)
-    design_text = models.CharField(max_length=300, blank=True)
-    age_summary = models.CharField(max_length=300, blank=True)
-    median_age = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
-    n_patients = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    n_rr_aml = models.PositiveIntegerField(null=True, blank=True)
-    population_text = models.CharField(max_length=500, blank=True)
-    interventions_text = models.TextField(blank=True)
+    design = models.CharField(_("design"), max_length=20, choices=Design.choices)
+    design_text = models.CharField(_("design as stated"), max_length=300, blank=True)
+    age_summary = models.CharField(_("age"), max_length=300, blank=True)
+    median_age = models.DecimalField(
+        _("median age"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    n_patients = models.PositiveIntegerField(
+        _("number of patients"), validators=[MinValueValidator(1)]
+    )
+    n_rr_aml = models.PositiveIntegerField(_("patients with R/R AML"), null=True, blank=True)
+    population_text = models.CharField(_("population as stated"), max_length=500, blank=True)
+    interventions_text = models.TextField(_("arms and interventions"), blank=True)
     orr_percent = models.DecimalField(
+        _("ORR (%)"),
         max_digits=5,
         decimal_places=1,
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
-        help_text="Whole-cohort overall response rate as the source states it.",
+        help_text=_("Whole-cohort overall response rate as the source states it."),
     )
-    orr_note = models.TextField(blank=True)
-    efficacy_text = models.TextField(blank=True)
-    safety_text = models.TextField(blank=True)
+    orr_note = models.TextField(_("note on the ORR"), blank=True)
+    efficacy_text = models.TextField(_("efficacy as stated"), blank=True)
+    safety_text = models.TextField(_("safety as stated"), blank=True)
     source_passage = models.TextField(
-        help_text="The passage of the source this row comes from (Table 1 row, verbatim)."
+        _("source passage"),
+        help_text=_("The passage of the source this row comes from (Table 1 row, verbatim)."),
     )
     text_passages = models.JSONField(default=list, blank=True)
     notes = models.TextField(
-        blank=True, help_text="Ambiguities in the source and how they were handled."
+        _("notes"), blank=True, help_text=_("Ambiguities in the source and how they were handled.")
     )
     content_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -193,30 +210,30 @@ class StudyRegimen(models.Model):
 
 class Outcome(models.Model):
     class Measure(models.TextChoices):
-        ORR = "orr", "Overall response rate (%)"
-        CR = "cr", "Complete remission (%)"
-        CRI = "cri", "CR with incomplete recovery (%)"
-        CR_CRI = "cr_cri", "CR/CRi (%)"
-        MLFS = "mlfs", "Morphologic leukaemia-free state (%)"
-        MRD_NEGATIVE = "mrd_negative", "MRD negativity (%)"
-        MEDIAN_OS_MONTHS = "median_os_months", "Median overall survival (months)"
-        MEDIAN_DOR_MONTHS = "median_dor_months", "Median duration of response (months)"
-        MEDIAN_EFS_MONTHS = "median_efs_months", "Median event-free survival (months)"
-        MEDIAN_RFS_MONTHS = "median_rfs_months", "Median relapse-free survival (months)"
-        OS_12M_PERCENT = "os_12m_percent", "12-month overall survival (%)"
-        OTHER = "other", "Other (see wording)"
+        ORR = "orr", _("Overall response rate (%)")
+        CR = "cr", _("Complete remission (%)")
+        CRI = "cri", _("CR with incomplete recovery (%)")
+        CR_CRI = "cr_cri", _("CR/CRi (%)")
+        MLFS = "mlfs", _("Morphologic leukaemia-free state (%)")
+        MRD_NEGATIVE = "mrd_negative", _("MRD negativity (%)")
+        MEDIAN_OS_MONTHS = "median_os_months", _("Median overall survival (months)")
+        MEDIAN_DOR_MONTHS = "median_dor_months", _("Median duration of response (months)")
+        MEDIAN_EFS_MONTHS = "median_efs_months", _("Median event-free survival (months)")
+        MEDIAN_RFS_MONTHS = "median_rfs_months", _("Median relapse-free survival (months)")
+        OS_12M_PERCENT = "os_12m_percent", _("12-month overall survival (%)")
+        OTHER = "other", _("Other (see wording)")
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="outcomes")
     measure = models.CharField(max_length=24, choices=Measure.choices)
     label = models.CharField(
-        max_length=300, blank=True, help_text="What the figure is, with its unit, for 'other'."
+        max_length=300, blank=True, help_text=_("What the figure is, with its unit, for 'other'.")
     )
     population = models.CharField(max_length=200, default="whole cohort")
     value = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     n = models.PositiveIntegerField(null=True, blank=True)
     denominator = models.PositiveIntegerField(null=True, blank=True)
     ci = models.CharField(max_length=100, blank=True)
-    wording = models.TextField(help_text="The source's own words for this figure.")
+    wording = models.TextField(help_text=_("The source's own words for this figure."))
     source = models.CharField(max_length=12, choices=FigureSource.choices)
 
     class Meta:
@@ -228,9 +245,9 @@ class Outcome(models.Model):
 
 class MutationFinding(models.Model):
     class Direction(models.TextChoices):
-        FAVOURABLE = "favourable", "Favourable"
-        UNFAVOURABLE = "unfavourable", "Unfavourable"
-        NO_DIFFERENCE = "no_difference", "No difference"
+        FAVOURABLE = "favourable", _("Favourable")
+        UNFAVOURABLE = "unfavourable", _("Unfavourable")
+        NO_DIFFERENCE = "no_difference", _("No difference")
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="mutation_findings")
     gene = models.CharField(max_length=60, db_index=True)

@@ -396,7 +396,7 @@ def _score_regimen(tally: _Tally, features: PatientFeatures, study: Study) -> No
         return
     if partial:
         return
-    labels = ", ".join(RegimenCode(code).label for code in codes) or "not coded"
+    labels = ", ".join(str(RegimenCode(code).label) for code in codes) or "not coded"
     if features.regimen == "other":
         tally.add(0.0, f"Regimen not compared (the planned partner is not coded): {labels}.")
     else:

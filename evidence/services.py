@@ -11,18 +11,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from audit.services import audit_record, audit_record_changes
 from evidence.models import (
     MutationFinding,
     Outcome,
+    RegimenCode,
     SafetyFinding,
     Study,
     StudyRegimen,
     StudySetting,
 )
 from offlabel.exceptions import ApplicationError
+from offlabel.i18n import english
 
 REVIEW_DATA_FILE = Path(settings.BASE_DIR) / "evidence" / "data" / "studies_review.json"
 
@@ -266,14 +269,17 @@ def _set_tags(study: Study, settings_tags: list[str], regimen_codes: list[str]) 
     kept = set(study.regimens.filter(code__in=regimen_codes).values_list("code", flat=True))
     study.regimens.exclude(code__in=regimen_codes).delete()
     StudyRegimen.objects.bulk_create(
-        StudyRegimen(study=study, code=code, text=StudyRegimen(code=code).get_code_display())
+        # Stored text: English, whatever language the editor reads.
+        StudyRegimen(study=study, code=code, text=english(RegimenCode(code).label))
         for code in sorted(set(regimen_codes) - kept)
     )
 
 
 def _require_editor(actor: User) -> None:
     if not actor.has_perm("evidence.change_study"):
-        raise ApplicationError("Only pharmacists and regulatory officers can add or edit studies.")
+        raise ApplicationError(
+            gettext("Only pharmacists and regulatory officers can add or edit studies.")
+        )
 
 
 @transaction.atomic
@@ -282,7 +288,9 @@ def study_create(
 ) -> Study:
     _require_editor(actor)
     if not (fields.get("citation") or "").strip():
-        raise ApplicationError("A study needs its citation (DOI, PMID or reference) as its source.")
+        raise ApplicationError(
+            gettext("A study needs its citation (DOI, PMID or reference) as its source.")
+        )
     study = Study(origin=Study.Origin.ADDED, updated_by=actor, **fields)
     study.full_clean()
     study.save()
@@ -310,16 +318,22 @@ def study_update(
     study = Study.objects.select_for_update().get(pk=study.pk)
     if study.is_from_review:
         raise ApplicationError(
-            "Studies from the review reproduce the published Table 1 and are read-only here; "
-            "corrections go through the versioned data file."
+            gettext(
+                "Studies from the review reproduce the published Table 1 and are read-only here; "
+                "corrections go through the versioned data file."
+            )
         )
     before = _snapshot(study)
     for name, value in fields.items():
         if name not in EDITABLE_FIELDS:
-            raise ApplicationError(f"The field {name!r} cannot be edited.")
+            raise ApplicationError(
+                gettext("The field %(name)s cannot be edited.") % {"name": repr(name)}
+            )
         setattr(study, name, value)
     if not study.citation.strip():
-        raise ApplicationError("A study needs its citation (DOI, PMID or reference) as its source.")
+        raise ApplicationError(
+            gettext("A study needs its citation (DOI, PMID or reference) as its source.")
+        )
     study.updated_by = actor
     study.full_clean()
     study.save()

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.scoping import acting_user
 from evidence.filters import StudyFilter
@@ -47,7 +48,7 @@ def _study_form_view(request: HttpRequest, study: Study | None) -> HttpResponse:
                     settings_tags=form.cleaned_data["settings_tags"],
                     regimen_codes=form.cleaned_data["regimen_codes"],
                 )
-                messages.success(request, f"Study {saved} added.")
+                messages.success(request, _("Study %(study)s added.") % {"study": saved})
             else:
                 saved = study_update(
                     actor=acting_user(request),
@@ -56,7 +57,7 @@ def _study_form_view(request: HttpRequest, study: Study | None) -> HttpResponse:
                     settings_tags=form.cleaned_data["settings_tags"],
                     regimen_codes=form.cleaned_data["regimen_codes"],
                 )
-                messages.success(request, f"Study {saved} saved.")
+                messages.success(request, _("Study %(study)s saved.") % {"study": saved})
             return redirect("evidence:study-detail", pk=saved.pk)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -76,8 +77,10 @@ def study_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     if study.is_from_review:
         messages.error(
             request,
-            "Studies from the review reproduce the published Table 1 and are read-only; "
-            "corrections go through the versioned data file.",
+            _(
+                "Studies from the review reproduce the published Table 1 and are read-only; "
+                "corrections go through the versioned data file."
+            ),
         )
         return redirect("evidence:study-detail", pk=pk)
     return _study_form_view(request, study)

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,11 +46,13 @@ from followup.services import (
     pv_reminder_resolve,
     response_assessment_create,
 )
+from offlabel.api_errors import responses
 from prescriptions.models import OffLabelRequest
 from prescriptions.selectors import requests_visible_to
 from regulatory.apis import needs
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
+MAX_ID = 2**63 - 1
 REQUEST_FILTER = OpenApiParameter(
     "request", int, description="Only the records of this request.", required=False
 )
@@ -70,12 +72,24 @@ class _ScopedViewSet(viewsets.GenericViewSet[Any]):
         visible = requests_visible_to(self.request.user).values("pk")
         queryset = queryset.filter(**{f"{path}__in": visible})
         wanted = self.request.query_params.get("request", "")
-        if wanted.isdigit():
-            queryset = queryset.filter(**{f"{path}_id": int(wanted)})
+        if self.action == "list" and wanted != "":
+            try:
+                request_id = serializers.IntegerField().run_validation(wanted)
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"request": exc.detail}) from None
+            if not 0 < request_id <= MAX_ID:  # no such request (and no such database integer)
+                return queryset.none()
+            queryset = queryset.filter(**{f"{path}_id": request_id})
         return queryset
 
 
-@extend_schema_view(list=extend_schema(parameters=[REQUEST_FILTER]))
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[REQUEST_FILTER],
+        responses=responses(ResponseAssessmentSerializer(many=True), 400, 404),
+    ),
+    retrieve=extend_schema(responses=responses(ResponseAssessmentSerializer, 404)),
+)
 class ResponseAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedViewSet):
     serializer_class = ResponseAssessmentSerializer
 
@@ -85,7 +99,8 @@ class ResponseAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         ).order_by("request", "assessed_on", "pk")
 
     @extend_schema(
-        request=ResponseAssessmentInputSerializer, responses={201: ResponseAssessmentSerializer}
+        request=ResponseAssessmentInputSerializer,
+        responses=responses(ResponseAssessmentSerializer, 400, 404, 415, status=201),
     )
     def create(self, request: Request) -> Response:
         """Record a response assessment of a treated request."""
@@ -101,7 +116,13 @@ class ResponseAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         )
 
 
-@extend_schema_view(list=extend_schema(parameters=[REQUEST_FILTER]))
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[REQUEST_FILTER],
+        responses=responses(AdverseEventSerializer(many=True), 400, 404),
+    ),
+    retrieve=extend_schema(responses=responses(AdverseEventSerializer, 404)),
+)
 class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedViewSet):
     serializer_class = AdverseEventSerializer
 
@@ -110,7 +131,10 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sco
             "request", "onset_on", "pk"
         )
 
-    @extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer})
+    @extend_schema(
+        request=AdverseEventInputSerializer,
+        responses=responses(AdverseEventSerializer, 400, 404, 415, status=201),
+    )
     def create(self, request: Request) -> Response:
         """Record an adverse event; a serious one raises a pharmacovigilance reminder."""
         payload = AdverseEventInputSerializer(data=request.data)
@@ -121,7 +145,10 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sco
         event = self.get_queryset().get(pk=event.pk)
         return Response(AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AdverseEventUpdateSerializer, responses=AdverseEventSerializer)
+    @extend_schema(
+        request=AdverseEventUpdateSerializer,
+        responses=responses(AdverseEventSerializer, 400, 404, 415),
+    )
     def partial_update(self, request: Request, pk: int) -> Response:
         """Record how the event evolved (grade, outcome, resolution, seriousness, relation)."""
         event = self.get_object()
@@ -135,14 +162,21 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sco
         return Response(AdverseEventSerializer(self.get_queryset().get(pk=event.pk)).data)
 
 
-@extend_schema_view(list=extend_schema(parameters=[REQUEST_FILTER]))
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[REQUEST_FILTER], responses=responses(FollowUpSerializer(many=True), 400, 404)
+    ),
+    retrieve=extend_schema(responses=responses(FollowUpSerializer, 404)),
+)
 class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedViewSet):
     serializer_class = FollowUpSerializer
 
     def get_queryset(self) -> QuerySet[FollowUp]:
         return self.scoped(FollowUp.objects.select_related("request")).order_by("request")
 
-    @extend_schema(request=FollowUpInputSerializer, responses={200: FollowUpSerializer})
+    @extend_schema(
+        request=FollowUpInputSerializer, responses=responses(FollowUpSerializer, 400, 404, 415)
+    )
     def create(self, request: Request) -> Response:
         """Create or update the request's follow-up record (one per request)."""
         payload = FollowUpInputSerializer(data=request.data)
@@ -158,8 +192,10 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedV
         parameters=[
             REQUEST_FILTER,
             OpenApiParameter("open", bool, description="Only reminders not yet resolved."),
-        ]
-    )
+        ],
+        responses=responses(PharmacovigilanceReminderSerializer(many=True), 400, 404),
+    ),
+    retrieve=extend_schema(responses=responses(PharmacovigilanceReminderSerializer, 404)),
 )
 class PharmacovigilanceReminderViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedViewSet
@@ -175,7 +211,10 @@ class PharmacovigilanceReminderViewSet(
             queryset = queryset.filter(resolved_at=None)
         return queryset.order_by("resolved_at", "due_at", "pk")
 
-    @extend_schema(request=PvResolveInputSerializer, responses=PharmacovigilanceReminderSerializer)
+    @extend_schema(
+        request=PvResolveInputSerializer,
+        responses=responses(PharmacovigilanceReminderSerializer, 400, 404, 409, 415),
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: int) -> Response:
         """Record the reference of the report sent to the pharmacovigilance network."""
@@ -187,7 +226,13 @@ class PharmacovigilanceReminderViewSet(
         return Response(PharmacovigilanceReminderSerializer(reminder).data)
 
 
-@extend_schema_view(list=extend_schema(parameters=[REQUEST_FILTER]))
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[REQUEST_FILTER],
+        responses=responses(RenewalReportSerializer(many=True), 400, 404),
+    ),
+    retrieve=extend_schema(responses=responses(RenewalReportSerializer, 404)),
+)
 class RenewalReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedViewSet):
     serializer_class = RenewalReportSerializer
 
@@ -196,7 +241,10 @@ class RenewalReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sc
             "-requested_at", "-pk"
         )
 
-    @extend_schema(request=RenewalReportInputSerializer, responses={202: RenewalReportSerializer})
+    @extend_schema(
+        request=RenewalReportInputSerializer,
+        responses=responses(RenewalReportSerializer, 400, 404, 415, status=202),
+    )
     def create(self, request: Request) -> Response:
         """Queue the renewal clinical report PDF (AIFA 5% Fund); a Celery worker renders it."""
         payload = RenewalReportInputSerializer(data=request.data)

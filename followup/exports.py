@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from followup.models import DeathCause, EndReason, Mrd, Response
 from followup.selectors import RequestWithOutcomes
@@ -73,9 +73,12 @@ def registry_648_row(request: RequestWithOutcomes) -> list[str]:
 
 
 def registry_648_csv(requests: Iterable[RequestWithOutcomes]) -> str:
+    """In English whatever the interface language: a data file with fixed columns, transcribed
+    into the registry, reads the same from every workstation."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS_648)
-    for request in requests:
-        writer.writerow(registry_648_row(request))
+    with translation.override("en"):
+        for request in requests:
+            writer.writerow(registry_648_row(request))
     return buffer.getvalue()

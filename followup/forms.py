@@ -4,6 +4,8 @@ services validate against the treatment dates and the rules, and say why they re
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from followup.models import (
     AeOutcome,
@@ -18,84 +20,96 @@ from followup.selectors import RegistryFilters
 from prescriptions.models import OffLabelRequest
 
 
-def _date(label: str, *, required: bool = True, help_text: str = "") -> forms.DateField:
+def _date(
+    label: StrOrPromise, *, required: bool = True, help_text: StrOrPromise = ""
+) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=required,
         help_text=help_text,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # Browsers' date inputs send and expect ISO dates, whatever the interface language.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
 class ResponseAssessmentForm(forms.Form):
-    assessed_on = _date("Date of assessment")
-    response = forms.ChoiceField(choices=Response.choices)
+    assessed_on = _date(_("Date of assessment"))
+    response = forms.ChoiceField(label=_("Response"), choices=Response.choices)
     mrd = forms.ChoiceField(label="MRD", choices=Mrd.choices, initial=Mrd.NOT_ASSESSED)
-    method = forms.CharField(required=False, max_length=200, label="Method")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    method = forms.CharField(required=False, max_length=200, label=_("Method"))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class AdverseEventForm(forms.Form):
-    term = forms.ChoiceField(label="CTCAE v5 term", choices=CtcaeTerm.choices)
-    term_other = forms.CharField(required=False, max_length=200, label="Other term (specify)")
+    term = forms.ChoiceField(label=_("CTCAE v5 term"), choices=CtcaeTerm.choices)
+    term_other = forms.CharField(required=False, max_length=200, label=_("Other term (specify)"))
     grade = forms.TypedChoiceField(
-        choices=[(g, str(g)) for g in range(1, 6)], coerce=int, label="Grade"
+        choices=[(g, str(g)) for g in range(1, 6)], coerce=int, label=_("Grade")
     )
-    serious = forms.BooleanField(required=False, label="Serious")
-    onset_on = _date("Onset")
-    resolved_on = _date("Resolved", required=False)
-    outcome = forms.ChoiceField(choices=AeOutcome.choices)
-    relation = forms.ChoiceField(label="Relation to VEN", choices=Relation.choices)
+    serious = forms.BooleanField(required=False, label=_("Serious"))
+    onset_on = _date(_("Onset"))
+    resolved_on = _date(_("Resolved"), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=AeOutcome.choices)
+    relation = forms.ChoiceField(label=_("Relation to VEN"), choices=Relation.choices)
     aware_on = _date(
-        "Aware since",
+        _("Aware since"),
         required=False,
-        help_text="Serious events: the reporting deadline runs from this day (today if empty).",
+        help_text=_("Serious events: the reporting deadline runs from this day (today if empty)."),
     )
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class AdverseEventUpdateForm(forms.Form):
-    grade = forms.TypedChoiceField(choices=[(g, str(g)) for g in range(1, 6)], coerce=int)
-    serious = forms.BooleanField(required=False)
-    outcome = forms.ChoiceField(choices=AeOutcome.choices)
-    resolved_on = _date("Resolved", required=False)
-    relation = forms.ChoiceField(label="Relation to VEN", choices=Relation.choices)
+    grade = forms.TypedChoiceField(
+        label=_("Grade"), choices=[(g, str(g)) for g in range(1, 6)], coerce=int
+    )
+    serious = forms.BooleanField(label=_("Serious"), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=AeOutcome.choices)
+    resolved_on = _date(_("Resolved"), required=False)
+    relation = forms.ChoiceField(label=_("Relation to VEN"), choices=Relation.choices)
 
 
 class FollowUpForm(forms.Form):
-    transplant_on = _date("Allogeneic transplant after VEN", required=False)
-    treatment_end_on = _date("End of treatment", required=False)
+    transplant_on = _date(_("Allogeneic transplant after VEN"), required=False)
+    treatment_end_on = _date(_("End of treatment"), required=False)
     treatment_end_reason = forms.ChoiceField(
-        choices=[("", "—"), *EndReason.choices], required=False, label="Reason"
+        choices=[("", "—"), *EndReason.choices], required=False, label=_("Reason")
     )
-    treatment_end_note = forms.CharField(required=False, max_length=300, label="Note on the end")
-    death_on = _date("Date of death", required=False)
+    treatment_end_note = forms.CharField(required=False, max_length=300, label=_("Note on the end"))
+    death_on = _date(_("Date of death"), required=False)
     death_cause = forms.ChoiceField(
-        choices=[("", "—"), *DeathCause.choices], required=False, label="Cause of death"
+        choices=[("", "—"), *DeathCause.choices], required=False, label=_("Cause of death")
     )
     last_contact_on = _date(
-        "Last contact (alive)", required=False, help_text="Survival is censored here."
+        _("Last contact (alive)"), required=False, help_text=_("Survival is censored here.")
     )
 
 
 class PvResolveForm(forms.Form):
-    report_reference = forms.CharField(max_length=120, label="Report reference")
-    reported_on = _date("Reported on", required=False)
+    report_reference = forms.CharField(max_length=120, label=_("Report reference"))
+    reported_on = _date(_("Reported on"), required=False)
 
 
 class RenewalReportForm(forms.Form):
     conclusion = forms.CharField(
+        label=_("Conclusion"),
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Your summary of efficacy and safety; printed as written.",
+        help_text=_("Your summary of efficacy and safety; printed as written."),
     )
 
 
 class RegistryFilterForm(forms.Form):
     regimen = forms.ChoiceField(
-        choices=[("", "All regimens"), *OffLabelRequest.Regimen.choices], required=False
+        label=_("Regimen"),
+        choices=[("", _("All regimens")), *OffLabelRequest.Regimen.choices],
+        required=False,
     )
-    started_from = _date("Started from", required=False)
-    started_to = _date("Started until", required=False)
+    started_from = _date(_("Started from"), required=False)
+    started_to = _date(_("Started until"), required=False)
 
     def filters(self) -> RegistryFilters:
         if not self.is_valid():

@@ -8,22 +8,29 @@ for the AIFA 5% Fund. Patients appear by pseudonym only.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 
 class Response(models.TextChoices):
-    CR = "cr", "Complete remission (CR)"
-    CRI = "cri", "CR with incomplete haematological recovery (CRi)"
-    CRH = "crh", "CR with partial haematological recovery (CRh)"
-    MLFS = "mlfs", "Morphologic leukaemia-free state (MLFS)"
-    PR = "pr", "Partial remission (PR)"
-    NO_RESPONSE = "no_response", "Stable disease / no response"
-    PROGRESSION = "progression", "Progressive disease"
-    RELAPSE = "relapse", "Relapse"
+    CR = "cr", _("Complete remission (CR)")
+    CRI = "cri", _("CR with incomplete haematological recovery (CRi)")
+    CRH = "crh", _("CR with partial haematological recovery (CRh)")
+    MLFS = "mlfs", _("Morphologic leukaemia-free state (MLFS)")
+    PR = "pr", _("Partial remission (PR)")
+    NO_RESPONSE = "no_response", _("Stable disease / no response")
+    PROGRESSION = "progression", _("Progressive disease")
+    RELAPSE = "relapse", _("Relapse")
 
 
 # Best response first: the order a best response is picked in. A relapse after a CR leaves the
@@ -45,24 +52,24 @@ COMPLETE_RESPONSES = (Response.CR, Response.CRI, Response.CRH)
 
 
 class Mrd(models.TextChoices):
-    NEGATIVE = "negative", "MRD negative"
-    POSITIVE = "positive", "MRD positive"
-    NOT_ASSESSED = "not_assessed", "Not assessed"
+    NEGATIVE = "negative", _("MRD negative")
+    POSITIVE = "positive", _("MRD positive")
+    NOT_ASSESSED = "not_assessed", _("Not assessed")
 
 
 class ResponseAssessment(models.Model):
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="assessments"
     )
-    assessed_on = models.DateField("date of assessment")
+    assessed_on = models.DateField(_("date of assessment"))
     response = models.CharField(max_length=12, choices=Response.choices)
     mrd = models.CharField(
-        "MRD status", max_length=12, choices=Mrd.choices, default=Mrd.NOT_ASSESSED
+        _("MRD status"), max_length=12, choices=Mrd.choices, default=Mrd.NOT_ASSESSED
     )
     method = models.CharField(
         max_length=200,
         blank=True,
-        help_text="e.g. bone marrow aspirate, ELN 2022; MRD by flow cytometry (sensitivity).",
+        help_text=_("e.g. bone marrow aspirate, ELN 2022; MRD by flow cytometry (sensitivity)."),
     )
     note = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
@@ -80,44 +87,44 @@ class ResponseAssessment(models.Model):
 class CtcaeTerm(models.TextChoices):
     """CTCAE v5.0 terms that matter for VEN in AML (label, trials and the review), plus other."""
 
-    NEUTROPHIL_COUNT_DECREASED = "neutrophil_count_decreased", "Neutrophil count decreased"
-    FEBRILE_NEUTROPENIA = "febrile_neutropenia", "Febrile neutropenia"
-    PLATELET_COUNT_DECREASED = "platelet_count_decreased", "Platelet count decreased"
-    ANEMIA = "anemia", "Anemia"
-    WHITE_BLOOD_CELL_DECREASED = "white_blood_cell_decreased", "White blood cell decreased"
-    TUMOR_LYSIS_SYNDROME = "tumor_lysis_syndrome", "Tumor lysis syndrome"
-    SEPSIS = "sepsis", "Sepsis"
-    LUNG_INFECTION = "lung_infection", "Lung infection"
-    BACTEREMIA = "bacteremia", "Bacteremia"
-    NAUSEA = "nausea", "Nausea"
-    VOMITING = "vomiting", "Vomiting"
-    DIARRHEA = "diarrhea", "Diarrhea"
-    CONSTIPATION = "constipation", "Constipation"
-    FATIGUE = "fatigue", "Fatigue"
-    HYPOKALEMIA = "hypokalemia", "Hypokalemia"
-    HYPERKALEMIA = "hyperkalemia", "Hyperkalemia"
-    HYPERPHOSPHATEMIA = "hyperphosphatemia", "Hyperphosphatemia"
-    HYPERURICEMIA = "hyperuricemia", "Hyperuricemia"
-    CREATININE_INCREASED = "creatinine_increased", "Creatinine increased"
-    INTRACRANIAL_HEMORRHAGE = "intracranial_hemorrhage", "Intracranial hemorrhage"
-    OTHER = "other", "Other (specify)"
+    NEUTROPHIL_COUNT_DECREASED = "neutrophil_count_decreased", _("Neutrophil count decreased")
+    FEBRILE_NEUTROPENIA = "febrile_neutropenia", _("Febrile neutropenia")
+    PLATELET_COUNT_DECREASED = "platelet_count_decreased", _("Platelet count decreased")
+    ANEMIA = "anemia", _("Anemia")
+    WHITE_BLOOD_CELL_DECREASED = "white_blood_cell_decreased", _("White blood cell decreased")
+    TUMOR_LYSIS_SYNDROME = "tumor_lysis_syndrome", _("Tumor lysis syndrome")
+    SEPSIS = "sepsis", _("Sepsis")
+    LUNG_INFECTION = "lung_infection", _("Lung infection")
+    BACTEREMIA = "bacteremia", _("Bacteremia")
+    NAUSEA = "nausea", _("Nausea")
+    VOMITING = "vomiting", _("Vomiting")
+    DIARRHEA = "diarrhea", _("Diarrhea")
+    CONSTIPATION = "constipation", _("Constipation")
+    FATIGUE = "fatigue", _("Fatigue")
+    HYPOKALEMIA = "hypokalemia", _("Hypokalemia")
+    HYPERKALEMIA = "hyperkalemia", _("Hyperkalemia")
+    HYPERPHOSPHATEMIA = "hyperphosphatemia", _("Hyperphosphatemia")
+    HYPERURICEMIA = "hyperuricemia", _("Hyperuricemia")
+    CREATININE_INCREASED = "creatinine_increased", _("Creatinine increased")
+    INTRACRANIAL_HEMORRHAGE = "intracranial_hemorrhage", _("Intracranial hemorrhage")
+    OTHER = "other", _("Other (specify)")
 
 
 class AeOutcome(models.TextChoices):
-    RECOVERED = "recovered", "Recovered / resolved"
-    RECOVERING = "recovering", "Recovering / resolving"
-    NOT_RECOVERED = "not_recovered", "Not recovered / not resolved"
-    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered with sequelae"
-    FATAL = "fatal", "Fatal"
-    UNKNOWN = "unknown", "Unknown"
+    RECOVERED = "recovered", _("Recovered / resolved")
+    RECOVERING = "recovering", _("Recovering / resolving")
+    NOT_RECOVERED = "not_recovered", _("Not recovered / not resolved")
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("Recovered with sequelae")
+    FATAL = "fatal", _("Fatal")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class Relation(models.TextChoices):
-    RELATED = "related", "Related"
-    PROBABLY = "probably", "Probably related"
-    POSSIBLY = "possibly", "Possibly related"
-    UNLIKELY = "unlikely", "Unlikely related"
-    UNRELATED = "unrelated", "Unrelated"
+    RELATED = "related", _("Related")
+    PROBABLY = "probably", _("Probably related")
+    POSSIBLY = "possibly", _("Possibly related")
+    UNLIKELY = "unlikely", _("Unlikely related")
+    UNRELATED = "unrelated", _("Unrelated")
 
 
 # A causal relation that is at least possible makes the event a suspected adverse reaction.
@@ -129,20 +136,22 @@ class AdverseEvent(models.Model):
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="adverse_events"
     )
-    term = models.CharField("CTCAE v5 term", max_length=40, choices=CtcaeTerm.choices)
-    term_other = models.CharField("other term (specify)", max_length=200, blank=True)
+    term = models.CharField(_("CTCAE v5 term"), max_length=40, choices=CtcaeTerm.choices)
+    term_other = models.CharField(_("other term (specify)"), max_length=200, blank=True)
     grade = models.PositiveSmallIntegerField(
-        "CTCAE grade", validators=[MinValueValidator(1), MaxValueValidator(5)]
+        _("CTCAE grade"), validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     serious = models.BooleanField(
         default=False,
-        help_text="Results in death, is life-threatening, requires or prolongs hospitalisation, "
-        "results in persistent disability, or is otherwise medically important (ICH E2A).",
+        help_text=_(
+            "Results in death, is life-threatening, requires or prolongs hospitalisation, "
+            "results in persistent disability, or is otherwise medically important (ICH E2A)."
+        ),
     )
-    onset_on = models.DateField("onset date")
-    resolved_on = models.DateField("resolution date", null=True, blank=True)
+    onset_on = models.DateField(_("onset date"))
+    resolved_on = models.DateField(_("resolution date"), null=True, blank=True)
     outcome = models.CharField(max_length=24, choices=AeOutcome.choices)
-    relation = models.CharField("relation to VEN", max_length=12, choices=Relation.choices)
+    relation = models.CharField(_("relation to VEN"), max_length=12, choices=Relation.choices)
     description = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -189,19 +198,23 @@ class AdverseEvent(models.Model):
         errors: dict[str, str] = {}
         self.term_other = self.term_other.strip()
         if self.term == CtcaeTerm.OTHER and not self.term_other:
-            errors["term_other"] = "Name the event when the term is 'Other (specify)'."
+            errors["term_other"] = gettext("Name the event when the term is 'Other (specify)'.")
         if self.term != CtcaeTerm.OTHER and self.term_other:
-            errors["term_other"] = "Only for 'Other (specify)': choose one or the other."
+            errors["term_other"] = gettext("Only for 'Other (specify)': choose one or the other.")
         if self.grade == 5 and self.outcome != AeOutcome.FATAL:
-            errors["outcome"] = "A grade 5 event is a death (CTCAE v5): its outcome is fatal."
+            errors["outcome"] = gettext(
+                "A grade 5 event is a death (CTCAE v5): its outcome is fatal."
+            )
         if self.outcome == AeOutcome.FATAL and self.grade != 5:
-            errors["grade"] = "A fatal event is grade 5 (CTCAE v5)."
+            errors["grade"] = gettext("A fatal event is grade 5 (CTCAE v5).")
         if self.outcome == AeOutcome.FATAL and not self.serious:
-            errors["serious"] = "An event resulting in death is serious by definition (ICH E2A)."
+            errors["serious"] = gettext(
+                "An event resulting in death is serious by definition (ICH E2A)."
+            )
         if self.resolved_on and self.onset_on and self.resolved_on < self.onset_on:
-            errors["resolved_on"] = "The event cannot resolve before its onset."
+            errors["resolved_on"] = gettext("The event cannot resolve before its onset.")
         if self.resolved_on and self.outcome not in RESOLVED_OUTCOMES:
-            errors["resolved_on"] = (
+            errors["resolved_on"] = gettext(
                 "A resolution date goes with a recovered, recovered-with-sequelae or fatal outcome."
             )
         if errors:
@@ -212,17 +225,17 @@ class ReportingDeadline(models.Model):
     """How long a healthcare professional has to report a suspected adverse reaction to the
     national pharmacovigilance network: law, so data with its source, never a constant."""
 
-    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, the hospital's.")
+    country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2, the hospital's."))
     biological = models.BooleanField(
-        default=False, help_text="Applies to biological medicinal products (VEN is not one)."
+        default=False, help_text=_("Applies to biological medicinal products (VEN is not one).")
     )
-    hours = models.PositiveSmallIntegerField(help_text="From becoming aware of the reaction.")
-    network = models.CharField(max_length=200, help_text="Where the report goes.")
+    hours = models.PositiveSmallIntegerField(help_text=_("From becoming aware of the reaction."))
+    network = models.CharField(max_length=200, help_text=_("Where the report goes."))
     text = models.CharField(max_length=400)
     source = models.CharField(max_length=400)
     verified_on = models.DateField()
     confirmed = models.BooleanField(
-        default=False, help_text="A person confirmed it against the current official text."
+        default=False, help_text=_("A person confirmed it against the current official text.")
     )
     unconfirmed_note = models.CharField(max_length=300, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -245,6 +258,35 @@ class ReportingDeadline(models.Model):
         return f"{self.country}: {self.text}"
 
 
+def pv_reminder_sentence(
+    *,
+    request_label: str,
+    term: StrOrPromise,
+    grade: int,
+    network: str,
+    due_at: datetime | None,
+    country: str,
+) -> str:
+    """The reminder of a serious adverse event, in the active language."""
+    when = (
+        gettext("by %(when)s")
+        % {"when": date_format(timezone.localtime(due_at), "SHORT_DATETIME_FORMAT")}
+        if due_at
+        else gettext("(no deadline is stored for %(country)s: as soon as possible)")
+        % {"country": country}
+    )
+    return gettext(
+        "%(request)s: serious adverse event '%(term)s' grade %(grade)s — report the suspected "
+        "adverse reaction to %(where)s %(when)s."
+    ) % {
+        "request": request_label,
+        "term": term,
+        "grade": grade,
+        "where": network or gettext("the national pharmacovigilance system"),
+        "when": when,
+    }
+
+
 class PharmacovigilanceReminder(models.Model):
     """Raised once per serious adverse event; resolved when the report reference is recorded.
 
@@ -261,9 +303,9 @@ class PharmacovigilanceReminder(models.Model):
     deadline_hours = models.PositiveSmallIntegerField(null=True, blank=True)
     deadline_source = models.CharField(max_length=400, blank=True)
     deadline_confirmed = models.BooleanField(default=False)
-    aware_at = models.DateTimeField(help_text="When the reporter became aware of the event.")
+    aware_at = models.DateTimeField(help_text=_("When the reporter became aware of the event."))
     due_at = models.DateTimeField(
-        null=True, blank=True, help_text="Empty when no deadline is stored for the country."
+        null=True, blank=True, help_text=_("Empty when no deadline is stored for the country.")
     )
     message = models.CharField(max_length=400)
     emailed_to = models.JSONField(default=list, blank=True)
@@ -273,7 +315,7 @@ class PharmacovigilanceReminder(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     report_reference = models.CharField(
-        max_length=120, blank=True, help_text="The national network's report number."
+        max_length=120, blank=True, help_text=_("The national network's report number.")
     )
     reported_on = models.DateField(null=True, blank=True)
 
@@ -289,25 +331,42 @@ class PharmacovigilanceReminder(models.Model):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def display_message(self) -> str:
+        """``message`` is the English record (audited, e-mailed); another interface language
+        reads the same sentence rebuilt from the reminder's facts."""
+        if (translation.get_language() or "en").startswith("en"):
+            return self.message
+        event = self.adverse_event
+        request = event.request
+        return pv_reminder_sentence(
+            request_label=f"{request.reference} ({request.patient.pseudonym})",
+            term=event.term_label,
+            grade=event.grade,
+            network=self.deadline.network if self.deadline else "",
+            due_at=self.due_at,
+            country=self.hospital.country,
+        )
+
 
 class EndReason(models.TextChoices):
-    COMPLETED_PLAN = "completed_plan", "Completed the planned treatment"
-    PROGRESSION = "progression", "Progression or relapse"
-    TOXICITY = "toxicity", "Toxicity"
-    PATIENT_CHOICE = "patient_choice", "Patient choice"
-    DEATH = "death", "Death"
-    TRANSPLANT = "transplant", "Proceeded to transplant"
-    OTHER = "other", "Other"
+    COMPLETED_PLAN = "completed_plan", _("Completed the planned treatment")
+    PROGRESSION = "progression", _("Progression or relapse")
+    TOXICITY = "toxicity", _("Toxicity")
+    PATIENT_CHOICE = "patient_choice", _("Patient choice")
+    DEATH = "death", _("Death")
+    TRANSPLANT = "transplant", _("Proceeded to transplant")
+    OTHER = "other", _("Other")
 
 
 class DeathCause(models.TextChoices):
-    DISEASE = "disease", "AML (progression or relapse)"
-    INFECTION = "infection", "Infection"
-    HAEMORRHAGE = "haemorrhage", "Haemorrhage"
-    TREATMENT_TOXICITY = "treatment_toxicity", "Treatment toxicity"
-    TRANSPLANT_RELATED = "transplant_related", "Transplant-related"
-    OTHER = "other", "Other"
-    UNKNOWN = "unknown", "Unknown"
+    DISEASE = "disease", _("AML (progression or relapse)")
+    INFECTION = "infection", _("Infection")
+    HAEMORRHAGE = "haemorrhage", _("Haemorrhage")
+    TREATMENT_TOXICITY = "treatment_toxicity", _("Treatment toxicity")
+    TRANSPLANT_RELATED = "transplant_related", _("Transplant-related")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class FollowUp(models.Model):
@@ -316,17 +375,17 @@ class FollowUp(models.Model):
     request = models.OneToOneField(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="followup"
     )
-    transplant_on = models.DateField("allogeneic transplant after VEN", null=True, blank=True)
-    treatment_end_on = models.DateField("end of VEN treatment", null=True, blank=True)
+    transplant_on = models.DateField(_("allogeneic transplant after VEN"), null=True, blank=True)
+    treatment_end_on = models.DateField(_("end of VEN treatment"), null=True, blank=True)
     treatment_end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
     treatment_end_note = models.CharField(max_length=300, blank=True)
-    death_on = models.DateField("date of death", null=True, blank=True)
+    death_on = models.DateField(_("date of death"), null=True, blank=True)
     death_cause = models.CharField(max_length=20, choices=DeathCause.choices, blank=True)
     last_contact_on = models.DateField(
-        "last contact (alive)",
+        _("last contact (alive)"),
         null=True,
         blank=True,
-        help_text="Survival of a living patient is censored here.",
+        help_text=_("Survival of a living patient is censored here."),
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -352,20 +411,22 @@ class FollowUp(models.Model):
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if bool(self.treatment_end_on) != bool(self.treatment_end_reason):
-            errors["treatment_end_reason"] = "The end of treatment needs both a date and a reason."
+            errors["treatment_end_reason"] = gettext(
+                "The end of treatment needs both a date and a reason."
+            )
         if self.death_cause and not self.death_on:
-            errors["death_cause"] = "A cause of death needs the date of death."
+            errors["death_cause"] = gettext("A cause of death needs the date of death.")
         if self.treatment_end_reason == EndReason.DEATH and not self.death_on:
-            errors["death_on"] = "Treatment ended by death: record the date of death."
+            errors["death_on"] = gettext("Treatment ended by death: record the date of death.")
         if self.death_on:
-            for name, label in (
-                ("treatment_end_on", "end of treatment"),
-                ("transplant_on", "transplant"),
-                ("last_contact_on", "last contact"),
+            for name, message in (
+                ("treatment_end_on", _("The end of treatment cannot be after the date of death.")),
+                ("transplant_on", _("The transplant cannot be after the date of death.")),
+                ("last_contact_on", _("The last contact cannot be after the date of death.")),
             ):
                 value = getattr(self, name)
                 if value and value > self.death_on:
-                    errors[name] = f"The {label} cannot be after the date of death."
+                    errors[name] = str(message)
         if errors:
             raise ValidationError(errors)
 
@@ -375,16 +436,16 @@ class RenewalReport(models.Model):
     to PDF by a Celery worker. Once ready it never changes (its SHA-256 is recorded)."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RENDERING = "rendering", "Rendering"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RENDERING = "rendering", _("Rendering")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="renewal_reports"
     )
     conclusion = models.TextField(
-        help_text="The physician's summary of efficacy and safety, printed as written."
+        help_text=_("The physician's summary of efficacy and safety, printed as written.")
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     file = models.FileField(upload_to="renewal-reports/%Y/%m/", blank=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
@@ -29,16 +30,21 @@ def renewal_report_request(
     """Queue the report; the prescribing physician writes its conclusion."""
     from followup.tasks import renewal_report_render_task
 
-    request, _ = treated_request_for_change(actor, request)
+    request, _started = treated_request_for_change(actor, request)
     if request.prescriber_id != actor.pk:
         raise ApplicationError(
-            "The renewal report's conclusion is the prescribing physician's: only they can "
-            "prepare it."
+            gettext(
+                "The renewal report's conclusion is the prescribing physician's: only they can "
+                "prepare it."
+            )
         )
     conclusion = conclusion.strip()
     if len(conclusion) < 20:
         raise ApplicationError(
-            "Write the conclusion on efficacy and safety (a few sentences): the report prints it."
+            gettext(
+                "Write the conclusion on efficacy and safety (a few sentences): the report "
+                "prints it."
+            )
         )
     report = RenewalReport(request=request, conclusion=conclusion, requested_by=actor)
     report.full_clean()
@@ -107,11 +113,11 @@ def renewal_report_render(report_id: int) -> RenewalReport:
 def renewal_report_download(*, actor: User, report: RenewalReport) -> RenewalReport:
     report = RenewalReport.objects.select_related("request__patient").get(pk=report.pk)
     if actor.hospital_id is None or actor.hospital_id != report.request.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     if not roles_of(actor) & {Role.PHARMACIST, Role.PHYSICIAN, Role.HOSPITAL_ADMIN}:
-        raise ApplicationError("Your role cannot download clinical reports.")
+        raise ApplicationError(gettext("Your role cannot download clinical reports."))
     if report.status != RenewalReport.Status.READY:
-        raise ApplicationError("The report is not rendered yet.")
+        raise ApplicationError(gettext("The report is not rendered yet."))
     with transaction.atomic():
         audit_record(
             actor=actor,

@@ -28,6 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_stubs_ext import WithAnnotations
 
 from evidence.models import Outcome, RegimenCode, SettingTag, Study
@@ -219,8 +220,15 @@ def registry_summary(
     ongoing = sum(
         1 for row in rows if not (row["followup__treatment_end_on"] or row["followup__death_on"])
     )
-    grades = [GradeRate(f"Grade {g}", proportion_ci(counts[f"any_grade_{g}"], n)) for g in GRADES]
-    grades.append(GradeRate("Grade ≥3 (any)", proportion_ci(counts["any_grade_3_plus"], n)))
+    grades = [
+        GradeRate(
+            gettext("Grade %(grade)s") % {"grade": g}, proportion_ci(counts[f"any_grade_{g}"], n)
+        )
+        for g in GRADES
+    ]
+    grades.append(
+        GradeRate(gettext("Grade ≥3 (any)"), proportion_ci(counts["any_grade_3_plus"], n))
+    )
     regimens = [filters.regimen] if filters.regimen else sorted({r["regimen"] for r in rows})
     return Registry(
         filters=filters,
@@ -330,6 +338,7 @@ def pv_reminders_open(requests: QuerySet[OffLabelRequest]) -> QuerySet[Pharmacov
         PharmacovigilanceReminder.objects.filter(
             adverse_event__request__in=requests.values("pk"), resolved_at=None
         )
-        .select_related("adverse_event__request__patient")
+        # deadline and hospital: what display_message rebuilds the sentence from.
+        .select_related("adverse_event__request__patient", "deadline", "hospital")
         .order_by("due_at", "pk")
     )

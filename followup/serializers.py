@@ -145,6 +145,14 @@ class AdverseEventUpdateSerializer(serializers.Serializer[Any]):
 
 class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
     reference = serializers.CharField(source="request.reference", read_only=True)
+    # Declared: DRF drops allow_blank from read-only model fields, so the schema would not
+    # admit the "" an unset reason or cause is.
+    treatment_end_reason = serializers.ChoiceField(
+        choices=EndReason.choices, allow_blank=True, read_only=True
+    )
+    death_cause = serializers.ChoiceField(
+        choices=DeathCause.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = FollowUp

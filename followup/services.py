@@ -18,7 +18,9 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, pgettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
@@ -30,6 +32,7 @@ from followup.models import (
     PharmacovigilanceReminder,
     ReportingDeadline,
     ResponseAssessment,
+    pv_reminder_sentence,
 )
 from followup.selectors import (
     TREATED_STATES,
@@ -39,6 +42,7 @@ from followup.selectors import (
     with_outcomes,
 )
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.i18n import english
 from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
 from prescriptions.selectors import requests_visible_to
@@ -54,11 +58,12 @@ FOLLOWUP_FIELDS = (
     "death_cause",
     "last_contact_on",
 )
+# How a refusal names each date ("The date of death (…) is in the future.").
 FOLLOWUP_DATES = {
-    "transplant_on": "transplant date",
-    "treatment_end_on": "end of treatment",
-    "death_on": "date of death",
-    "last_contact_on": "last contact date",
+    "transplant_on": pgettext_lazy("date in a sentence", "transplant date"),
+    "treatment_end_on": pgettext_lazy("date in a sentence", "end of treatment"),
+    "death_on": pgettext_lazy("date in a sentence", "date of death"),
+    "last_contact_on": pgettext_lazy("date in a sentence", "last contact date"),
 }
 ADVERSE_EVENT_UPDATABLE = ("grade", "serious", "outcome", "resolved_on", "relation", "description")
 REGISTRY_ROLES = {Role.PHARMACIST, Role.PHYSICIAN, Role.HOSPITAL_ADMIN}
@@ -70,7 +75,7 @@ def _label(request: OffLabelRequest) -> str:
 
 def _require_same_hospital(actor: User, hospital_id: int) -> None:
     if actor.hospital_id is None or actor.hospital_id != hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
 
 
 def _require_writer(actor: User, request: OffLabelRequest) -> None:
@@ -80,7 +85,9 @@ def _require_writer(actor: User, request: OffLabelRequest) -> None:
     if Role.PHYSICIAN in roles and request.prescriber_id == actor.pk:
         return
     raise ApplicationError(
-        "Only the prescribing physician or a pharmacist of the hospital can record follow-up."
+        gettext(
+            "Only the prescribing physician or a pharmacist of the hospital can record follow-up."
+        )
     )
 
 
@@ -98,24 +105,33 @@ def treated_request_for_change(
     _require_writer(actor, locked)
     if locked.status not in TREATED_STATES:
         raise ApplicationError(
-            f"{locked.reference} is '{locked.get_status_display()}': follow-up is recorded once "
-            "treatment has started (active, completed or suspended)."
+            gettext(
+                "%(reference)s is '%(status)s': follow-up is recorded once treatment has started "
+                "(active, completed or suspended)."
+            )
+            % {"reference": locked.reference, "status": locked.get_status_display()}
         )
     started = treatment_started_on(locked)
     if started is None:
         raise ApplicationError(
-            f"{locked.reference}: no cycle has been dispensed yet, so treatment has not started."
+            gettext("%(reference)s: no cycle has been dispensed yet, so treatment has not started.")
+            % {"reference": locked.reference}
         )
     return locked, started
 
 
-def _date_check(value: date, started: date, what: str) -> None:
+def _date_check(value: date, started: date, what: StrOrPromise, field: str) -> None:
     today = timezone.localdate()
+    facts = {"what": what, "date": f"{value:%Y-%m-%d}", "started": f"{started:%Y-%m-%d}"}
     if value > today:
-        raise ApplicationError(f"The {what} ({value:%Y-%m-%d}) is in the future.")
+        raise ApplicationError(
+            gettext("The %(what)s (%(date)s) is in the future.") % facts, extra={"field": field}
+        )
     if value < started:
         raise ApplicationError(
-            f"The {what} ({value:%Y-%m-%d}) is before the start of treatment ({started:%Y-%m-%d})."
+            gettext("The %(what)s (%(date)s) is before the start of treatment (%(started)s).")
+            % facts,
+            extra={"field": field},
         )
 
 
@@ -134,7 +150,9 @@ def response_assessment_create(
     note: str = "",
 ) -> ResponseAssessment:
     request, started = treated_request_for_change(actor, request)
-    _date_check(assessed_on, started, "assessment date")
+    _date_check(
+        assessed_on, started, pgettext_lazy("date in a sentence", "assessment date"), "assessed_on"
+    )
     assessment = ResponseAssessment(
         request=request,
         assessed_on=assessed_on,
@@ -150,8 +168,8 @@ def response_assessment_create(
         actor=actor,
         action="assessment.recorded",
         target=request,
-        summary=f"{_label(request)}: response {assessment.get_response_display()}, "
-        f"{assessment.get_mrd_display()}, assessed on {assessed_on:%Y-%m-%d}",
+        summary=f"{_label(request)}: response {english(assessment.get_response_display)}, "
+        f"{english(assessment.get_mrd_display)}, assessed on {assessed_on:%Y-%m-%d}",
         after={
             "assessment": assessment.pk,
             "assessed_on": assessed_on,
@@ -179,9 +197,16 @@ def _event_data(event: AdverseEvent) -> dict[str, Any]:
 
 
 def _event_dates_check(event: AdverseEvent, started: date) -> None:
-    _date_check(event.onset_on, started, "onset date")
+    _date_check(
+        event.onset_on, started, pgettext_lazy("date in a sentence", "onset date"), "onset_on"
+    )
     if event.resolved_on is not None:
-        _date_check(event.resolved_on, started, "resolution date")
+        _date_check(
+            event.resolved_on,
+            started,
+            pgettext_lazy("date in a sentence", "resolution date"),
+            "resolved_on",
+        )
 
 
 @transaction.atomic
@@ -221,13 +246,14 @@ def adverse_event_create(
     _event_dates_check(event, started)
     event.full_clean()
     event.save()
+    term = english(lambda: event.term_label)  # the audit trail is English
     audit_record(
         actor=actor,
         action="adverse_event.recorded",
         target=request,
-        summary=f"{_label(request)}: adverse event {event.term_label} grade {grade}"
+        summary=f"{_label(request)}: adverse event {term} grade {grade}"
         + (" (serious)" if serious else "")
-        + f", onset {onset_on:%Y-%m-%d}, {event.get_relation_display().lower()} to VEN",
+        + f", onset {onset_on:%Y-%m-%d}, {english(event.get_relation_display).lower()} to VEN",
         after={"adverse_event": event.pk, **_event_data(event)},
     )
     if event.serious:
@@ -243,7 +269,10 @@ def adverse_event_update(
     event that becomes serious raises its reporting reminder then."""
     unknown = set(fields) - set(ADVERSE_EVENT_UPDATABLE)
     if unknown:
-        raise ApplicationError(f"Cannot change {', '.join(sorted(unknown))} of an adverse event.")
+        raise ApplicationError(
+            gettext("Cannot change %(fields)s of an adverse event.")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
     event = AdverseEvent.objects.select_related("request").get(pk=event.pk)
     request, started = treated_request_for_change(actor, event.request)
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
@@ -257,7 +286,8 @@ def adverse_event_update(
         actor=actor,
         action="adverse_event.updated",
         target=request,
-        summary_prefix=f"{_label(request)}: adverse event {event.term_label} updated",
+        summary_prefix=f"{_label(request)}: adverse event {english(lambda: event.term_label)} "
+        "updated",
         before=before,
         after=_event_data(event),
     )
@@ -308,7 +338,8 @@ def pv_reminder_raise(
     aware_on = aware_on or today
     if aware_on > today or aware_on < event.onset_on:
         raise ApplicationError(
-            "The date you became aware of the event lies between its onset and today."
+            gettext("The date you became aware of the event lies between its onset and today."),
+            extra={"field": "aware_on"},
         )
     # Aware today: the deadline runs from now. Aware on an earlier day: from the start of that
     # day, so the reminder is never later than the law's deadline.
@@ -319,16 +350,16 @@ def pv_reminder_raise(
     )
     deadline = reporting_deadline_for(request.hospital.country)
     due_at = aware_at + timedelta(hours=deadline.hours) if deadline else None
-    where = deadline.network if deadline else "the national pharmacovigilance system"
-    when = (
-        f"by {timezone.localtime(due_at):%Y-%m-%d %H:%M}"
-        if due_at
-        else f"(no deadline is stored for {request.hospital.country}: as soon as possible)"
-    )
-    message = (
-        f"{_label(request)}: serious adverse event '{event.term_label}' grade {event.grade} — "
-        f"report the suspected adverse reaction to {where} {when}."
-    )
+    # Stored (and e-mailed) in English; pages show it in their language (display_message).
+    with translation.override("en"):
+        message = pv_reminder_sentence(
+            request_label=_label(request),
+            term=event.term_label,
+            grade=event.grade,
+            network=deadline.network if deadline else "",
+            due_at=due_at,
+            country=request.hospital.country,
+        )
     recipients = _pharmacist_emails(request.hospital_id)
     reminder = PharmacovigilanceReminder.objects.create(
         adverse_event=event,
@@ -385,17 +416,24 @@ def pv_reminder_resolve(
     _require_writer(actor, request)
     if reminder.resolved_at is not None:
         raise ConflictError(
-            f"Already reported on {reminder.reported_on:%Y-%m-%d} "
-            f"(reference {reminder.report_reference})."
+            gettext("Already reported on %(date)s (reference %(reference)s).")
+            % {"date": f"{reminder.reported_on:%Y-%m-%d}", "reference": reminder.report_reference}
         )
     report_reference = report_reference.strip()
     if not report_reference:
-        raise ApplicationError("Give the reference of the report sent.")
+        raise ApplicationError(
+            gettext("Give the reference of the report sent."), extra={"field": "report_reference"}
+        )
     reported_on = reported_on or timezone.localdate()
     if reported_on > timezone.localdate():
-        raise ApplicationError("The report date is in the future.")
+        raise ApplicationError(
+            gettext("The report date is in the future."), extra={"field": "reported_on"}
+        )
     if reported_on < timezone.localdate(reminder.aware_at):
-        raise ApplicationError("The report date is before you became aware of the event.")
+        raise ApplicationError(
+            gettext("The report date is before you became aware of the event."),
+            extra={"field": "reported_on"},
+        )
     reminder.report_reference = report_reference
     reminder.reported_on = reported_on
     reminder.resolved_at = timezone.now()
@@ -408,7 +446,8 @@ def pv_reminder_resolve(
         action="pv_reminder.resolved",
         target=request,
         summary=f"{_label(request)}: suspected adverse reaction "
-        f"'{reminder.adverse_event.term_label}' reported on {reported_on:%Y-%m-%d}, "
+        f"'{english(lambda: reminder.adverse_event.term_label)}' reported on "
+        f"{reported_on:%Y-%m-%d}, "
         f"reference {report_reference}" + (" (after the deadline)" if late else ""),
         after={
             "reminder": reminder.pk,
@@ -433,7 +472,10 @@ def followup_update(*, actor: User, request: OffLabelRequest, fields: dict[str, 
     last contact. Fields not given keep their value; None (or "") clears one."""
     unknown = set(fields) - set(FOLLOWUP_FIELDS)
     if unknown:
-        raise ApplicationError(f"Cannot set {', '.join(sorted(unknown))} on a follow-up record.")
+        raise ApplicationError(
+            gettext("Cannot set %(fields)s on a follow-up record.")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
     request, started = treated_request_for_change(actor, request)
     record = FollowUp.objects.filter(request=request).first() or FollowUp(request=request)
     before = _followup_data(record)
@@ -445,7 +487,7 @@ def followup_update(*, actor: User, request: OffLabelRequest, fields: dict[str, 
     for name, what in FOLLOWUP_DATES.items():
         value = getattr(record, name)
         if value is not None and name in fields:
-            _date_check(value, started, what)
+            _date_check(value, started, what, name)
     record.updated_by = actor
     record.full_clean()
     record.save()
@@ -474,7 +516,7 @@ def registry_648_export(
     monitoring registry. The download itself is an audit event (references, never names)."""
     if not registry_readable_by(actor):
         raise ApplicationError(
-            "Only pharmacists, physicians and hospital administrators can export."
+            gettext("Only pharmacists, physicians and hospital administrators can export.")
         )
     visible = OffLabelRequest.objects.filter(pk__in=requests_visible_to(actor).values("pk"))
     rows = list(with_outcomes(treated_requests(visible, filters)).order_by("started_at", "pk"))

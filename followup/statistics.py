@@ -15,7 +15,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on a server; set before anything imports pyplot
 
+from django.utils import formats
+from django.utils.translation import gettext
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
 CONFIDENCE = 0.95
@@ -105,8 +108,10 @@ def km_fit(observations: Sequence[tuple[float, bool]]) -> SurvivalCurve | None:
     )
 
 
-def km_svg(curve: SurvivalCurve, *, title: str = "Overall survival") -> str:
-    """The curve as an inline ``<svg>`` element (text kept as text, ids stable between runs)."""
+def km_svg(curve: SurvivalCurve, *, title: str | None = None) -> str:
+    """The curve as an inline ``<svg>`` element (text kept as text, ids stable between runs),
+    labelled and numbered in the interface language."""
+    title = title or gettext("Overall survival")
     months = [0.0, *(t / DAYS_PER_MONTH for t in curve.times)]
     survival = [1.0, *curve.survival]
     with matplotlib.rc_context({"svg.hashsalt": "offlabel-km", "svg.fonttype": "none"}):
@@ -121,9 +126,16 @@ def km_svg(curve: SurvivalCurve, *, title: str = "Overall survival") -> str:
             axes.axvline(curve.median_months, color="#b60000", linewidth=0.8, linestyle=":")
         axes.set_ylim(-0.02, 1.02)
         axes.set_xlim(left=0)
-        axes.set_xlabel("Months from the first VEN dispensation")
-        axes.set_ylabel("Probability of survival")
-        axes.set_title(f"{title} (n = {curve.n}, deaths = {curve.deaths}; | censored)")
+        axes.set_xlabel(gettext("Months from the first VEN dispensation"))
+        axes.set_ylabel(gettext("Probability of survival"))
+        axes.set_title(
+            gettext("%(title)s (n = %(n)s, deaths = %(deaths)s; | censored)")
+            % {"title": title, "n": curve.n, "deaths": curve.deaths}
+        )
+        # Tick labels with the decimal separator of the interface language (0,5 in Italian).
+        local = FuncFormatter(lambda value, _position: formats.number_format(f"{value:g}"))
+        axes.xaxis.set_major_formatter(local)
+        axes.yaxis.set_major_formatter(local)
         axes.grid(alpha=0.3)
         figure.tight_layout()
         buffer = io.StringIO()

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
@@ -70,7 +70,7 @@ def _problem(exc: ApplicationError | ValidationError) -> str:
 def _registry_user(request: HttpRequest) -> User:
     user = acting_user(request)
     if not registry_readable_by(user):
-        raise PermissionDenied("The registry is for pharmacists, physicians and administrators.")
+        raise PermissionDenied(_("The registry is for pharmacists, physicians and administrators."))
     return user
 
 
@@ -85,7 +85,7 @@ def registry_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "registry": registry,
         # Our own figures drawn by matplotlib: no user text reaches the SVG.
-        "km_svg": mark_safe(km_svg(registry.survival)) if registry.survival else "",  # noqa: S308
+        "km_svg": km_svg(registry.survival) if registry.survival else "",
         "reminders": pv_reminders_open(requests_visible_to(user)),
         "resolve_form": PvResolveForm(auto_id="pv-%s"),
         "can_resolve": bool(roles_of(user) & {Role.PHARMACIST, Role.PHYSICIAN}),
@@ -178,11 +178,16 @@ def assessment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
                 response_assessment_create(
                     actor=acting_user(request), request=offlabel, **form.cleaned_data
                 )
-                messages.success(request, "Response assessment recorded.")
+                messages.success(request, _("Response assessment recorded."))
             except (ApplicationError, ValidationError) as exc:
-                messages.error(request, "Assessment not recorded: " + _problem(exc))
+                messages.error(
+                    request, _("Assessment not recorded: %(problem)s") % {"problem": _problem(exc)}
+                )
         else:
-            messages.error(request, "Assessment not recorded: " + form_errors_text(form))
+            messages.error(
+                request,
+                _("Assessment not recorded: %(problem)s") % {"problem": form_errors_text(form)},
+            )
     return _back_to_panel(pk)
 
 
@@ -197,17 +202,27 @@ def adverse_event_create_view(request: HttpRequest, pk: int) -> HttpResponse:
                 event = adverse_event_create(
                     actor=acting_user(request), request=offlabel, **form.cleaned_data
                 )
-                messages.success(request, f"Adverse event recorded: {event.term_label}.")
+                messages.success(
+                    request, _("Adverse event recorded: %(term)s.") % {"term": event.term_label}
+                )
                 if event.serious:
                     messages.warning(
                         request,
-                        "Serious event: a pharmacovigilance reporting reminder was raised and "
-                        "the pharmacists were e-mailed.",
+                        _(
+                            "Serious event: a pharmacovigilance reporting reminder was raised "
+                            "and the pharmacists were e-mailed."
+                        ),
                     )
             except (ApplicationError, ValidationError) as exc:
-                messages.error(request, "Adverse event not recorded: " + _problem(exc))
+                messages.error(
+                    request,
+                    _("Adverse event not recorded: %(problem)s") % {"problem": _problem(exc)},
+                )
         else:
-            messages.error(request, "Adverse event not recorded: " + form_errors_text(form))
+            messages.error(
+                request,
+                _("Adverse event not recorded: %(problem)s") % {"problem": form_errors_text(form)},
+            )
     return _back_to_panel(pk)
 
 
@@ -224,11 +239,19 @@ def adverse_event_update_view(request: HttpRequest, event_id: int) -> HttpRespon
                 adverse_event_update(
                     actor=acting_user(request), event=event, fields=form.cleaned_data
                 )
-                messages.success(request, f"Adverse event updated: {event.term_label}.")
+                messages.success(
+                    request, _("Adverse event updated: %(term)s.") % {"term": event.term_label}
+                )
             except (ApplicationError, ValidationError) as exc:
-                messages.error(request, "Adverse event not updated: " + _problem(exc))
+                messages.error(
+                    request,
+                    _("Adverse event not updated: %(problem)s") % {"problem": _problem(exc)},
+                )
         else:
-            messages.error(request, "Adverse event not updated: " + form_errors_text(form))
+            messages.error(
+                request,
+                _("Adverse event not updated: %(problem)s") % {"problem": form_errors_text(form)},
+            )
     return _back_to_panel(event.request_id)
 
 
@@ -243,11 +266,15 @@ def followup_update_view(request: HttpRequest, pk: int) -> HttpResponse:
                 followup_update(
                     actor=acting_user(request), request=offlabel, fields=form.cleaned_data
                 )
-                messages.success(request, "Follow-up saved.")
+                messages.success(request, _("Follow-up saved."))
             except (ApplicationError, ValidationError) as exc:
-                messages.error(request, "Follow-up not saved: " + _problem(exc))
+                messages.error(
+                    request, _("Follow-up not saved: %(problem)s") % {"problem": _problem(exc)}
+                )
         else:
-            messages.error(request, "Follow-up not saved: " + form_errors_text(form))
+            messages.error(
+                request, _("Follow-up not saved: %(problem)s") % {"problem": form_errors_text(form)}
+            )
     return _back_to_panel(pk)
 
 
@@ -267,11 +294,13 @@ def pv_reminder_resolve_view(request: HttpRequest, reminder_id: int) -> HttpResp
                 pv_reminder_resolve(
                     actor=acting_user(request), reminder=reminder, **form.cleaned_data
                 )
-                messages.success(request, "Report recorded; the reminder is closed.")
+                messages.success(request, _("Report recorded; the reminder is closed."))
             except (ApplicationError, ValidationError) as exc:
-                messages.error(request, "Not recorded: " + _problem(exc))
+                messages.error(request, _("Not recorded: %(problem)s") % {"problem": _problem(exc)})
         else:
-            messages.error(request, "Not recorded: " + form_errors_text(form))
+            messages.error(
+                request, _("Not recorded: %(problem)s") % {"problem": form_errors_text(form)}
+            )
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
@@ -292,12 +321,17 @@ def renewal_report_request_view(request: HttpRequest, pk: int) -> HttpResponse:
                     conclusion=form.cleaned_data["conclusion"],
                 )
                 messages.success(
-                    request, "The renewal report is being prepared; this panel updates by itself."
+                    request,
+                    _("The renewal report is being prepared; this panel updates by itself."),
                 )
             except (ApplicationError, ValidationError) as exc:
-                messages.error(request, "Report not prepared: " + _problem(exc))
+                messages.error(
+                    request, _("Report not prepared: %(problem)s") % {"problem": _problem(exc)}
+                )
         else:
-            messages.error(request, "Report not prepared: " + form_errors_text(form))
+            messages.error(
+                request, _("Report not prepared: %(problem)s") % {"problem": form_errors_text(form)}
+            )
     return _back_to_panel(pk)
 
 

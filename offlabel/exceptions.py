@@ -37,7 +37,21 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, NotVisible):
         return Response({"detail": "Not found."}, status=404)
     if isinstance(exc, ConflictError):
-        return Response({"detail": exc.message, "extra": exc.extra}, status=409)
+        return Response(_rule_error_body(exc), status=409)
     if isinstance(exc, ApplicationError):
-        return Response({"detail": exc.message, "extra": exc.extra}, status=400)
+        return Response(_rule_error_body(exc), status=400)
     return exception_handler(exc, context)
+
+
+def _rule_error_body(exc: ApplicationError) -> dict[str, Any]:
+    """``detail`` and ``extra``; a rule about input fields also names them the way DRF's
+    validation errors do (``{"<field>": ["message"]}``), so a client shows both the same way."""
+    body: dict[str, Any] = {}
+    if isinstance(exc.extra.get("field"), str):
+        body[exc.extra["field"]] = [exc.message]
+    fields = exc.extra.get("fields")
+    if isinstance(fields, dict):
+        body.update({str(k): v if isinstance(v, list) else [v] for k, v in fields.items()})
+    body.pop("detail", None)
+    body.pop("extra", None)
+    return {**body, "detail": exc.message, "extra": exc.extra}

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 READY, RENDERING, FAILED = "ready", "rendering", "failed"
 Row = TypeVar("Row", bound=models.Model)
@@ -46,7 +46,11 @@ def pdf_render_once(
     queryset.filter(pk=pk).update(**claim)
     try:
         options = {"pdf_variant": pdf_variant} if pdf_variant else {}
-        pdf = HTML(string=html(row)).write_pdf(**options)
+        # Documents for outside bodies are written in English (the consent form in its own
+        # language, from consent.texts), whatever language the person who asked reads.
+        with translation.override("en"):
+            source = html(row)
+        pdf = HTML(string=source).write_pdf(**options)
         assert pdf is not None
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
     except Exception as exc:  # the worker records why, instead of failing silently

@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from accounts.apis import me_api
+from accounts.token import obtain_token
 from accounts.views import home_view
 from audit.apis import AuditEventViewSet
 from evidence.apis import StudyViewSet
@@ -19,6 +19,8 @@ router.register("requests", RequestViewSet, basename="request")
 
 urlpatterns = [
     path("", home_view, name="home"),
+    # set_language: the language switcher in the header posts here.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -44,8 +46,11 @@ urlpatterns = [
     path("api/v1/", include("pharmacy.api_urls")),
     path("api/v1/", include("followup.api_urls")),
     path("api/v1/me/", me_api, name="api-me"),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", obtain_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# API paths that match no route answer in JSON too.
+handler404 = "offlabel.api_errors.page_not_found"

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import acting_user
+from offlabel.api_errors import responses
 from pharmacy.models import Dispensation, DispensationLine, Payer, TlsPrecautions
 from pharmacy.safety import safety_check
 from pharmacy.selectors import dispensations_of
@@ -63,7 +64,7 @@ class OverrideInput(serializers.Serializer[Any]):
 class SafetyApi(APIView):
     permission_classes = [needs(VIEW)]
 
-    @extend_schema(responses=SafetyReportSerializer)
+    @extend_schema(responses=responses(SafetyReportSerializer, 404))
     def get(self, request: Request, pk: int) -> Response:
         """The findings for the request as it stands, each with severity and source."""
         report = safety_check(_request(request, pk))
@@ -80,7 +81,10 @@ class SafetyApi(APIView):
 class SafetyOverrideApi(APIView):
     permission_classes = [needs(VIEW)]
 
-    @extend_schema(request=OverrideInput, responses={201: FindingSerializer})
+    @extend_schema(
+        request=OverrideInput,
+        responses=responses(FindingSerializer, 400, 404, 409, 415, status=201),
+    )
     def post(self, request: Request, pk: int) -> Response:
         """Override one blocking finding (pharmacists), naming it by its fingerprint."""
         payload = OverrideInput(data=request.data)
@@ -112,12 +116,12 @@ class TlsSerializer(serializers.ModelSerializer[TlsPrecautions]):
 class TlsApi(APIView):
     permission_classes = [needs(VIEW)]
 
-    @extend_schema(responses=TlsSerializer)
+    @extend_schema(responses=responses(TlsSerializer, 404))
     def get(self, request: Request, pk: int) -> Response:
         tls = get_object_or_404(TlsPrecautions, request=_request(request, pk))
         return Response(TlsSerializer(tls).data)
 
-    @extend_schema(request=TlsSerializer, responses=TlsSerializer)
+    @extend_schema(request=TlsSerializer, responses=responses(TlsSerializer, 400, 404, 415))
     def put(self, request: Request, pk: int) -> Response:
         """Record the first-dose time and the TLS prophylaxis (prescriber or pharmacist)."""
         offlabel = _request(request, pk)
@@ -177,12 +181,15 @@ class DispenseInput(serializers.Serializer[Any]):
 class DispensationsApi(APIView):
     permission_classes = [needs(VIEW)]
 
-    @extend_schema(responses=DispensationSerializer(many=True))
+    @extend_schema(responses=responses(DispensationSerializer(many=True), 404))
     def get(self, request: Request, pk: int) -> Response:
         offlabel = _request(request, pk)
         return Response(DispensationSerializer(dispensations_of(offlabel), many=True).data)
 
-    @extend_schema(request=DispenseInput, responses={201: DispensationSerializer})
+    @extend_schema(
+        request=DispenseInput,
+        responses=responses(DispensationSerializer, 400, 404, 409, 415, status=201),
+    )
     def post(self, request: Request, pk: int) -> Response:
         """Dispense the next cycle (pharmacists): lines of strength, quantity, lot and expiry."""
         payload = DispenseInput(data=request.data)
@@ -218,12 +225,14 @@ class DrugPriceSerializer(serializers.ModelSerializer[DrugPrice]):
 class DrugPricesApi(APIView):
     permission_classes = [needs("prescriptions.view_drugprice")]
 
-    @extend_schema(responses=DrugPriceSerializer(many=True))
+    @extend_schema(responses=responses(DrugPriceSerializer(many=True)))
     def get(self, request: Request) -> Response:
         prices = DrugPrice.objects.filter(hospital=acting_user(request).hospital)
         return Response(DrugPriceSerializer(prices, many=True).data)
 
-    @extend_schema(request=DrugPriceSerializer, responses={201: DrugPriceSerializer})
+    @extend_schema(
+        request=DrugPriceSerializer, responses=responses(DrugPriceSerializer, 400, 415, status=201)
+    )
     def post(self, request: Request) -> Response:
         """Record the hospital's price of one tablet strength (pharmacists)."""
         payload = DrugPriceSerializer(data=request.data)

@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class LabelRuleSet(models.Model):
@@ -18,7 +21,7 @@ class LabelRuleSet(models.Model):
     """
 
     version = models.PositiveIntegerField(unique=True)
-    dataset_version = models.PositiveIntegerField(help_text="Version written in the data file.")
+    dataset_version = models.PositiveIntegerField(help_text=_("Version written in the data file."))
     verified_on = models.DateField()
     data = models.JSONField()
     data_hash = models.CharField(max_length=64, unique=True)
@@ -35,7 +38,10 @@ class LabelRuleSet(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Label rules v{self.version} (verified {self.verified_on})"
+        return gettext("Label rules v%(version)s (verified %(date)s)") % {
+            "version": self.version,
+            "date": date_format(self.verified_on, "SHORT_DATE_FORMAT"),
+        }
 
 
 class SafetyOverride(models.Model):
@@ -50,7 +56,7 @@ class SafetyOverride(models.Model):
     )
     code = models.CharField(max_length=60)
     fingerprint = models.CharField(max_length=64)
-    message = models.TextField(help_text="The finding as it read when overridden.")
+    message = models.TextField(help_text=_("The finding as it read when overridden."))
     rules_version = models.PositiveIntegerField()
     reason = models.TextField()
     overridden_by = models.ForeignKey(
@@ -76,16 +82,18 @@ class TlsPrecautions(models.Model):
     request = models.OneToOneField(
         "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="tls"
     )
-    first_dose_at = models.DateTimeField(help_text="Planned date and time of the first VEN dose.")
-    hydration = models.BooleanField("hydration started", default=False)
+    first_dose_at = models.DateTimeField(
+        _("first dose"), help_text=_("Planned date and time of the first VEN dose.")
+    )
+    hydration = models.BooleanField(_("hydration started"), default=False)
     antihyperuricaemic = models.CharField(
-        "anti-hyperuricaemic agent", max_length=120, blank=True, help_text="e.g. allopurinol"
+        _("anti-hyperuricaemic agent"), max_length=120, blank=True, help_text=_("e.g. allopurinol")
     )
     chemistry_corrected = models.BooleanField(
-        "pre-existing chemistry abnormalities corrected", default=False
+        _("pre-existing chemistry abnormalities corrected"), default=False
     )
     risk_note = models.TextField(
-        "TLS risk factors and extra monitoring", blank=True, help_text="Optional."
+        _("TLS risk factors and extra monitoring"), blank=True, help_text=_("Optional.")
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -101,11 +109,11 @@ class TlsPrecautions(models.Model):
 
 
 class Payer(models.TextChoices):
-    NATIONAL_SERVICE = "national_service", "National health service"
-    HOSPITAL_BUDGET = "hospital_budget", "Hospital budget"
-    AIFA_FUND = "aifa_fund", "AIFA 5% Fund"
-    INSURER = "insurer", "Insurer"
-    COMPANY_FREE_SUPPLY = "company_free_supply", "Company free supply"
+    NATIONAL_SERVICE = "national_service", _("National health service")
+    HOSPITAL_BUDGET = "hospital_budget", _("Hospital budget")
+    AIFA_FUND = "aifa_fund", _("AIFA 5% Fund")
+    INSURER = "insurer", _("Insurer")
+    COMPANY_FREE_SUPPLY = "company_free_supply", _("Company free supply")
 
 
 class Dispensation(models.Model):
@@ -122,7 +130,7 @@ class Dispensation(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Value at the hospital's recorded prices; empty if a price is missing.",
+        help_text=_("Value at the hospital's recorded prices; empty if a price is missing."),
     )
     currency = models.CharField(max_length=3, blank=True)
     price_sources = models.JSONField(default=list, blank=True)

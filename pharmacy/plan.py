@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from pharmacy.models import LabelRuleSet
 from pharmacy.rules import label_rules_current, tablet_strengths
@@ -61,9 +62,12 @@ class Plan:
     currency: str = ""
     price_sources: list[str] = field(default_factory=list)
     missing_prices: list[Decimal] = field(default_factory=list)
-    assumptions: str = (
-        "VEN once daily on every day of each cycle; ramp-up on the first days of cycle 1; "
-        "tablets of 100, 50 and 10 mg."
+    # In the interface language of whoever computes the plan (English for the PDF dossier).
+    assumptions: str = field(
+        default_factory=lambda: gettext(
+            "VEN once daily on every day of each cycle; ramp-up on the first days of cycle 1; "
+            "tablets of 100, 50 and 10 mg."
+        )
     )
 
 
@@ -75,13 +79,18 @@ def ramp_up_for(request: OffLabelRequest, rules: LabelRuleSet | None = None) -> 
         if not found:
             return None
         steps = [Decimal(s.strip()) for s in found.group(1).split("/")]
-        return RampUp(steps, f"as written in the request: {request.ramp_up_custom.strip()}")
+        return RampUp(
+            steps,
+            gettext("as written in the request: %(text)s")
+            % {"text": request.ramp_up_custom.strip()},
+        )
     label = rules.data["ramp_ups"].get(request.ramp_up)
     if label is None:
         return None
     return RampUp(
         [Decimal(s) for s in label["steps_mg"]],
-        f"label rules v{rules.version}: {label['wording']}",
+        gettext("label rules v%(version)s: %(wording)s")
+        % {"version": rules.version, "wording": label["wording"]},
     )
 
 

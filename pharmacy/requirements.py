@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from pharmacy.safety import safety_check
 from prescriptions.models import OffLabelRequest
 from prescriptions.workflow import requirement_register
@@ -16,6 +18,7 @@ def safety_clear(request: OffLabelRequest) -> str | None:
     open_findings = safety_check(request).open_blocking
     if not open_findings:
         return None
-    return "blocking safety findings need a pharmacist's decision: " + "; ".join(
-        f"{f.title} ({f.message})" for f in open_findings
-    )
+    findings = "; ".join(f"{f.title} ({f.message})" for f in open_findings)
+    return gettext("blocking safety findings need a pharmacist's decision: %(findings)s") % {
+        "findings": findings
+    }

@@ -14,6 +14,10 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.utils import formats, translation
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django_stubs_ext import StrOrPromise
+
 from pharmacy.models import LabelRuleSet, SafetyOverride, TlsPrecautions
 from pharmacy.plan import ramp_up_for, tablet_strengths
 from pharmacy.rules import label_rules_current, source_name
@@ -23,14 +27,45 @@ from prescriptions.selectors import decimal_plain
 INFO, WARNING, BLOCKING = "info", "warning", "blocking"
 SEVERITY_ORDER = {BLOCKING: 0, WARNING: 1, INFO: 2}
 STRONG = {"posaconazole", "strong_cyp3a"}
+# A dose cap: (cap in mg, rule code, what imposes it, rule).
+Cap = tuple[Decimal, str, StrOrPromise, dict[str, Any]]
+
+
+class Text(str):
+    """A finding's words in the interface language, keeping their English version: the
+    fingerprint, the stored override and the audit trail use English, so a decision holds
+    whatever language the pharmacist reads."""
+
+    english: str
+
+    def __new__(cls, template: str, **params: object) -> Text:
+        shown = gettext(template) % params
+        with translation.override("en"):
+            english = template % {
+                k: v.english if isinstance(v, Text) else str(v) for k, v in params.items()
+            }
+        text = super().__new__(cls, shown)
+        text.english = english
+        return text
+
+
+class _Num:
+    """A number (and unit) with the decimal separator of the language it is rendered in."""
+
+    def __init__(self, value: Decimal, unit: str = "") -> None:
+        self.value, self.unit = value, unit
+
+    def __str__(self) -> str:
+        number = formats.number_format(decimal_plain(self.value))
+        return f"{number} {self.unit}" if self.unit else number
 
 
 @dataclass
 class Finding:
     code: str
     severity: str
-    title: str
-    message: str
+    title: Text
+    message: Text
     source: str
     wording: str
     confirmed: bool = True
@@ -38,7 +73,7 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(f"{self.code}\n{self.message}".encode()).hexdigest()
+        return hashlib.sha256(f"{self.code}\n{self.message.english}".encode()).hexdigest()
 
     @property
     def open(self) -> bool:
@@ -49,8 +84,8 @@ class Finding:
         return {
             "code": self.code,
             "severity": self.severity,
-            "title": self.title,
-            "message": self.message,
+            "title": str(self.title),
+            "message": str(self.message),
             "source": self.source,
             "wording": self.wording,
             "confirmed": self.confirmed,
@@ -97,8 +132,8 @@ class SafetyReport:
         return {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITY_ORDER}
 
 
-def _mg(value: Decimal) -> str:
-    return f"{decimal_plain(value)} mg"
+def _mg(value: Decimal) -> _Num:
+    return _Num(value, "mg")
 
 
 def _steps(steps: list[Decimal]) -> str:
@@ -118,8 +153,8 @@ class _Checker:
         self,
         code: str,
         severity: str,
-        title: str,
-        message: str,
+        title: Text,
+        message: Text,
         rule: dict[str, Any],
         *,
         wording_key: str = "wording",
@@ -131,8 +166,12 @@ class _Checker:
                 severity=severity,
                 title=title,
                 message=message,
-                source=f"{source_name(self.rules, rule['source'])} (label rules "
-                f"v{self.rules.version}, verified {self.rules.verified_on:%Y-%m-%d})",
+                source=gettext("%(source)s (label rules v%(version)s, verified %(date)s)")
+                % {
+                    "source": source_name(self.rules, rule["source"]),
+                    "version": self.rules.version,
+                    "date": formats.date_format(self.rules.verified_on, "SHORT_DATE_FORMAT"),
+                },
                 wording=rule[wording_key],
                 confirmed=rule.get("confirmed", True) if confirmed is None else confirmed,
             )
@@ -153,8 +192,12 @@ class _Checker:
         self.add(
             "food",
             INFO,
-            "Food and fruit",
-            "Take once daily with food; avoid grapefruit, Seville oranges and starfruit.",
+            Text(gettext_noop("Food and fruit")),
+            Text(
+                gettext_noop(
+                    "Take once daily with food; avoid grapefruit, Seville oranges and starfruit."
+                )
+            ),
             food,
         )
         self.report.findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
@@ -165,10 +208,17 @@ class _Checker:
             self.add(
                 "no_label_schedule",
                 WARNING,
-                "No label schedule for this partner",
-                f"The label gives no VEN schedule with "
-                f"{self.request.get_regimen_display() or 'this regimen'}: the dose and ramp-up "
-                "are checked only for interactions and tablets; check them against the protocol.",
+                Text(gettext_noop("No label schedule for this partner")),
+                Text(
+                    gettext_noop(
+                        "The label gives no VEN schedule with %(regimen)s: the dose and ramp-up "
+                        "are checked only for interactions and tablets; check them against the "
+                        "protocol."
+                    ),
+                    regimen=self.request.get_regimen_display()
+                    if self.request.regimen
+                    else gettext_lazy("this regimen"),
+                ),
                 self.data["ramp_ups"]["hma_3_day"],
             )
             return
@@ -179,10 +229,16 @@ class _Checker:
             self.add(
                 "ramp_up_partner_mismatch",
                 WARNING,
-                "Ramp-up does not match the partner",
-                f"The request plans the {self.request.get_ramp_up_display()}, but with "
-                f"{partner['drug']} the label ramp-up is "
-                f"{_steps([Decimal(s) for s in ramp['steps_mg']])}.",
+                Text(gettext_noop("Ramp-up does not match the partner")),
+                Text(
+                    gettext_noop(
+                        "The request plans the %(planned)s, but with %(drug)s the label ramp-up "
+                        "is %(steps)s."
+                    ),
+                    planned=self.request.get_ramp_up_display(),
+                    drug=partner["drug"],
+                    steps=_steps([Decimal(s) for s in ramp["steps_mg"]]),
+                ),
                 ramp,
             )
         bsa = self.patient.bsa_m2
@@ -190,9 +246,12 @@ class _Checker:
             self.add(
                 "bsa_missing",
                 WARNING,
-                f"{partner['drug'].capitalize()} dose not computed",
-                f"Weight and height are needed for the {partner['drug']} dose "
-                f"({partner['mg_per_m2']} mg/m²).",
+                Text(gettext_noop("%(drug)s dose not computed"), drug=partner["drug"].capitalize()),
+                Text(
+                    gettext_noop("Weight and height are needed for the %(drug)s dose (%(dose)s)."),
+                    drug=partner["drug"],
+                    dose=_Num(Decimal(str(partner["mg_per_m2"])), "mg/m²"),
+                ),
                 partner,
             )
             return
@@ -207,11 +266,23 @@ class _Checker:
         self.add(
             "partner_dose",
             INFO,
-            f"{partner['drug'].capitalize()} dose from BSA",
-            f"{partner['drug'].capitalize()} {decimal_plain(per_m2)} mg/m² × BSA "
-            f"{decimal_plain(bsa)} m² (Mosteller) = {decimal_plain(exact)} mg, rounded to "
-            f"{_mg(rounded)} (nearest {_mg(step)}, hospital rule), {partner['route']} "
-            f"days {first}–{last} of each cycle.",
+            Text(gettext_noop("%(drug)s dose from BSA"), drug=partner["drug"].capitalize()),
+            Text(
+                gettext_noop(
+                    "%(drug)s %(per_m2)s mg/m² × BSA %(bsa)s m² (Mosteller) = %(exact)s, rounded "
+                    "to %(rounded)s (nearest %(step)s, hospital rule), %(route)s days "
+                    "%(first)s–%(last)s of each cycle."
+                ),
+                drug=partner["drug"].capitalize(),
+                per_m2=_Num(per_m2),
+                bsa=_Num(bsa),
+                exact=_mg(exact),
+                rounded=_mg(rounded),
+                step=_mg(step),
+                route=partner["route"],
+                first=first,
+                last=last,
+            ),
             partner,
         )
 
@@ -226,12 +297,10 @@ class _Checker:
                 return rule
         return None
 
-    def check_interactions(
-        self, partner: dict[str, Any] | None
-    ) -> list[tuple[Decimal, str, str, dict[str, Any]]]:
+    def check_interactions(self, partner: dict[str, Any] | None) -> list[Cap]:
         """Per-medication dose caps: (cap mg, code, who, rule)."""
         base = self.report.label_target_mg or self.request.ven_target_dose_mg
-        caps: list[tuple[Decimal, str, str, dict[str, Any]]] = []
+        caps: list[Cap] = []
         strong: list[ConcomitantMedication] = []
         for med in self.medications:
             name = med.drug_name.lower()
@@ -240,17 +309,27 @@ class _Checker:
                     self.add(
                         f"contraindicated_{banned['code']}",
                         banned["severity"],
-                        f"{banned['title']}: contraindicated",
-                        f"{med.drug_name} is contraindicated with venetoclax (EU SmPC): stop it "
-                        "before the first dose.",
+                        Text(gettext_noop("%(drug)s: contraindicated"), drug=banned["title"]),
+                        Text(
+                            gettext_noop(
+                                "%(drug)s is contraindicated with venetoclax (EU SmPC): stop it "
+                                "before the first dose."
+                            ),
+                            drug=med.drug_name,
+                        ),
                         banned,
                     )
             if med.interaction == Interaction.STRONG_CYP3A_INDUCER:
                 self.add(
                     "cyp3a_inducer",
                     self.data["inducers"]["severity"],
-                    "CYP3A inducer",
-                    f"{med.drug_name} induces CYP3A and lowers venetoclax exposure: avoid it.",
+                    Text(gettext_noop("CYP3A inducer")),
+                    Text(
+                        gettext_noop(
+                            "%(drug)s induces CYP3A and lowers venetoclax exposure: avoid it."
+                        ),
+                        drug=med.drug_name,
+                    ),
                     self.data["inducers"],
                 )
             rule = self._inhibitor_rule(med)
@@ -259,10 +338,15 @@ class _Checker:
                     self.add(
                         "medication_unclassified",
                         WARNING,
-                        "Medication not classified",
-                        f"{med.drug_name}: its CYP3A / P-gp class is not recorded; classify it "
-                        "before the first dose (strong, moderate or P-gp inhibitors change the "
-                        "dose).",
+                        Text(gettext_noop("Medication not classified")),
+                        Text(
+                            gettext_noop(
+                                "%(drug)s: its CYP3A / P-gp class is not recorded; classify it "
+                                "before the first dose (strong, moderate or P-gp inhibitors "
+                                "change the dose)."
+                            ),
+                            drug=med.drug_name,
+                        ),
                         self.data["inhibitors"][0],
                     )
                 continue
@@ -279,44 +363,55 @@ class _Checker:
             self.add(
                 "inhibitor_resume",
                 INFO,
-                "When the inhibitor stops",
-                "Resume the previous venetoclax dose 2–3 days after "
-                + ", ".join(sorted({who for _, _, who, _ in caps}))
-                + " stops.",
+                Text(gettext_noop("When the inhibitor stops")),
+                Text(
+                    gettext_noop(
+                        "Resume the previous venetoclax dose 2–3 days after %(drugs)s stops."
+                    ),
+                    drugs=", ".join(sorted({str(who) for _cap, _code, who, _rule in caps})),
+                ),
                 self.data["inhibitor_advice"],
             )
         for med in strong:
             self.add(
                 "strong_inhibitor_at_initiation",
                 self.data["initiation_contraindication"]["severity"],
-                "Strong CYP3A inhibitor at initiation",
-                f"{med.drug_name} is a strong CYP3A inhibitor. The USPI contraindicates strong "
-                "CYP3A inhibitors at initiation and ramp-up in CLL; in AML the label gives a "
-                "reduced dose and ramp-up (see below). Check the inhibitor's own label too.",
+                Text(gettext_noop("Strong CYP3A inhibitor at initiation")),
+                Text(
+                    gettext_noop(
+                        "%(drug)s is a strong CYP3A inhibitor. The USPI contraindicates strong "
+                        "CYP3A inhibitors at initiation and ramp-up in CLL; in AML the label gives "
+                        "a reduced dose and ramp-up (see below). Check the inhibitor's own label "
+                        "too."
+                    ),
+                    drug=med.drug_name,
+                ),
                 self.data["initiation_contraindication"],
             )
         return caps
 
-    def check_hepatic(self, caps: list[tuple[Decimal, str, str, dict[str, Any]]]) -> None:
+    def check_hepatic(self, caps: list[Cap]) -> None:
         rule = self.data["hepatic"]
         function = self.patient.hepatic_function
         base = self.report.label_target_mg or self.request.ven_target_dose_mg
         if function == Patient.Hepatic.SEVERE and base is not None:
             cap = base * (100 - Decimal(rule["severe_reduce_by_percent"])) / 100
-            caps.append((cap, "hepatic_severe", "severe hepatic impairment", rule))
+            caps.append((cap, "hepatic_severe", gettext_lazy("severe hepatic impairment"), rule))
         elif function == Patient.Hepatic.UNKNOWN:
             self.add(
                 "hepatic_unknown",
                 WARNING,
-                "Hepatic function not recorded",
-                "Hepatic function is not recorded; with severe impairment (Child-Pugh C) the "
-                "dose is reduced by 50%.",
+                Text(gettext_noop("Hepatic function not recorded")),
+                Text(
+                    gettext_noop(
+                        "Hepatic function is not recorded; with severe impairment (Child-Pugh C) "
+                        "the dose is reduced by 50%%."
+                    )
+                ),
                 rule,
             )
 
-    def check_dose(
-        self, partner: dict[str, Any] | None, caps: list[tuple[Decimal, str, str, dict[str, Any]]]
-    ) -> None:
+    def check_dose(self, partner: dict[str, Any] | None, caps: list[Cap]) -> None:
         target = self.request.ven_target_dose_mg
         if caps:
             self.report.max_dose_mg = min(cap for cap, *_ in caps)
@@ -327,17 +422,31 @@ class _Checker:
                 self.add(
                     f"dose_above_{code}",
                     BLOCKING,
-                    f"Dose too high with {who}",
-                    f"With {who} the label dose is at most {_mg(cap)} daily; "
-                    f"{_mg(target)} is planned.",
+                    Text(gettext_noop("Dose too high with %(who)s"), who=who),
+                    Text(
+                        gettext_noop(
+                            "With %(who)s the label dose is at most %(cap)s daily; "
+                            "%(target)s is planned."
+                        ),
+                        who=who,
+                        cap=_mg(cap),
+                        target=_mg(target),
+                    ),
                     rule,
                 )
             else:
                 self.add(
                     f"dose_adjusted_{code}",
                     INFO,
-                    f"Dose adjusted for {who}",
-                    f"{_mg(target)} planned, within the label's {_mg(cap)} with {who}.",
+                    Text(gettext_noop("Dose adjusted for %(who)s"), who=who),
+                    Text(
+                        gettext_noop(
+                            "%(target)s planned, within the label's %(cap)s with %(who)s."
+                        ),
+                        target=_mg(target),
+                        cap=_mg(cap),
+                        who=who,
+                    ),
                     rule,
                 )
         label = self.report.label_target_mg
@@ -348,18 +457,30 @@ class _Checker:
             self.add(
                 "dose_above_label",
                 BLOCKING,
-                "Dose above the label",
-                f"{_mg(target)} is above the label's {_mg(label)} daily with {partner['drug']}.",
+                Text(gettext_noop("Dose above the label")),
+                Text(
+                    gettext_noop("%(target)s is above the label's %(label)s daily with %(drug)s."),
+                    target=_mg(target),
+                    label=_mg(label),
+                    drug=partner["drug"],
+                ),
                 ramp_rule,
             )
         elif target < label:
             self.add(
                 "dose_below_label",
                 WARNING,
-                "Dose below the label",
-                f"{_mg(target)} is below the label's {_mg(label)} daily with {partner['drug']}, "
-                "and no interacting medication or hepatic impairment is recorded: check the "
-                "reason.",
+                Text(gettext_noop("Dose below the label")),
+                Text(
+                    gettext_noop(
+                        "%(target)s is below the label's %(label)s daily with %(drug)s, and no "
+                        "interacting medication or hepatic impairment is recorded: check the "
+                        "reason."
+                    ),
+                    target=_mg(target),
+                    label=_mg(label),
+                    drug=partner["drug"],
+                ),
                 ramp_rule,
             )
 
@@ -377,18 +498,29 @@ class _Checker:
                 self.add(
                     "ramp_up_differs",
                     WARNING,
-                    "Ramp-up differs from the label",
-                    f"The request plans {_steps(planned.steps_mg)}; the label ramp-up with "
-                    f"{partner['drug']} is {_steps(self.report.expected_ramp_up_mg)}.",
+                    Text(gettext_noop("Ramp-up differs from the label")),
+                    Text(
+                        gettext_noop(
+                            "The request plans %(planned)s; the label ramp-up with %(drug)s is "
+                            "%(expected)s."
+                        ),
+                        planned=_steps(planned.steps_mg),
+                        drug=partner["drug"],
+                        expected=_steps(self.report.expected_ramp_up_mg),
+                    ),
                     ramp,
                 )
         if self.request.ramp_up == OffLabelRequest.RampUp.CUSTOM and planned is None:
             self.add(
                 "ramp_up_not_computable",
                 WARNING,
-                "Custom ramp-up not computable",
-                "Write the custom ramp-up as daily doses, e.g. '10/20/50/70 mg', so that the "
-                "tablets and the laboratory times can be computed.",
+                Text(gettext_noop("Custom ramp-up not computable")),
+                Text(
+                    gettext_noop(
+                        "Write the custom ramp-up as daily doses, e.g. '10/20/50/70 mg', so that "
+                        "the tablets and the laboratory times can be computed."
+                    )
+                ),
                 self.data["tls"],
                 wording_key="labs_wording",
             )
@@ -397,14 +529,24 @@ class _Checker:
             expected = [Decimal(s) for s in rule["ramp_up_steps_mg"]]
             self.report.expected_ramp_up_mg = expected
             if planned is None or planned.steps_mg != expected:
-                written = _steps(planned.steps_mg) if planned else "no computable ramp-up"
+                written = (
+                    _steps(planned.steps_mg) if planned else gettext_lazy("no computable ramp-up")
+                )
                 self.add(
                     "ramp_up_with_inhibitor",
                     WARNING,
-                    "Ramp-up with a strong CYP3A inhibitor",
-                    f"With {rule['title'].split(' (')[0].lower()} the AML ramp-up is "
-                    f"{_steps(expected)} (days 1–{len(expected)}); the request plans {written}. "
-                    "Verify against the current label.",
+                    Text(gettext_noop("Ramp-up with a strong CYP3A inhibitor")),
+                    Text(
+                        gettext_noop(
+                            "With %(inhibitor)s the AML ramp-up is %(expected)s (days "
+                            "1–%(days)s); the request plans %(written)s. Verify against the "
+                            "current label."
+                        ),
+                        inhibitor=rule["title"].split(" (")[0].lower(),
+                        expected=_steps(expected),
+                        days=len(expected),
+                        written=written,
+                    ),
                     rule,
                     wording_key="ramp_up_wording",
                     confirmed=rule["ramp_up_confirmed"],
@@ -421,10 +563,14 @@ class _Checker:
                 self.add(
                     "dose_not_in_tablets",
                     BLOCKING,
-                    "Dose cannot be made from tablets",
-                    f"{_mg(dose)} cannot be made from "
-                    + ", ".join(_mg(s) for s in tablet_strengths(self.rules))
-                    + " tablets.",
+                    Text(gettext_noop("Dose cannot be made from tablets")),
+                    Text(
+                        gettext_noop("%(dose)s cannot be made from %(strengths)s tablets."),
+                        dose=_mg(dose),
+                        strengths=", ".join(
+                            f"{decimal_plain(s)} mg" for s in tablet_strengths(self.rules)
+                        ),
+                    ),
                     self.data["tablets"],
                 )
 
@@ -436,9 +582,14 @@ class _Checker:
             self.add(
                 "wbc_missing",
                 BLOCKING,
-                "WBC not recorded",
-                f"The WBC must be below {decimal_plain(limit)} ×10⁹/L before the first dose; "
-                "record it in the patient's profile.",
+                Text(gettext_noop("WBC not recorded")),
+                Text(
+                    gettext_noop(
+                        "The WBC must be below %(limit)s ×10⁹/L before the first dose; record it "
+                        "in the patient's profile."
+                    ),
+                    limit=_Num(limit),
+                ),
                 rule,
                 wording_key="wbc_wording",
             )
@@ -446,9 +597,15 @@ class _Checker:
             self.add(
                 "wbc_too_high",
                 BLOCKING,
-                "WBC too high to start",
-                f"WBC {decimal_plain(wbc)} ×10⁹/L: it must be below {decimal_plain(limit)} "
-                "×10⁹/L before the first dose (cytoreduce first).",
+                Text(gettext_noop("WBC too high to start")),
+                Text(
+                    gettext_noop(
+                        "WBC %(wbc)s ×10⁹/L: it must be below %(limit)s ×10⁹/L before the first "
+                        "dose (cytoreduce first)."
+                    ),
+                    wbc=_Num(wbc),
+                    limit=_Num(limit),
+                ),
                 rule,
                 wording_key="wbc_wording",
             )
@@ -459,9 +616,13 @@ class _Checker:
             self.add(
                 "tls_prophylaxis",
                 WARNING,
-                "TLS prophylaxis not confirmed",
-                "Not yet recorded: " + ", ".join(missing) + ". Required before cycle 1 is "
-                "dispensed.",
+                Text(gettext_noop("TLS prophylaxis not confirmed")),
+                Text(
+                    gettext_noop(
+                        "Not yet recorded: %(missing)s. Required before cycle 1 is dispensed."
+                    ),
+                    missing=_Joined(tls_missing_lazy(tls)),
+                ),
                 rule,
                 wording_key="prophylaxis_wording",
             )
@@ -469,17 +630,37 @@ class _Checker:
             self.report.lab_schedule = lab_schedule(self.request, tls.first_dose_at, self.rules)
 
 
-def tls_missing(tls: TlsPrecautions | None) -> list[str]:
+class _Joined:
+    """Items joined with commas, each in the language the whole is rendered in."""
+
+    def __init__(self, items: list[StrOrPromise]) -> None:
+        self.items = items
+
+    def __str__(self) -> str:
+        return ", ".join(str(i) for i in self.items)
+
+
+def tls_missing_lazy(tls: TlsPrecautions | None) -> list[StrOrPromise]:
     if tls is None:
-        return ["the first-dose time", "hydration", "the anti-hyperuricaemic", "chemistry"]
-    missing = []
+        return [
+            gettext_lazy("the first-dose time"),
+            gettext_lazy("hydration"),
+            gettext_lazy("the anti-hyperuricaemic"),
+            gettext_lazy("chemistry"),
+        ]
+    missing: list[StrOrPromise] = []
     if not tls.hydration:
-        missing.append("hydration")
+        missing.append(gettext_lazy("hydration"))
     if not tls.antihyperuricaemic.strip():
-        missing.append("the anti-hyperuricaemic")
+        missing.append(gettext_lazy("the anti-hyperuricaemic"))
     if not tls.chemistry_corrected:
-        missing.append("chemistry corrected")
+        missing.append(gettext_lazy("chemistry corrected"))
     return missing
+
+
+def tls_missing(tls: TlsPrecautions | None) -> list[str]:
+    """What the TLS precautions still lack, in the interface language."""
+    return [str(item) for item in tls_missing_lazy(tls)]
 
 
 def lab_schedule(
@@ -500,13 +681,21 @@ def lab_schedule(
     times: list[LabTime] = []
     for day, dose in enumerate(steps, start=1):
         taken = first_dose_at + timedelta(days=day - 1)
-        times.append(LabTime(f"Day {day} ({_mg(dose)}): pre-dose", taken, taken))
-        times.append(LabTime(f"Day {day} ({_mg(dose)}): 6–8 h after", taken + early, taken + late))
+        label = {"day": day, "dose": _mg(dose)}
+        times.append(LabTime(gettext("Day %(day)s (%(dose)s): pre-dose") % label, taken, taken))
+        times.append(
+            LabTime(
+                gettext("Day %(day)s (%(dose)s): 6–8 h after") % label,
+                taken + early,
+                taken + late,
+            )
+        )
     if steps:
         final = first_dose_at + timedelta(days=len(steps) - 1) + after_final
         times.append(
             LabTime(
-                f"Day {len(steps) + 1}: 24 h after reaching {_mg(steps[-1])}",
+                gettext("Day %(day)s: 24 h after reaching %(dose)s")
+                % {"day": len(steps) + 1, "dose": _mg(steps[-1])},
                 final,
                 final,
             )

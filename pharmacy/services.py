@@ -14,6 +14,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
@@ -46,13 +48,13 @@ def _locked(actor: User, request: OffLabelRequest) -> OffLabelRequest:
         OffLabelRequest.objects.select_for_update().select_related("patient").get(pk=request.pk)
     )
     if actor.hospital_id is None or actor.hospital_id != locked.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     return locked
 
 
-def _require_pharmacist(actor: User, what: str) -> None:
+def _require_pharmacist(actor: User, what: StrOrPromise) -> None:
     if Role.PHARMACIST not in roles_of(actor):
-        raise ApplicationError(f"Only a pharmacist can {what}.")
+        raise ApplicationError(gettext("Only a pharmacist can %(action)s.") % {"action": what})
 
 
 # --- Safety overrides ------------------------------------------------------------------------
@@ -64,11 +66,11 @@ def safety_override_create(
 ) -> SafetyOverride:
     """A pharmacist decides to go ahead despite one blocking finding, and says why."""
     request = _locked(actor, request)
-    _require_pharmacist(actor, "override a blocking safety finding")
+    _require_pharmacist(actor, gettext_lazy("override a blocking safety finding"))
     reason = reason.strip()
     if len(reason) < 10:
         raise ApplicationError(
-            "Give the clinical reason for overriding (at least 10 characters).",
+            gettext("Give the clinical reason for overriding (at least 10 characters)."),
             extra={"field": "reason"},
         )
     report = safety_check(request)
@@ -78,19 +80,24 @@ def safety_override_create(
     )
     if finding is None:
         raise ConflictError(
-            "This finding no longer applies: the request, the patient's medications or the "
-            "label rules changed. Reload the page to see the current findings."
+            gettext(
+                "This finding no longer applies: the request, the patient's medications or the "
+                "label rules changed. Reload the page to see the current findings."
+            )
         )
     if finding.override is not None:
         raise ConflictError(
-            f"This finding was already overridden by {finding.override.overridden_by} "
-            f"at {timezone.localtime(finding.override.overridden_at):%Y-%m-%d %H:%M}."
+            gettext("This finding was already overridden by %(who)s at %(when)s.")
+            % {
+                "who": finding.override.overridden_by,
+                "when": f"{timezone.localtime(finding.override.overridden_at):%Y-%m-%d %H:%M}",
+            }
         )
     override = SafetyOverride.objects.create(
         request=request,
         code=finding.code,
         fingerprint=fingerprint,
-        message=finding.message,
+        message=finding.message.english,  # stored as the fingerprint reads it
         rules_version=report.rules.version,
         reason=reason,
         overridden_by=actor,
@@ -99,10 +106,11 @@ def safety_override_create(
         actor=actor,
         action="safety.overridden",
         target=request,
-        summary=f"{request.reference}: blocking finding '{finding.title}' overridden — {reason}",
+        summary=f"{request.reference}: blocking finding '{finding.title.english}' overridden "
+        f"— {reason}",
         after={
             "code": finding.code,
-            "message": finding.message,
+            "message": finding.message.english,
             "rules_version": report.rules.version,
             "reason": reason,
         },
@@ -119,6 +127,10 @@ TLS_FIELDS = (
     "chemistry_corrected",
     "risk_note",
 )
+# A planned first dose outside these years is a typing slip (0419 for 2019). Far-off years
+# also break what is computed from the date: the lab schedule adds days to it, and before
+# 1900 the local time zone had second-precision offsets no ISO 8601 client parses.
+FIRST_DOSE_YEARS = range(2000, 2100)
 
 
 def _tls_data(tls: TlsPrecautions | None) -> dict[str, Any]:
@@ -141,21 +153,32 @@ def tls_precautions_set(
     if Role.PHARMACIST not in roles and not (
         Role.PHYSICIAN in roles and request.prescriber_id == actor.pk
     ):
-        raise ApplicationError("Only the prescriber or a pharmacist can record TLS precautions.")
+        raise ApplicationError(
+            gettext("Only the prescriber or a pharmacist can record TLS precautions.")
+        )
     if request.status not in TLS_EDITABLE:
         raise ApplicationError(
-            f"{request.reference} is '{request.get_status_display()}': TLS precautions can no "
-            "longer be changed."
+            gettext("%(reference)s is '%(status)s': TLS precautions can no longer be changed.")
+            % {"reference": request.reference, "status": request.get_status_display()}
         )
     unknown = set(fields) - set(TLS_FIELDS)
     if unknown:
-        raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+        raise ApplicationError(
+            gettext("Unknown fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
+    first_dose_at = fields.get("first_dose_at")
+    if first_dose_at is not None and first_dose_at.year not in FIRST_DOSE_YEARS:
+        raise ApplicationError(
+            gettext("The first dose must be planned between %(first)s and %(last)s.")
+            % {"first": FIRST_DOSE_YEARS.start, "last": FIRST_DOSE_YEARS.stop - 1},
+            extra={"field": "first_dose_at"},
+        )
     tls = TlsPrecautions.objects.filter(request=request).first()
     before = _tls_data(tls)
     if tls is None:
         if not fields.get("first_dose_at"):
             raise ApplicationError(
-                "Give the planned date and time of the first dose.",
+                gettext("Give the planned date and time of the first dose."),
                 extra={"field": "first_dose_at"},
             )
         tls = TlsPrecautions(
@@ -167,7 +190,9 @@ def tls_precautions_set(
         and fields["first_dose_at"] != tls.first_dose_at
         and request.dispensations.filter(cycle=1).exists()
     ):
-        raise ApplicationError("Cycle 1 is dispensed: the first-dose time can no longer move.")
+        raise ApplicationError(
+            gettext("Cycle 1 is dispensed: the first-dose time can no longer move.")
+        )
     for key, value in fields.items():
         setattr(tls, key, value.strip() if isinstance(value, str) else value)
     tls.updated_by = actor
@@ -225,75 +250,106 @@ def dispensation_create(
     plan without a note. Cycle 1 also needs the TLS precautions and no open blocking finding.
     The first dispensation moves an approved request to active."""
     request = _locked(actor, request)
-    _require_pharmacist(actor, "dispense")
+    _require_pharmacist(actor, gettext_lazy("dispense"))
     if request.status not in DISPENSABLE:
         raise ApplicationError(
-            f"Cannot dispense: {request.reference} is '{request.get_status_display()}'. "
-            "Only an approved or active request is dispensed."
+            gettext(
+                "Cannot dispense: %(reference)s is '%(status)s'. Only an approved or active "
+                "request is dispensed."
+            )
+            % {"reference": request.reference, "status": request.get_status_display()}
         )
     done = request.dispensations.select_related("dispensed_by").order_by("cycle")
     existing = next((d for d in done if d.cycle == cycle), None)
     if existing is not None:
         raise ConflictError(
-            f"Cycle {cycle} was already dispensed by {existing.dispensed_by} at "
-            f"{timezone.localtime(existing.dispensed_at):%Y-%m-%d %H:%M}."
+            gettext("Cycle %(cycle)s was already dispensed by %(who)s at %(when)s.")
+            % {
+                "cycle": cycle,
+                "who": existing.dispensed_by,
+                "when": f"{timezone.localtime(existing.dispensed_at):%Y-%m-%d %H:%M}",
+            }
         )
     expected_cycle = len(done) + 1
     if cycle != expected_cycle:
         raise ApplicationError(
-            f"The next cycle to dispense is cycle {expected_cycle}, not {cycle}."
+            gettext("The next cycle to dispense is cycle %(expected)s, not %(cycle)s.")
+            % {"expected": expected_cycle, "cycle": cycle},
+            extra={"field": "cycle"},
         )
     if request.cycles_planned is not None and cycle > request.cycles_planned:
         raise ApplicationError(
-            f"All {request.cycles_planned} planned cycles are dispensed; a further cycle needs "
-            "an amended request."
+            gettext(
+                "All %(n)s planned cycles are dispensed; a further cycle needs an amended request."
+            )
+            % {"n": request.cycles_planned},
+            extra={"field": "cycle"},
         )
     if cycle == 1:
         report = safety_check(request)
         if report.open_blocking:
             raise ApplicationError(
-                "Blocking safety findings need a pharmacist's decision first: "
-                + "; ".join(f.title for f in report.open_blocking)
-                + "."
+                gettext("Blocking safety findings need a pharmacist's decision first: %(titles)s.")
+                % {"titles": "; ".join(str(f.title) for f in report.open_blocking)}
             )
         missing = tls_missing(report.tls)
         if missing:
             raise ApplicationError(
-                "Record the TLS precautions before cycle 1: " + ", ".join(missing) + "."
+                gettext("Record the TLS precautions before cycle 1: %(missing)s.")
+                % {"missing": ", ".join(missing)}
             )
     plan = cycle_plan(request, cycle)
     if plan is None:
-        raise ApplicationError("The request has no target dose: the cycle cannot be computed.")
+        raise ApplicationError(
+            gettext("The request has no target dose: the cycle cannot be computed.")
+        )
     if not lines:
-        raise ApplicationError("Give at least one line: strength, quantity, lot and expiry.")
+        raise ApplicationError(
+            gettext("Give at least one line: strength, quantity, lot and expiry."),
+            extra={"field": "lines"},
+        )
     strengths = set(tablet_strengths(label_rules_current()))
     today = timezone.localdate()
     given: dict[Decimal, int] = {}
+    # "Line 1" for people; the field path counts from 0, like the JSON array it names.
     for i, line in enumerate(lines, start=1):
         if line.strength_mg not in strengths:
             raise ApplicationError(
-                f"Line {i}: {line.strength_mg} mg is not a venetoclax tablet strength.",
-                extra={"field": f"lines[{i}].strength_mg"},
+                gettext("Line %(line)s: %(strength)s mg is not a venetoclax tablet strength.")
+                % {"line": i, "strength": line.strength_mg},
+                extra={"field": f"lines[{i - 1}].strength_mg"},
             )
         if line.quantity < 1:
-            raise ApplicationError(f"Line {i}: the quantity must be at least 1.")
+            raise ApplicationError(
+                gettext("Line %(line)s: the quantity must be at least 1.") % {"line": i},
+                extra={"field": f"lines[{i - 1}].quantity"},
+            )
         if not line.lot.strip():
-            raise ApplicationError(f"Line {i}: give the lot number.")
+            raise ApplicationError(
+                gettext("Line %(line)s: give the lot number.") % {"line": i},
+                extra={"field": f"lines[{i - 1}].lot"},
+            )
         if line.expiry < today:
             raise ApplicationError(
-                f"Line {i}: lot {line.lot} expired on {line.expiry:%Y-%m-%d}; do not dispense it."
+                gettext("Line %(line)s: lot %(lot)s expired on %(expiry)s; do not dispense it.")
+                % {"line": i, "lot": line.lot, "expiry": f"{line.expiry:%Y-%m-%d}"},
+                extra={"field": f"lines[{i - 1}].expiry"},
             )
         given[line.strength_mg] = given.get(line.strength_mg, 0) + line.quantity
     planned = plan.tablets
     if given != planned and not note.strip():
         raise ApplicationError(
-            "The quantities differ from the computed plan ("
-            + ", ".join(f"{n} × {s} mg" for s, n in planned.items())
-            + "): give the reason in the note.",
-            extra={"planned": {str(s): n for s, n in planned.items()}},
+            gettext(
+                "The quantities differ from the computed plan (%(plan)s): "
+                "give the reason in the note."
+            )
+            % {"plan": ", ".join(f"{n} × {s} mg" for s, n in planned.items())},
+            extra={"field": "note", "planned": {str(s): n for s, n in planned.items()}},
         )
     if payer and payer not in Payer.values:
-        raise ApplicationError(f"Unknown payer {payer!r}.", extra={"field": "payer"})
+        raise ApplicationError(
+            gettext("Unknown payer %(payer)s.") % {"payer": repr(payer)}, extra={"field": "payer"}
+        )
     payer = payer or payer_default(request)[0]
     prices = prices_current(request)
     priced = all(line.strength_mg in prices for line in lines)
@@ -316,7 +372,9 @@ def dispensation_create(
                 dispensed_at=now,
             )
     except IntegrityError as exc:  # a concurrent dispensation of the same cycle won
-        raise ConflictError(f"Cycle {cycle} was dispensed by someone else just now.") from exc
+        raise ConflictError(
+            gettext("Cycle %(cycle)s was dispensed by someone else just now.") % {"cycle": cycle}
+        ) from exc
     total = Decimal(0)
     for line in lines:
         price = prices.get(line.strength_mg)
@@ -372,18 +430,21 @@ def drug_price_add(
     valid_from: date,
 ) -> DrugPrice:
     """A new price for one tablet strength; older prices stay for the cost history."""
-    _require_pharmacist(actor, "record drug prices")
+    _require_pharmacist(actor, gettext_lazy("record drug prices"))
     if actor.hospital_id is None:
-        raise ApplicationError("Prices belong to a hospital; your account has none.")
+        raise ApplicationError(gettext("Prices belong to a hospital; your account has none."))
     if strength_mg not in set(tablet_strengths(label_rules_current())):
         raise ApplicationError(
-            f"{strength_mg} mg is not a tablet strength.", extra={"field": "strength_mg"}
+            gettext("%(strength)s mg is not a tablet strength.") % {"strength": strength_mg},
+            extra={"field": "strength_mg"},
         )
     if price_per_unit <= 0:
-        raise ApplicationError("The price must be above zero.", extra={"field": "price_per_unit"})
+        raise ApplicationError(
+            gettext("The price must be above zero."), extra={"field": "price_per_unit"}
+        )
     if not source.strip():
         raise ApplicationError(
-            "Say where the price comes from (tender, invoice, price list).",
+            gettext("Say where the price comes from (tender, invoice, price list)."),
             extra={"field": "source"},
         )
     price = DrugPrice(
@@ -422,7 +483,7 @@ def demo_prices_seed(*, actor: User) -> int:
     """Give the demo hospital invented tablet prices once, so cost figures show; returns how
     many were added."""
     if actor.hospital is None or not actor.hospital.is_demo:
-        raise ApplicationError("Demo prices are only for the invented demo hospital.")
+        raise ApplicationError(gettext("Demo prices are only for the invented demo hospital."))
     added = 0
     for strength, price in DEMO_PRICES:
         if DrugPrice.objects.filter(hospital=actor.hospital, strength_mg=strength).exists():

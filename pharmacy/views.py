@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.roles import Role
 from accounts.scoping import acting_user
@@ -120,7 +121,7 @@ def override_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = OverrideForm(request.POST or None)
     if request.method == "POST":
         if not form.is_valid():
-            messages.error(request, "Give the reason for the override (at least 10 characters).")
+            messages.error(request, _("Give the reason for the override (at least 10 characters)."))
         else:
             try:
                 safety_override_create(
@@ -129,7 +130,7 @@ def override_view(request: HttpRequest, pk: int) -> HttpResponse:
                     fingerprint=form.cleaned_data["fingerprint"],
                     reason=form.cleaned_data["reason"],
                 )
-                messages.success(request, "Override recorded with your reason.")
+                messages.success(request, _("Override recorded with your reason."))
             except (ApplicationError, ConflictError) as exc:
                 messages.error(request, exc.message)
     return redirect("pharmacy:request", pk=pk)
@@ -147,7 +148,7 @@ def tls_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("pharmacy:request", pk=pk)
     try:
         tls_precautions_set(actor=acting_user(request), request=offlabel, fields=form.cleaned_data)
-        messages.success(request, "TLS precautions recorded; the laboratory times are below.")
+        messages.success(request, _("TLS precautions recorded; the laboratory times are below."))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("pharmacy:request", pk=pk)
@@ -164,10 +165,14 @@ def dispense_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not (form.is_valid() and lines.is_valid()):
         problems = [form_errors_text(form)] if form.errors else []
         problems += [
-            f"line {i}: {form_errors_text(f)}" for i, f in enumerate(lines.forms, 1) if f.errors
+            _("line %(number)s: %(problems)s") % {"number": i, "problems": form_errors_text(f)}
+            for i, f in enumerate(lines.forms, 1)
+            if f.errors
         ]
         problems += [str(e) for e in lines.non_form_errors()]
-        messages.error(request, "Not dispensed: " + "; ".join(problems))
+        messages.error(
+            request, _("Not dispensed: %(problems)s") % {"problems": "; ".join(problems)}
+        )
         return redirect("pharmacy:request", pk=pk)
     try:
         dispensation = dispensation_create(
@@ -178,9 +183,9 @@ def dispense_view(request: HttpRequest, pk: int) -> HttpResponse:
             note=form.cleaned_data["note"],
             lines=[LineInput(**line) for line in lines.cleaned_data if line],
         )
-        messages.success(request, f"Cycle {dispensation.cycle} dispensed.")
+        messages.success(request, _("Cycle %(cycle)s dispensed.") % {"cycle": dispensation.cycle})
     except (ApplicationError, ConflictError) as exc:
-        messages.error(request, "Not dispensed: " + exc.message)
+        messages.error(request, _("Not dispensed: %(problems)s") % {"problems": exc.message})
     return redirect("pharmacy:request", pk=pk)
 
 
@@ -192,7 +197,7 @@ def prices_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             drug_price_add(actor=user, drug=drug_default(), **form.cleaned_data)
-            messages.success(request, "Price recorded.")
+            messages.success(request, _("Price recorded."))
             return redirect("pharmacy:prices")
         except ApplicationError as exc:
             messages.error(request, exc.message)

@@ -7,18 +7,22 @@ check roles and ownership.
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.scoping import acting_user
 from evidence.models import Study
+from offlabel.api_errors import responses
 from offlabel.permissions import ActionPermission
+from offlabel.viewsets import ListFiltersOnlyMixin
 from prescriptions.models import EvidenceAttachment, OffLabelRequest, Patient
 from prescriptions.selectors import (
     evidence_summary,
@@ -52,7 +56,28 @@ VIEW_PATIENT = "prescriptions.view_patient"
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
 
+class PatientFilter(django_filters.FilterSet):
+    # A filter, not a raw query parameter: the form refuses what the database cannot take
+    # (a NUL character was a 500 on PostgreSQL).
+    q = django_filters.CharFilter(method="search", label="Part of the pseudonym")
+
+    class Meta:
+        model = Patient
+        fields = ["q"]
+
+    def search(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:
+        return queryset.filter(pseudonym__icontains=value.strip())
+
+
+@extend_schema_view(
+    list=extend_schema(responses=responses(PatientSerializer(many=True), 400, 404)),
+    retrieve=extend_schema(responses=responses(PatientSerializer, 404)),
+    create=extend_schema(responses=responses(PatientSerializer, 400, 415, status=201)),
+    update=extend_schema(responses=responses(PatientSerializer, 400, 404, 415)),
+    partial_update=extend_schema(responses=responses(PatientSerializer, 400, 404, 415)),
+)
 class PatientViewSet(
+    ListFiltersOnlyMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -70,12 +95,10 @@ class PatientViewSet(
         "identity:GET": VIEW_PATIENT,
         "identity:PUT": "prescriptions.change_patient",
     }
-    search_fields = ["pseudonym"]
+    filterset_class = PatientFilter
 
     def get_queryset(self) -> QuerySet[Patient]:
         qs = patients_visible_to(self.request.user).prefetch_related("mutations", "medications")
-        if term := self.request.query_params.get("q"):
-            qs = qs.filter(pseudonym__icontains=term.strip())
         return qs.order_by("-created_at", "pk")
 
     def perform_create(self, serializer: PatientSerializer) -> None:  # type: ignore[override]
@@ -97,7 +120,12 @@ class PatientViewSet(
             medications=data.get("medications"),
         )
 
-    @extend_schema(request=PatientIdentitySerializer, responses=PatientIdentitySerializer)
+    @extend_schema(methods=["GET"], responses=responses(PatientIdentitySerializer, 404))
+    @extend_schema(
+        methods=["PUT"],
+        request=PatientIdentitySerializer,
+        responses=responses(PatientIdentitySerializer, 400, 404, 415),
+    )
     @action(detail=True, methods=["get", "put"])
     def identity(self, request: Request, pk: str | None = None) -> Response:
         """Identifying data: treating physicians and pharmacists only; every read is audited."""
@@ -113,6 +141,17 @@ class PatientViewSet(
         if identity is None:
             return Response({"detail": "No identifying data recorded."}, status=404)
         return Response(PatientIdentitySerializer(identity).data)
+
+
+def _expected_version(data: Any) -> int | None:
+    """The ``version`` the client saw, sent beside the fields (a 409 if it is stale)."""
+    raw = data.get("version") if isinstance(data, dict) else None
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(serializers.IntegerField().run_validation(raw))
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"version": exc.detail}) from None
 
 
 class RequestFilter(django_filters.FilterSet):
@@ -131,12 +170,21 @@ class RequestFilter(django_filters.FilterSet):
         value = value.strip().upper()
         condition = Q(patient__pseudonym__icontains=value)
         digits = value.removeprefix("OL-").lstrip("0")
-        if digits.isdigit():
+        if digits.isascii() and digits.isdigit():  # "²".isdigit(), but int("²") fails
             condition |= Q(pk=int(digits))
         return queryset.filter(condition)
 
 
+@extend_schema_view(
+    list=extend_schema(responses=responses(RequestSerializer(many=True), 400, 404)),
+    retrieve=extend_schema(responses=responses(RequestSerializer, 404)),
+    # 404: the patient is not among those the caller may see (like the registry's ids).
+    create=extend_schema(responses=responses(RequestSerializer, 400, 404, 415, status=201)),
+    update=extend_schema(responses=responses(RequestSerializer, 400, 404, 409, 415)),
+    partial_update=extend_schema(responses=responses(RequestSerializer, 400, 404, 409, 415)),
+)
 class RequestViewSet(
+    ListFiltersOnlyMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -176,15 +224,19 @@ class RequestViewSet(
     def perform_update(self, serializer: RequestSerializer) -> None:  # type: ignore[override]
         data = dict(serializer.validated_data)
         data.pop("patient", None)
-        version = self.request.data.get("version") if isinstance(self.request.data, dict) else None
-        serializer.instance = request_update(
+        updated = request_update(
             actor=acting_user(self.request),
             request=self.get_object(),
             fields=data,
-            expected_version=int(version) if version not in (None, "") else None,
+            expected_version=_expected_version(self.request.data),
         )
+        # Read back through the list queryset: it annotates n_attachments.
+        serializer.instance = self.get_queryset().get(pk=updated.pk)
 
-    @extend_schema(request=TransitionInputSerializer, responses=RequestSerializer)
+    @extend_schema(
+        request=TransitionInputSerializer,
+        responses=responses(RequestSerializer, 400, 404, 409, 415),
+    )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str | None = None) -> Response:
         """Take a workflow step (submit, start_review, approve, ...). 400 if a guard fails,
@@ -200,27 +252,32 @@ class RequestViewSet(
         )
         return Response(RequestSerializer(self.get_queryset().get(pk=updated.pk)).data)
 
-    @extend_schema(responses=TransitionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(filters=False, responses=responses(TransitionSerializer(many=True), 404))
+    @action(detail=True, methods=["get"], pagination_class=None)
     def history(self, request: Request, pk: str | None = None) -> Response:
         transitions = self.get_object().transitions.select_related("actor")
         return Response(TransitionSerializer(transitions, many=True).data)
 
-    @extend_schema(responses=SuggestionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(filters=False, responses=responses(SuggestionSerializer(many=True), 404))
+    @action(detail=True, methods=["get"], pagination_class=None)
     def suggestions(self, request: Request, pk: str | None = None) -> Response:
         """The study database ranked for this patient and regimen, each with its reasons."""
         return Response(
             SuggestionSerializer(request_suggestions(self.get_object()), many=True).data
         )
 
-    @extend_schema(responses=EvidenceSummarySerializer)
+    @extend_schema(responses=responses(EvidenceSummarySerializer, 404))
     @action(detail=True, methods=["get"], url_path="evidence-summary")
     def evidence_summary(self, request: Request, pk: str | None = None) -> Response:
         return Response(EvidenceSummarySerializer(evidence_summary(self.get_object())).data)
 
-    @extend_schema(request=AttachmentSerializer, responses=AttachmentSerializer(many=True))
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["GET"], responses=responses(AttachmentSerializer(many=True), 404))
+    @extend_schema(
+        methods=["POST"],
+        request=AttachmentSerializer,
+        responses=responses(AttachmentSerializer, 400, 404, 415, status=201),
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def attachments(self, request: Request, pk: str | None = None) -> Response:
         offlabel_request = self.get_object()
         if request.method == "POST":
@@ -241,7 +298,7 @@ class RequestViewSet(
         attachments = offlabel_request.attachments.select_related("attached_by")
         return Response(AttachmentSerializer(attachments, many=True).data)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses=responses(None, 400, 404, status=204))
     @action(detail=True, methods=["delete"], url_path=r"attachments/(?P<attachment_id>\d+)")
     def attachment_remove(
         self, request: Request, pk: str | None = None, attachment_id: str = ""

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from prescriptions.models import (
     ConcomitantMedication,
@@ -50,7 +51,10 @@ class PatientProfileForm(forms.ModelForm[Patient]):
     class Meta:
         model = Patient
         fields = _ORDERED_PROFILE
-        widgets = {"allo_transplant_date": forms.DateInput(attrs={"type": "date"})}
+        # Browsers' date inputs send and expect ISO dates, whatever the interface language.
+        widgets = {
+            "allo_transplant_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,19 +72,19 @@ class PatientProfileForm(forms.ModelForm[Patient]):
         for i in range(MEDICATION_ROWS):
             med = meds[i] if i < len(meds) else None
             self.fields[f"med_{i}_name"] = forms.CharField(
-                label="Drug",
+                label=_("Drug"),
                 required=False,
                 initial=med.drug_name if med else "",
                 widget=forms.TextInput(attrs={"list": "known-drugs"}),
             )
             self.fields[f"med_{i}_interaction"] = forms.ChoiceField(
-                label="Interaction class",
+                label=_("Interaction class"),
                 choices=Interaction.choices,
                 required=False,
                 initial=med.interaction if med else Interaction.UNKNOWN,
             )
             self.fields[f"med_{i}_dose"] = forms.CharField(
-                label="Dose", required=False, initial=med.dose_text if med else ""
+                label=_("Dose"), required=False, initial=med.dose_text if med else ""
             )
 
     @property
@@ -133,7 +137,7 @@ class IdentityForm(forms.ModelForm[PatientIdentity]):
     class Meta:
         model = PatientIdentity
         fields = ["given_name", "family_name", "date_of_birth", "national_id"]
-        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
 class RegimenForm(forms.ModelForm[OffLabelRequest]):
@@ -153,7 +157,7 @@ class AttachForm(forms.Form):
     note = forms.CharField(
         required=False,
         max_length=1000,
-        widget=forms.TextInput(attrs={"placeholder": "Why this study (optional)"}),
+        widget=forms.TextInput(attrs={"placeholder": _("Why this study (optional)")}),
     )
 
 

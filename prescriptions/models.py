@@ -15,45 +15,46 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class YesNoUnknown(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    UNKNOWN = "unknown", "Unknown"
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class Patient(models.Model):
     class Sex(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        UNKNOWN = "unknown", "Unknown"
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        UNKNOWN = "unknown", _("Unknown")
 
     class AmlType(models.TextChoices):
-        DE_NOVO = "de_novo", "De novo"
-        SECONDARY = "secondary", "Secondary (after MDS/CMML)"
-        THERAPY_RELATED = "therapy_related", "Therapy-related"
-        POST_MPN = "post_mpn", "Post-MPN"
-        UNKNOWN = "unknown", "Unknown"
+        DE_NOVO = "de_novo", _("De novo")
+        SECONDARY = "secondary", _("Secondary (after MDS/CMML)")
+        THERAPY_RELATED = "therapy_related", _("Therapy-related")
+        POST_MPN = "post_mpn", _("Post-MPN")
+        UNKNOWN = "unknown", _("Unknown")
 
     class DiseaseStatus(models.TextChoices):
-        PRIMARY_REFRACTORY = "primary_refractory", "Primary refractory"
-        FIRST_RELAPSE = "first_relapse", "First relapse"
-        SECOND_OR_LATER_RELAPSE = "second_or_later_relapse", "Second or later relapse"
-        RELAPSE_AFTER_ALLO = "relapse_after_allo", "Relapse after allogeneic transplant"
+        PRIMARY_REFRACTORY = "primary_refractory", _("Primary refractory")
+        FIRST_RELAPSE = "first_relapse", _("First relapse")
+        SECOND_OR_LATER_RELAPSE = "second_or_later_relapse", _("Second or later relapse")
+        RELAPSE_AFTER_ALLO = "relapse_after_allo", _("Relapse after allogeneic transplant")
 
     class Eln(models.TextChoices):
-        FAVOURABLE = "favourable", "Favourable"
-        INTERMEDIATE = "intermediate", "Intermediate"
-        ADVERSE = "adverse", "Adverse"
-        UNKNOWN = "unknown", "Unknown"
+        FAVOURABLE = "favourable", _("Favourable")
+        INTERMEDIATE = "intermediate", _("Intermediate")
+        ADVERSE = "adverse", _("Adverse")
+        UNKNOWN = "unknown", _("Unknown")
 
     class Hepatic(models.TextChoices):
-        NORMAL = "normal", "Normal"
-        MILD = "mild", "Mild impairment (Child-Pugh A)"
-        MODERATE = "moderate", "Moderate impairment (Child-Pugh B)"
-        SEVERE = "severe", "Severe impairment (Child-Pugh C)"
-        UNKNOWN = "unknown", "Unknown"
+        NORMAL = "normal", _("Normal")
+        MILD = "mild", _("Mild impairment (Child-Pugh A)")
+        MODERATE = "moderate", _("Moderate impairment (Child-Pugh B)")
+        SEVERE = "severe", _("Severe impairment (Child-Pugh C)")
+        UNKNOWN = "unknown", _("Unknown")
 
     hospital = models.ForeignKey(
         "accounts.Hospital", on_delete=models.PROTECT, related_name="patients"
@@ -70,14 +71,14 @@ class Patient(models.Model):
 
     # --- Clinical profile: blank (null) means "unknown" ---
     age_years = models.PositiveSmallIntegerField(
-        "age (years)",
+        _("age (years)"),
         null=True,
         blank=True,
         validators=[MinValueValidator(18), MaxValueValidator(110)],
     )
-    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
     weight_kg = models.DecimalField(
-        "weight (kg)",
+        _("weight (kg)"),
         max_digits=5,
         decimal_places=1,
         null=True,
@@ -85,7 +86,7 @@ class Patient(models.Model):
         validators=[MinValueValidator(Decimal("25")), MaxValueValidator(Decimal("300"))],
     )
     height_cm = models.DecimalField(
-        "height (cm)",
+        _("height (cm)"),
         max_digits=4,
         decimal_places=1,
         null=True,
@@ -93,65 +94,85 @@ class Patient(models.Model):
         validators=[MinValueValidator(Decimal("100")), MaxValueValidator(Decimal("230"))],
     )
     aml_type = models.CharField(
-        "AML type", max_length=20, choices=AmlType.choices, default=AmlType.UNKNOWN
+        _("AML type"), max_length=20, choices=AmlType.choices, default=AmlType.UNKNOWN
     )
-    disease_status = models.CharField(max_length=30, choices=DiseaseStatus.choices, blank=True)
+    disease_status = models.CharField(
+        _("disease status"), max_length=30, choices=DiseaseStatus.choices, blank=True
+    )
     prior_lines = models.PositiveSmallIntegerField(
-        "number of prior lines", null=True, blank=True, validators=[MaxValueValidator(15)]
+        _("number of prior lines"), null=True, blank=True, validators=[MaxValueValidator(15)]
     )
     prior_azacitidine = models.CharField(
-        max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+        _("prior azacitidine"),
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
     )
     azacitidine_cycles = models.PositiveSmallIntegerField(
-        "azacitidine cycles", null=True, blank=True
+        _("azacitidine cycles"), null=True, blank=True
     )
     prior_decitabine = models.CharField(
-        max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+        _("prior decitabine"),
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
     )
-    decitabine_cycles = models.PositiveSmallIntegerField("decitabine cycles", null=True, blank=True)
+    decitabine_cycles = models.PositiveSmallIntegerField(
+        _("decitabine cycles"), null=True, blank=True
+    )
     prior_intensive_chemo = models.CharField(
-        "prior intensive chemotherapy",
+        _("prior intensive chemotherapy"),
         max_length=8,
         choices=YesNoUnknown.choices,
         default=YesNoUnknown.UNKNOWN,
     )
     prior_flt3_inhibitor = models.CharField(
-        "prior FLT3 inhibitor",
+        _("prior FLT3 inhibitor"),
         max_length=8,
         choices=YesNoUnknown.choices,
         default=YesNoUnknown.UNKNOWN,
     )
     prior_venetoclax = models.CharField(
-        max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
-    )
-    prior_allo_transplant = models.CharField(
-        "prior allogeneic transplant",
+        _("prior venetoclax"),
         max_length=8,
         choices=YesNoUnknown.choices,
         default=YesNoUnknown.UNKNOWN,
     )
-    allo_transplant_date = models.DateField("date of allogeneic transplant", null=True, blank=True)
-    eln_risk = models.CharField("ELN risk", max_length=14, choices=Eln.choices, default=Eln.UNKNOWN)
+    prior_allo_transplant = models.CharField(
+        _("prior allogeneic transplant"),
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+    )
+    allo_transplant_date = models.DateField(
+        _("date of allogeneic transplant"), null=True, blank=True
+    )
+    eln_risk = models.CharField(
+        _("ELN risk"), max_length=14, choices=Eln.choices, default=Eln.UNKNOWN
+    )
     complex_karyotype = models.CharField(
-        max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+        _("complex karyotype"),
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
     )
     ecog = models.PositiveSmallIntegerField(
-        "ECOG performance status", null=True, blank=True, validators=[MaxValueValidator(4)]
+        _("ECOG performance status"), null=True, blank=True, validators=[MaxValueValidator(4)]
     )
     fit_for_intensive_chemo = models.CharField(
-        "fit for intensive chemotherapy",
+        _("fit for intensive chemotherapy"),
         max_length=8,
         choices=YesNoUnknown.choices,
         default=YesNoUnknown.UNKNOWN,
     )
     transplant_eligible = models.CharField(
-        "transplant eligible",
+        _("transplant eligible"),
         max_length=8,
         choices=YesNoUnknown.choices,
         default=YesNoUnknown.UNKNOWN,
     )
     wbc_10e9_l = models.DecimalField(
-        "WBC (×10⁹/L)",
+        _("WBC (×10⁹/L)"),
         max_digits=6,
         decimal_places=2,
         null=True,
@@ -159,7 +180,7 @@ class Patient(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1000"))],
     )
     anc_10e9_l = models.DecimalField(
-        "ANC (×10⁹/L)",
+        _("ANC (×10⁹/L)"),
         max_digits=6,
         decimal_places=2,
         null=True,
@@ -167,7 +188,7 @@ class Patient(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("500"))],
     )
     platelets_10e9_l = models.DecimalField(
-        "platelets (×10⁹/L)",
+        _("platelets (×10⁹/L)"),
         max_digits=6,
         decimal_places=1,
         null=True,
@@ -175,7 +196,7 @@ class Patient(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("3000"))],
     )
     creatinine_clearance_ml_min = models.DecimalField(
-        "creatinine clearance (mL/min)",
+        _("creatinine clearance (mL/min)"),
         max_digits=5,
         decimal_places=1,
         null=True,
@@ -183,7 +204,7 @@ class Patient(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("300"))],
     )
     hepatic_function = models.CharField(
-        max_length=10, choices=Hepatic.choices, default=Hepatic.UNKNOWN
+        _("hepatic function"), max_length=10, choices=Hepatic.choices, default=Hepatic.UNKNOWN
     )
 
     class Meta:
@@ -223,14 +244,16 @@ class PatientIdentity(models.Model):
     """Identifying data. Never listed, exported or logged; every read is audited."""
 
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="identity")
-    given_name = models.CharField(max_length=120)
-    family_name = models.CharField(max_length=120)
-    date_of_birth = models.DateField()
+    given_name = models.CharField(_("given name"), max_length=120)
+    family_name = models.CharField(_("family name"), max_length=120)
+    date_of_birth = models.DateField(
+        _("date of birth"),
+    )
     national_id = models.CharField(
-        "tax code / health-card number",
+        _("tax code / health-card number"),
         max_length=40,
         blank=True,
-        help_text="Codice fiscale, NIR, tarjeta sanitaria, NHS number…",
+        help_text=_("Codice fiscale, NIR, tarjeta sanitaria, NHS number…"),
     )
 
     def __str__(self) -> str:
@@ -256,9 +279,9 @@ class Gene(models.TextChoices):
 
 class PatientMutation(models.Model):
     class Status(models.TextChoices):
-        PRESENT = "present", "Present"
-        ABSENT = "absent", "Absent"
-        NOT_TESTED = "not_tested", "Not tested"
+        PRESENT = "present", _("Present")
+        ABSENT = "absent", _("Absent")
+        NOT_TESTED = "not_tested", _("Not tested")
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="mutations")
     gene = models.CharField(max_length=10, choices=Gene.choices)
@@ -275,12 +298,12 @@ class PatientMutation(models.Model):
 
 
 class Interaction(models.TextChoices):
-    STRONG_CYP3A_INHIBITOR = "strong_cyp3a_inhibitor", "Strong CYP3A inhibitor"
-    MODERATE_CYP3A_INHIBITOR = "moderate_cyp3a_inhibitor", "Moderate CYP3A inhibitor"
-    PGP_INHIBITOR = "pgp_inhibitor", "P-gp inhibitor"
-    STRONG_CYP3A_INDUCER = "strong_cyp3a_inducer", "Strong/moderate CYP3A inducer"
-    NONE_KNOWN = "none_known", "No known interaction"
-    UNKNOWN = "unknown", "Not classified"
+    STRONG_CYP3A_INHIBITOR = "strong_cyp3a_inhibitor", _("Strong CYP3A inhibitor")
+    MODERATE_CYP3A_INHIBITOR = "moderate_cyp3a_inhibitor", _("Moderate CYP3A inhibitor")
+    PGP_INHIBITOR = "pgp_inhibitor", _("P-gp inhibitor")
+    STRONG_CYP3A_INDUCER = "strong_cyp3a_inducer", _("Strong/moderate CYP3A inducer")
+    NONE_KNOWN = "none_known", _("No known interaction")
+    UNKNOWN = "unknown", _("Not classified")
 
 
 class ConcomitantMedication(models.Model):
@@ -290,7 +313,7 @@ class ConcomitantMedication(models.Model):
         max_length=30, choices=Interaction.choices, default=Interaction.UNKNOWN
     )
     also_pgp_inhibitor = models.BooleanField(default=False)
-    dose_text = models.CharField("dose and schedule", max_length=120, blank=True)
+    dose_text = models.CharField(_("dose and schedule"), max_length=120, blank=True)
     ongoing = models.BooleanField(default=True)
 
     class Meta:
@@ -304,9 +327,9 @@ class Drug(models.Model):
     """The medicine requested off-label. Venetoclax first; the model allows others."""
 
     name = models.CharField(max_length=120, unique=True)
-    atc_code = models.CharField("ATC code", max_length=10, blank=True)
+    atc_code = models.CharField(_("ATC code"), max_length=10, blank=True)
     has_marketing_authorisation = models.BooleanField(
-        default=True, help_text="Authorised for some indication (venetoclax: EU and US)."
+        default=True, help_text=_("Authorised for some indication (venetoclax: EU and US).")
     )
 
     class Meta:
@@ -318,41 +341,44 @@ class Drug(models.Model):
 
 class OffLabelRequest(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SUBMITTED = "submitted", "Submitted"
-        IN_REVIEW = "in_review", "In pharmacy review"
-        CHANGES_REQUESTED = "changes_requested", "Changes requested"
-        RESUBMITTED = "resubmitted", "Resubmitted"
-        AWAITING_AUTHORISATION = "awaiting_authorisation", "Awaiting authorisation"
-        APPROVED = "approved", "Approved"
-        ACTIVE = "active", "Active (dispensing)"
-        COMPLETED = "completed", "Completed"
-        REJECTED = "rejected", "Rejected"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        SUSPENDED = "suspended", "Suspended"
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        IN_REVIEW = "in_review", _("In pharmacy review")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        RESUBMITTED = "resubmitted", _("Resubmitted")
+        AWAITING_AUTHORISATION = "awaiting_authorisation", _("Awaiting authorisation")
+        APPROVED = "approved", _("Approved")
+        ACTIVE = "active", _("Active (dispensing)")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        SUSPENDED = "suspended", _("Suspended")
 
     class Regimen(models.TextChoices):
-        AZACITIDINE = "azacitidine", "VEN + azacitidine"
-        DECITABINE_5 = "decitabine_5", "VEN + decitabine 5-day"
-        DECITABINE_10 = "decitabine_10", "VEN + decitabine 10-day"
-        LDAC = "ldac", "VEN + low-dose cytarabine"
-        FLAG_IDA = "flag_ida", "VEN + FLAG-Ida"
-        DLI = "dli", "VEN + donor lymphocyte infusion"
-        MONOTHERAPY = "monotherapy", "VEN monotherapy"
-        OTHER = "other", "Other combination"
+        AZACITIDINE = "azacitidine", _("VEN + azacitidine")
+        DECITABINE_5 = "decitabine_5", _("VEN + decitabine 5-day")
+        DECITABINE_10 = "decitabine_10", _("VEN + decitabine 10-day")
+        LDAC = "ldac", _("VEN + low-dose cytarabine")
+        FLAG_IDA = "flag_ida", _("VEN + FLAG-Ida")
+        DLI = "dli", _("VEN + donor lymphocyte infusion")
+        MONOTHERAPY = "monotherapy", _("VEN monotherapy")
+        OTHER = "other", _("Other combination")
 
     class RampUp(models.TextChoices):
-        HMA_3_DAY = "hma_3_day", "3-day ramp-up 100 / 200 / 400 mg (with azacitidine or decitabine)"
-        LDAC_4_DAY = "ldac_4_day", "4-day ramp-up 100 / 200 / 400 / 600 mg (with LDAC)"
-        CUSTOM = "custom", "Other (describe)"
+        HMA_3_DAY = (
+            "hma_3_day",
+            _("3-day ramp-up 100 / 200 / 400 mg (with azacitidine or decitabine)"),
+        )
+        LDAC_4_DAY = "ldac_4_day", _("4-day ramp-up 100 / 200 / 400 / 600 mg (with LDAC)")
+        CUSTOM = "custom", _("Other (describe)")
 
     class Jurisdiction(models.TextChoices):
-        IT = "IT", "Italy"
-        FR = "FR", "France"
-        DE = "DE", "Germany"
-        ES = "ES", "Spain"
-        GB = "GB", "United Kingdom"
-        US = "US", "United States"
+        IT = "IT", _("Italy")
+        FR = "FR", _("France")
+        DE = "DE", _("Germany")
+        ES = "ES", _("Spain")
+        GB = "GB", _("United Kingdom")
+        US = "US", _("United States")
 
     hospital = models.ForeignKey(
         "accounts.Hospital", on_delete=models.PROTECT, related_name="requests"
@@ -365,45 +391,49 @@ class OffLabelRequest(models.Model):
     indication = models.CharField(
         max_length=200, default="Relapsed/refractory acute myeloid leukaemia"
     )
-    regimen = models.CharField(max_length=20, choices=Regimen.choices, blank=True)
-    regimen_other = models.CharField("other regimen (describe)", max_length=200, blank=True)
+    regimen = models.CharField(_("regimen"), max_length=20, choices=Regimen.choices, blank=True)
+    regimen_other = models.CharField(_("other regimen (describe)"), max_length=200, blank=True)
     ven_target_dose_mg = models.DecimalField(
-        "VEN target daily dose (mg)",
+        _("VEN target daily dose (mg)"),
         max_digits=6,
         decimal_places=1,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("10")), MaxValueValidator(Decimal("1200"))],
     )
-    ramp_up = models.CharField(max_length=12, choices=RampUp.choices, blank=True)
-    ramp_up_custom = models.CharField("ramp-up (describe)", max_length=200, blank=True)
+    ramp_up = models.CharField(_("ramp-up"), max_length=12, choices=RampUp.choices, blank=True)
+    ramp_up_custom = models.CharField(_("ramp-up (describe)"), max_length=200, blank=True)
     cycles_planned = models.PositiveSmallIntegerField(
-        "cycles planned",
+        _("cycles planned"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(36)],
     )
     cycle_length_days = models.PositiveSmallIntegerField(
-        "cycle length (days)", default=28, validators=[MinValueValidator(7), MaxValueValidator(56)]
+        _("cycle length (days)"),
+        default=28,
+        validators=[MinValueValidator(7), MaxValueValidator(56)],
     )
     clinical_rationale = models.TextField(
-        blank=True, help_text="Why the authorised options do not serve this patient."
+        _("clinical rationale"),
+        blank=True,
+        help_text=_("Why the authorised options do not serve this patient."),
     )
     jurisdiction = models.CharField(
-        max_length=2, choices=Jurisdiction.choices, default=Jurisdiction.IT
+        _("jurisdiction"), max_length=2, choices=Jurisdiction.choices, default=Jurisdiction.IT
     )
     pathway = models.CharField(
-        max_length=60, blank=True, help_text="Regulatory pathway, e.g. Law 94/98."
+        _("pathway"), max_length=60, blank=True, help_text=_("Regulatory pathway, e.g. Law 94/98.")
     )
     needs_outside_authorisation = models.BooleanField(
         default=False,
-        help_text="The pathway needs an outside decision (e.g. AIFA, ethics committee).",
+        help_text=_("The pathway needs an outside decision (e.g. AIFA, ethics committee)."),
     )
     status = models.CharField(
-        max_length=24, choices=Status.choices, default=Status.DRAFT, db_index=True
+        _("status"), max_length=24, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
     version = models.PositiveIntegerField(
-        default=1, help_text="Bumped by every change; stale forms conflict."
+        default=1, help_text=_("Bumped by every change; stale forms conflict.")
     )
     profile_snapshot = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -413,7 +443,14 @@ class OffLabelRequest(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-pk"]
-        indexes = [models.Index(fields=["hospital", "status"])]
+        indexes = [
+            models.Index(fields=["hospital", "status"]),
+            # The list's order (newest first) and the queue's (oldest waiting first).
+            models.Index(fields=["hospital", "-updated_at", "-id"], name="request_recent_idx"),
+            models.Index(
+                fields=["hospital", "status", "status_changed_at"], name="request_queue_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Request #{self.pk} ({self.patient.pseudonym})"
@@ -487,7 +524,7 @@ class DrugPrice(models.Model):
     price_per_unit = models.DecimalField(max_digits=10, decimal_places=4)
     currency = models.CharField(max_length=3, default="EUR")
     source = models.CharField(
-        max_length=300, help_text="Tender, invoice or price list the figure comes from."
+        max_length=300, help_text=_("Tender, invoice or price list the figure comes from.")
     )
     valid_from = models.DateField()
     entered_by = models.ForeignKey(

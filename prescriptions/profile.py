@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from prescriptions.models import Gene, Patient
 
 # Fields a clinician must fill before submission; "unknown" is an answer for the
@@ -68,15 +70,17 @@ def profile_missing(patient: Patient) -> list[str]:
         if getattr(patient, name) in _UNANSWERED
     ]
     if patient.prior_allo_transplant == "yes" and patient.allo_transplant_date is None:
-        missing.append("date of allogeneic transplant")
+        missing.append(field_label("allo_transplant_date"))
     if (
         patient.disease_status == Patient.DiseaseStatus.RELAPSE_AFTER_ALLO
         and patient.prior_allo_transplant != "yes"
     ):
-        missing.append("prior allogeneic transplant (the disease status says relapse after one)")
+        missing.append(
+            gettext("prior allogeneic transplant (the disease status says relapse after one)")
+        )
     recorded = {m.gene for m in patient.mutations.all()}
     if not_recorded := [g.label for g in Gene if g.value not in recorded]:
-        missing.append("mutation status of " + ", ".join(not_recorded))
+        missing.append(gettext("mutation status of %(genes)s") % {"genes": ", ".join(not_recorded)})
     return missing
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from prescriptions.models import OffLabelRequest
 from prescriptions.profile import profile_missing
 from prescriptions.workflow import requirement_register
@@ -12,13 +14,15 @@ from prescriptions.workflow import requirement_register
 )
 def profile_complete(request: OffLabelRequest) -> str | None:
     missing = profile_missing(request.patient)
-    return f"the patient's profile lacks {', '.join(missing)}" if missing else None
+    if not missing:
+        return None
+    return gettext("the patient's profile lacks %(missing)s") % {"missing": ", ".join(missing)}
 
 
 @requirement_register("submit", "resubmit", code="rationale", description="Clinical rationale")
 def rationale_given(request: OffLabelRequest) -> str | None:
     if len(request.clinical_rationale.strip()) < 20:
-        return (
+        return gettext(
             "the clinical rationale (why authorised options do not serve this patient) "
             "is missing or too short"
         )
@@ -29,25 +33,27 @@ def rationale_given(request: OffLabelRequest) -> str | None:
 def regimen_complete(request: OffLabelRequest) -> str | None:
     missing = []
     if not request.regimen:
-        missing.append("the partner regimen")
+        missing.append(gettext("the partner regimen"))
     elif request.regimen == OffLabelRequest.Regimen.OTHER and not request.regimen_other.strip():
-        missing.append("a description of the other regimen")
+        missing.append(gettext("a description of the other regimen"))
     if request.ven_target_dose_mg is None:
-        missing.append("the target VEN dose")
+        missing.append(gettext("the target VEN dose"))
     if not request.ramp_up:
-        missing.append("the ramp-up")
+        missing.append(gettext("the ramp-up"))
     elif request.ramp_up == OffLabelRequest.RampUp.CUSTOM and not request.ramp_up_custom.strip():
-        missing.append("a description of the ramp-up")
+        missing.append(gettext("a description of the ramp-up"))
     if request.cycles_planned is None:
-        missing.append("the number of cycles")
-    return "the regimen lacks " + ", ".join(missing) if missing else None
+        missing.append(gettext("the number of cycles"))
+    if not missing:
+        return None
+    return gettext("the regimen lacks %(missing)s") % {"missing": ", ".join(missing)}
 
 
 @requirement_register(
     "submit", "resubmit", code="evidence_attached", description="At least one study attached"
 )
 def evidence_attached(request: OffLabelRequest) -> str | None:
-    return None if request.attachments.exists() else "no study is attached as evidence"
+    return None if request.attachments.exists() else gettext("no study is attached as evidence")
 
 
 @requirement_register(
@@ -60,7 +66,7 @@ def outside_authorisation_first(request: OffLabelRequest) -> str | None:
         request.needs_outside_authorisation
         and request.status != OffLabelRequest.Status.AWAITING_AUTHORISATION
     ):
-        return "this pathway needs an outside decision: send it for authorisation first"
+        return gettext("this pathway needs an outside decision: send it for authorisation first")
     return None
 
 
@@ -71,5 +77,5 @@ def outside_authorisation_first(request: OffLabelRequest) -> str | None:
 )
 def pathway_needs_authorisation(request: OffLabelRequest) -> str | None:
     if not request.needs_outside_authorisation:
-        return "this pathway needs no outside decision: approve it directly"
+        return gettext("this pathway needs no outside decision: approve it directly")
     return None

@@ -35,7 +35,13 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
         help_text="Gene -> present / absent / not_tested, for " + ", ".join(Gene.values),
     )
     medications = MedicationSerializer(many=True, required=False)
-    bsa_m2 = serializers.DecimalField(max_digits=4, decimal_places=2, read_only=True)
+    bsa_m2 = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="Body surface area (Mosteller); null until weight and height are known.",
+    )
 
     class Meta:
         model = Patient

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
@@ -19,6 +20,7 @@ from audit.services import audit_record, audit_record_changes
 from evidence.models import Study
 from evidence.services import study_snapshot
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.i18n import english
 from prescriptions.models import (
     ConcomitantMedication,
     Drug,
@@ -50,13 +52,14 @@ _PSEUDONYM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read al
 
 def _require_role(actor: User, *roles: str) -> None:
     if not actor.groups.filter(name__in=roles).exists():
-        names = " or ".join(Role(r).label.lower() for r in roles)
-        raise ApplicationError(f"Only a {names} can do this.")
+        or_word = gettext("or")
+        names = f" {or_word} ".join(Role(r).label.lower() for r in roles)
+        raise ApplicationError(gettext("Only a %(roles)s can do this.") % {"roles": names})
 
 
 def _require_same_hospital(actor: User, hospital_id: int) -> None:
     if actor.hospital_id is None or actor.hospital_id != hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
 
 
 def _pseudonym_new(hospital_id: int) -> str:
@@ -73,7 +76,9 @@ def _pseudonym_new(hospital_id: int) -> str:
 def _profile_apply(patient: Patient, profile: dict[str, Any]) -> None:
     for name, value in profile.items():
         if name not in PROFILE_FIELDS:
-            raise ApplicationError(f"{name!r} is not a profile field.")
+            raise ApplicationError(
+                gettext("%(name)s is not a profile field.") % {"name": repr(name)}
+            )
         setattr(patient, name, value)
 
 
@@ -83,9 +88,16 @@ def _mutations_set(patient: Patient, mutations: dict[str, str] | None) -> None:
     wanted.update({gene: m.status for gene, m in existing.items()})
     for gene, status in (mutations or {}).items():
         if gene not in wanted:
-            raise ApplicationError(f"Unknown gene {gene!r}.")
+            raise ApplicationError(
+                gettext("Unknown gene %(gene)s.") % {"gene": repr(gene)},
+                extra={"field": "mutations"},
+            )
         if status not in PatientMutation.Status.values:
-            raise ApplicationError(f"Unknown mutation status {status!r} for {gene}.")
+            raise ApplicationError(
+                gettext("Unknown mutation status %(status)s for %(gene)s.")
+                % {"status": repr(status), "gene": gene},
+                extra={"field": "mutations"},
+            )
         wanted[gene] = status
     for gene, status in wanted.items():
         if gene in existing:
@@ -144,7 +156,9 @@ def _patient_for_update(actor: User, patient_id: int) -> Patient:
     _require_same_hospital(actor, patient.hospital_id)
     _require_role(actor, Role.PHYSICIAN)
     if not patient_is_treated_by(patient, actor):
-        raise ApplicationError("Only a treating physician of this patient can change the profile.")
+        raise ApplicationError(
+            gettext("Only a treating physician of this patient can change the profile.")
+        )
     if patient.requests.exclude(
         status__in=[
             OffLabelRequest.Status.DRAFT,
@@ -155,8 +169,10 @@ def _patient_for_update(actor: User, patient_id: int) -> Patient:
         ]
     ).exists():
         raise ApplicationError(
-            "This patient has a request under review or in treatment; the profile it was judged on "
-            "cannot change now. Ask the pharmacist to request changes first."
+            gettext(
+                "This patient has a request under review or in treatment; the profile it was "
+                "judged on cannot change now. Ask the pharmacist to request changes first."
+            )
         )
     return patient
 
@@ -216,7 +232,9 @@ def patient_identity_set(*, actor: User, patient: Patient, identity: dict[str, A
         not identity_may_read(actor, patient)
         or not actor.groups.filter(name=Role.PHYSICIAN).exists()
     ):
-        raise NotVisible("Only the patient's treating physicians can record identifying data.")
+        raise NotVisible(
+            gettext("Only the patient's treating physicians can record identifying data.")
+        )
     _identity_save(patient, identity)
     # The values themselves never enter the audit trail.
     audit_record(
@@ -248,7 +266,7 @@ def patient_identity_read(
             ),
         )
     if not allowed:
-        raise NotVisible("You may not see this patient's identifying data.")
+        raise NotVisible(gettext("You may not see this patient's identifying data."))
     return PatientIdentity.objects.filter(patient=patient).first()
 
 
@@ -258,7 +276,9 @@ def patient_identity_read(
 def _fields_apply(request: OffLabelRequest, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         if name not in REQUEST_FIELDS:
-            raise ApplicationError(f"{name!r} cannot be set on a request.")
+            raise ApplicationError(
+                gettext("%(name)s cannot be set on a request.") % {"name": repr(name)}
+            )
         setattr(request, name, value)
 
 
@@ -274,7 +294,9 @@ def request_create(
     _require_role(actor, Role.PHYSICIAN)
     _require_same_hospital(actor, patient.hospital_id)
     if not patient_is_treated_by(patient, actor):
-        raise ApplicationError("Only a treating physician of this patient can request for them.")
+        raise ApplicationError(
+            gettext("Only a treating physician of this patient can request for them.")
+        )
     request = OffLabelRequest(
         hospital_id=patient.hospital_id,
         patient=patient,
@@ -303,9 +325,11 @@ def _request_for_change(
     _require_same_hospital(actor, request.hospital_id)
     if expected_version is not None and request.version != expected_version:
         raise ConflictError(
-            f"{request.reference} was changed by someone else while you were working on it "
-            f"(it is now '{request.get_status_display()}'). "
-            "Reload the page to see the current version.",
+            gettext(
+                "%(reference)s was changed by someone else while you were working on it "
+                "(it is now '%(status)s'). Reload the page to see the current version."
+            )
+            % {"reference": request.reference, "status": request.get_status_display()},
             extra={"status": request.status, "version": request.version},
         )
     return request
@@ -321,11 +345,14 @@ def request_update(
 ) -> OffLabelRequest:
     request = _request_for_change(actor, request.pk, expected_version)
     if request.prescriber_id != actor.pk:
-        raise ApplicationError("Only the prescriber can edit this request.")
+        raise ApplicationError(gettext("Only the prescriber can edit this request."))
     if not request.is_editable():
         raise ApplicationError(
-            f"{request.reference} is '{request.get_status_display()}': it can be edited only "
-            "as a draft or when the pharmacist has requested changes."
+            gettext(
+                "%(reference)s is '%(status)s': it can be edited only as a draft or when the "
+                "pharmacist has requested changes."
+            )
+            % {"reference": request.reference, "status": request.get_status_display()}
         )
     before = {k: getattr(request, k) for k in REQUEST_FIELDS}
     _fields_apply(request, fields)
@@ -360,39 +387,58 @@ def request_transition(
     """
     spec = TRANSITIONS.get(transition)
     if spec is None:
-        raise ApplicationError(f"Unknown action {transition!r}.")
+        raise ApplicationError(gettext("Unknown action %(action)s.") % {"action": repr(transition)})
     if not spec.manual and not automatic:
         raise ApplicationError(
-            f"'{spec.label}' happens by itself when cycle 1 is dispensed on the pharmacy page."
+            gettext(
+                "'%(action)s' happens by itself when cycle 1 is dispensed on the pharmacy page."
+            )
+            % {"action": spec.label}
         )
     request = _request_for_change(actor, request.pk, expected_version)
     roles = roles_of(actor)
     if not roles & spec.roles:
-        raise ApplicationError(f"You cannot {spec.label.lower()}: your role does not allow it.")
+        raise ApplicationError(
+            gettext("You cannot %(action)s: your role does not allow it.")
+            % {"action": spec.label.lower()}
+        )
     acting_as_physician_only = Role.PHYSICIAN in roles and not (
         roles & (spec.roles - {Role.PHYSICIAN})
     )
     if spec.prescriber_only and acting_as_physician_only and request.prescriber_id != actor.pk:
-        raise ApplicationError(f"Only the prescriber can {spec.label.lower()}.")
+        raise ApplicationError(
+            gettext("Only the prescriber can %(action)s.") % {"action": spec.label.lower()}
+        )
     if request.status not in spec.sources:
         last = request.transitions.select_related("actor").last()
-        who = (
-            f" by {last.actor.get_username()} at {timezone.localtime(last.occurred_at):%H:%M}"
-            if last
-            else ""
-        )
+        facts = {
+            "action": spec.label.lower(),
+            "reference": request.reference,
+            "status": request.get_status_display(),
+        }
         raise ConflictError(
-            f"Cannot {spec.label.lower()}: {request.reference} is now "
-            f"'{request.get_status_display()}'{who}.",
+            gettext("Cannot %(action)s: %(reference)s is now '%(status)s' by %(who)s at %(time)s.")
+            % {
+                **facts,
+                "who": last.actor.get_username(),
+                "time": f"{timezone.localtime(last.occurred_at):%H:%M}",
+            }
+            if last
+            else gettext("Cannot %(action)s: %(reference)s is now '%(status)s'.") % facts,
             extra={"status": request.status, "version": request.version},
         )
     reason = reason.strip()
     if spec.reason_required and not reason:
-        raise ApplicationError(f"Please give a reason to {spec.label.lower()}.")
+        raise ApplicationError(
+            gettext("Please give a reason to %(action)s.") % {"action": spec.label.lower()},
+            extra={"field": "reason"},
+        )
     unmet = requirements_unmet(request, transition)
     if unmet:
         raise ApplicationError(
-            f"Cannot {spec.label.lower()} yet: " + "; ".join(unmet) + ".", extra={"unmet": unmet}
+            gettext("Cannot %(action)s yet: %(unmet)s.")
+            % {"action": spec.label.lower(), "unmet": "; ".join(unmet)},
+            extra={"unmet": unmet},
         )
     now = timezone.now()
     before = request.status
@@ -415,7 +461,7 @@ def request_transition(
         actor=actor,
         action=f"request.{transition}",
         target=request,
-        summary=f"{request.reference}: {spec.label}" + (f" — {reason}" if reason else ""),
+        summary=f"{request.reference}: {english(spec.label)}" + (f" — {reason}" if reason else ""),
         before={"status": before},
         after={"status": spec.target, "reason": reason},
     )
@@ -429,11 +475,12 @@ def _request_editable_by(actor: User, request: OffLabelRequest) -> OffLabelReque
     request = _request_for_change(actor, request.pk, None)
     if request.prescriber_id != actor.pk:
         raise ApplicationError(
-            "Only the prescriber can change the evidence attached to this request."
+            gettext("Only the prescriber can change the evidence attached to this request.")
         )
     if not request.is_editable():
         raise ApplicationError(
-            f"{request.reference} is '{request.get_status_display()}': its evidence is frozen."
+            gettext("%(reference)s is '%(status)s': its evidence is frozen.")
+            % {"reference": request.reference, "status": request.get_status_display()}
         )
     return request
 
@@ -450,7 +497,11 @@ def evidence_attach(
 ) -> EvidenceAttachment:
     request = _request_editable_by(actor, request)
     if request.attachments.filter(study=study).exists():
-        raise ApplicationError(f"{study} is already attached to {request.reference}.")
+        raise ApplicationError(
+            gettext("%(study)s is already attached to %(reference)s.")
+            % {"study": study, "reference": request.reference},
+            extra={"field": "study"},
+        )
     attachment = EvidenceAttachment.objects.create(
         request=request,
         study=study,

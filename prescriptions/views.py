@@ -12,6 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.roles import Role
 from accounts.scoping import acting_user
@@ -62,11 +65,11 @@ def consent_panel(offlabel: OffLabelRequest) -> dict[str, object]:
 
 
 STEPS = [
-    ("patient", "Patient"),
-    ("regimen", "Regimen"),
-    ("evidence", "Evidence"),
-    ("pathway", "Pathway"),
-    ("review", "Review and submit"),
+    ("patient", gettext_lazy("Patient")),
+    ("regimen", gettext_lazy("Regimen")),
+    ("evidence", gettext_lazy("Evidence")),
+    ("pathway", gettext_lazy("Pathway")),
+    ("review", gettext_lazy("Review and submit")),
 ]
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
@@ -109,6 +112,15 @@ def request_list_view(request: HttpRequest, queue: bool = False) -> HttpResponse
     user = acting_user(request)
     base = pharmacy_queue(user) if queue else request_list(user).order_by("-updated_at", "-pk")
     request_filter = RequestFilter(request.GET or None, queryset=base)
+    # The filter set is the API's, and django-filter keeps the first label it derives from the
+    # model: the page names its fields in the interface language itself.
+    labels = {
+        name: capfirst(str(getattr(OffLabelRequest._meta.get_field(name), "verbose_name", name)))
+        for name in ("status", "regimen", "jurisdiction")
+    }
+    labels["q"] = _("Pseudonym or reference")
+    for name, label in labels.items():
+        request_filter.form.fields[name].label = label
     rows = request_filter.qs if request_filter.is_bound and request_filter.is_valid() else base
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -136,7 +148,9 @@ def request_new_view(request: HttpRequest) -> HttpResponse:
             patient = get_object_or_404(my_patients, pk=existing)
             offlabel = request_create(actor=user, patient=patient)
             messages.success(
-                request, f"Draft {offlabel.reference} started for {patient.pseudonym}."
+                request,
+                _("Draft %(reference)s started for %(pseudonym)s.")
+                % {"reference": offlabel.reference, "pseudonym": patient.pseudonym},
             )
             return redirect("requests:step-patient", pk=offlabel.pk)
         identity_given = any(request.POST.get(f"identity-{f}") for f in IdentityForm.Meta.fields)
@@ -152,7 +166,9 @@ def request_new_view(request: HttpRequest) -> HttpResponse:
                     )
                     offlabel = request_create(actor=user, patient=patient)
                 messages.success(
-                    request, f"Patient {patient.pseudonym} and draft {offlabel.reference} saved."
+                    request,
+                    _("Patient %(pseudonym)s and draft %(reference)s saved.")
+                    % {"pseudonym": patient.pseudonym, "reference": offlabel.reference},
                 )
                 return redirect("requests:step-regimen", pk=offlabel.pk)
             except ApplicationError as exc:
@@ -181,7 +197,7 @@ def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
                 mutations=form.mutations(),
                 medications=form.medications(),
             )
-            messages.success(request, "Patient profile saved.")
+            messages.success(request, _("Patient profile saved."))
             return redirect("requests:step-regimen", pk=pk)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -209,7 +225,7 @@ def step_regimen_view(request: HttpRequest, pk: int) -> HttpResponse:
                 fields=form.request_fields(),
                 expected_version=form.cleaned_data.get("version"),
             )
-            messages.success(request, "Regimen saved.")
+            messages.success(request, _("Regimen saved."))
             return redirect("requests:step-evidence", pk=pk)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -262,7 +278,7 @@ def attachment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
                 rank=suggestion.rank if suggestion else None,
                 reasons=list(suggestion.reasons) if suggestion else None,
             )
-            messages.success(request, f"{study} attached.")
+            messages.success(request, _("%(study)s attached.") % {"study": study})
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return _back_to_evidence(request, pk)
@@ -276,7 +292,7 @@ def attachment_remove_view(request: HttpRequest, pk: int, attachment_id: int) ->
     if request.method == "POST":
         try:
             evidence_detach(actor=acting_user(request), attachment=attachment)
-            messages.success(request, f"{attachment} removed.")
+            messages.success(request, _("%(study)s removed.") % {"study": attachment})
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return _back_to_evidence(request, pk)
@@ -343,7 +359,11 @@ def request_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
             expected_version=int(version) if version and version.isdigit() else None,
         )
-        messages.success(request, f"{updated.reference} is now '{updated.get_status_display()}'.")
+        messages.success(
+            request,
+            _("%(reference)s is now '%(status)s'.")
+            % {"reference": updated.reference, "status": updated.get_status_display()},
+        )
     except ConflictError as exc:
         messages.warning(request, exc.message)
     except ApplicationError as exc:

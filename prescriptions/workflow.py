@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
 from accounts.roles import Role, roles_of
 from prescriptions.models import OffLabelRequest
 
@@ -20,7 +23,7 @@ S = OffLabelRequest.Status
 @dataclass(frozen=True)
 class Transition:
     name: str
-    label: str
+    label: StrOrPromise  # in the interface language; audit rows use english()
     sources: frozenset[str]
     target: str
     roles: frozenset[str]
@@ -31,7 +34,12 @@ class Transition:
 
 
 def _t(
-    name: str, label: str, sources: Iterable[str], target: str, roles: Iterable[str], **kw: bool
+    name: str,
+    label: StrOrPromise,
+    sources: Iterable[str],
+    target: str,
+    roles: Iterable[str],
+    **kw: bool,
 ) -> Transition:
     return Transition(name, label, frozenset(sources), target, frozenset(roles), **kw)
 
@@ -49,7 +57,7 @@ TRANSITIONS: dict[str, Transition] = {
     for t in [
         _t(
             "submit",
-            "Submit to the pharmacy",
+            _("Submit to the pharmacy"),
             [S.DRAFT],
             S.SUBMITTED,
             [Role.PHYSICIAN],
@@ -57,14 +65,14 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "start_review",
-            "Start review",
+            _("Start review"),
             [S.SUBMITTED, S.RESUBMITTED],
             S.IN_REVIEW,
             [Role.PHARMACIST],
         ),
         _t(
             "request_changes",
-            "Request changes",
+            _("Request changes"),
             [S.IN_REVIEW],
             S.CHANGES_REQUESTED,
             [Role.PHARMACIST],
@@ -72,7 +80,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "resubmit",
-            "Resubmit with changes",
+            _("Resubmit with changes"),
             [S.CHANGES_REQUESTED],
             S.RESUBMITTED,
             [Role.PHYSICIAN],
@@ -80,14 +88,14 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "send_for_authorisation",
-            "Send for outside authorisation",
+            _("Send for outside authorisation"),
             [S.IN_REVIEW],
             S.AWAITING_AUTHORISATION,
             [Role.PHARMACIST],
         ),
         _t(
             "approve",
-            "Approve",
+            _("Approve"),
             [S.IN_REVIEW, S.AWAITING_AUTHORISATION],
             S.APPROVED,
             [Role.PHARMACIST],
@@ -95,7 +103,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "reject",
-            "Reject",
+            _("Reject"),
             [S.IN_REVIEW, S.AWAITING_AUTHORISATION],
             S.REJECTED,
             [Role.PHARMACIST],
@@ -104,7 +112,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "start_dispensing",
-            "Start dispensing",
+            _("Start dispensing"),
             [S.APPROVED],
             S.ACTIVE,
             [Role.PHARMACIST],
@@ -112,7 +120,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "complete",
-            "Mark treatment completed",
+            _("Mark treatment completed"),
             [S.ACTIVE],
             S.COMPLETED,
             [Role.PHYSICIAN, Role.PHARMACIST],
@@ -120,7 +128,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "withdraw",
-            "Withdraw the request",
+            _("Withdraw the request"),
             [S.DRAFT, *_ACTIVE_STATES, S.APPROVED],
             S.WITHDRAWN,
             [Role.PHYSICIAN],
@@ -130,7 +138,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "suspend",
-            "Suspend treatment",
+            _("Suspend treatment"),
             [S.APPROVED, S.ACTIVE],
             S.SUSPENDED,
             [Role.PHYSICIAN, Role.PHARMACIST],
@@ -140,7 +148,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t(
             "resume",
-            "Resume treatment",
+            _("Resume treatment"),
             [S.SUSPENDED],
             S.ACTIVE,
             [Role.PHARMACIST],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import acting_user
+from offlabel.api_errors import responses
 from prescriptions.models import OffLabelRequest
 from prescriptions.selectors import requests_visible_to
 from regulatory.dossier import dossier_request
@@ -75,7 +76,7 @@ class RoutingApi(APIView):
         needs("prescriptions.view_offlabelrequest", "regulatory.view_pathwayversion")
     ]
 
-    @extend_schema(responses=RoutingSerializer)
+    @extend_schema(responses=responses(RoutingSerializer, 404))
     def get(self, request: Request, pk: int) -> Response:
         """Every pathway of the jurisdiction, evaluated in legal order; one recommended."""
         return Response(RoutingSerializer(route(_visible_request(request, pk))).data)
@@ -85,7 +86,8 @@ class PathwayChoiceApi(APIView):
     permission_classes = [needs("prescriptions.change_offlabelrequest")]
 
     @extend_schema(
-        request=PathwayChoiceInputSerializer, responses=ChecklistItemSerializer(many=True)
+        request=PathwayChoiceInputSerializer,
+        responses=responses(ChecklistItemSerializer(many=True), 400, 404, 415, status=201),
     )
     def post(self, request: Request, pk: int) -> Response:
         """Follow a pathway; its current version's checklist is created (reason needed when not
@@ -105,7 +107,7 @@ class PathwayChoiceApi(APIView):
 class ChecklistApi(APIView):
     permission_classes = [needs("prescriptions.view_offlabelrequest")]
 
-    @extend_schema(responses=ChecklistItemSerializer(many=True))
+    @extend_schema(responses=responses(ChecklistItemSerializer(many=True), 404))
     def get(self, request: Request, pk: int) -> Response:
         return Response(_checklist_data(_visible_request(request, pk)))
 
@@ -119,7 +121,10 @@ def _visible_item(request: Request, item_id: int) -> ChecklistItem:
 class AttestApi(APIView):
     permission_classes = [needs("regulatory.change_checklistitem")]
 
-    @extend_schema(request=AttestInputSerializer, responses=ChecklistItemSerializer(many=True))
+    @extend_schema(
+        request=AttestInputSerializer,
+        responses=responses(ChecklistItemSerializer(many=True), 400, 404, 409, 415),
+    )
     def post(self, request: Request, item_id: int) -> Response:
         payload = AttestInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -134,7 +139,7 @@ class DocumentApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": DocumentInputSerializer},
-        responses=ChecklistItemSerializer(many=True),
+        responses=responses(ChecklistItemSerializer(many=True), 400, 404, 415),
     )
     def post(self, request: Request, item_id: int) -> Response:
         """Upload the item's document: PDF only, at most 10 MB."""
@@ -150,13 +155,16 @@ class DocumentApi(APIView):
 class ApplicationListApi(APIView):
     permission_classes = [needs("regulatory.view_application")]
 
-    @extend_schema(responses=ApplicationSerializer(many=True))
+    @extend_schema(responses=responses(ApplicationSerializer(many=True), 404))
     def get(self, request: Request, pk: int) -> Response:
         return Response(
             ApplicationSerializer(_visible_request(request, pk).applications.all(), many=True).data
         )
 
-    @extend_schema(request=ApplicationSerializer, responses=ApplicationSerializer)
+    @extend_schema(
+        request=ApplicationSerializer,
+        responses=responses(ApplicationSerializer, 400, 404, 415, status=201),
+    )
     def post(self, request: Request, pk: int) -> Response:
         if not request.user.has_perm("regulatory.add_application"):
             return Response({"detail": "You cannot record applications."}, status=403)
@@ -177,7 +185,10 @@ class ApplicationListApi(APIView):
 class ApplicationStepApi(APIView):
     permission_classes = [needs("regulatory.change_application")]
 
-    @extend_schema(request=ApplicationStepInputSerializer, responses=ApplicationSerializer)
+    @extend_schema(
+        request=ApplicationStepInputSerializer,
+        responses=responses(ApplicationSerializer, 400, 404, 409, 415),
+    )
     def post(self, request: Request, application_id: int) -> Response:
         payload = ApplicationStepInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -194,7 +205,7 @@ class ApplicationStepApi(APIView):
 class ReminderListApi(APIView):
     permission_classes = [needs("regulatory.view_application")]
 
-    @extend_schema(responses=ReminderSerializer(many=True))
+    @extend_schema(responses=responses(ReminderSerializer(many=True)))
     def get(self, request: Request) -> Response:
         """Open deadline reminders of the caller's hospital ("due soon")."""
         reminders = Reminder.objects.filter(
@@ -206,13 +217,13 @@ class ReminderListApi(APIView):
 class DossierApi(APIView):
     permission_classes = [needs("prescriptions.view_offlabelrequest")]
 
-    @extend_schema(responses=DossierSerializer(many=True))
+    @extend_schema(responses=responses(DossierSerializer(many=True), 404))
     def get(self, request: Request, pk: int) -> Response:
         return Response(
             DossierSerializer(_visible_request(request, pk).dossiers.all(), many=True).data
         )
 
-    @extend_schema(request=None, responses=DossierSerializer)
+    @extend_schema(request=None, responses=responses(DossierSerializer, 400, 404, status=202))
     def post(self, request: Request, pk: int) -> Response:
         """Queue the submission dossier PDF; a Celery worker renders it."""
         dossier = dossier_request(actor=acting_user(request), request=_visible_request(request, pk))
@@ -222,7 +233,14 @@ class DossierApi(APIView):
 class PathwayListApi(APIView):
     permission_classes = [needs("regulatory.view_pathwayversion")]
 
-    @extend_schema(responses=PathwayVersionSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "all", str, enum=["1"], description="1: every version, not only the current ones."
+            )
+        ],
+        responses=responses(PathwayVersionSerializer(many=True)),
+    )
     def get(self, request: Request) -> Response:
         """Current rules, or every version with ?all=1."""
         versions = PathwayVersion.objects.select_related("pathway__jurisdiction").order_by(

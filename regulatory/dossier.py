@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role
@@ -24,15 +25,15 @@ def dossier_request(*, actor: User, request: OffLabelRequest) -> Dossier:
     from regulatory.tasks import dossier_render_task
 
     if actor.hospital_id != request.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     if not actor.groups.filter(
         name__in=[Role.PHARMACIST, Role.PHYSICIAN, Role.COMMITTEE_SECRETARY]
     ).exists():
-        raise ApplicationError("Your role cannot prepare dossiers.")
+        raise ApplicationError(gettext("Your role cannot prepare dossiers."))
     choice = getattr(request, "pathway_choice", None)
     if choice is None:
         raise ApplicationError(
-            "Choose the regulatory pathway first: the dossier follows its rules."
+            gettext("Choose the regulatory pathway first: the dossier follows its rules.")
         )
     dossier = Dossier.objects.create(
         request=request, pathway_version=choice.pathway_version, requested_by=actor

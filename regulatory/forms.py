@@ -4,75 +4,78 @@ import json
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from regulatory.models import Application, Body, PathwayVersion
+from regulatory.services import APPLICATION_STEP_LABELS
+
+
+# Browsers' date inputs send and expect ISO dates, whatever the interface language.
+def date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class PathwayChoiceForm(forms.Form):
     pathway = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(
+        label=_("Reason"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required when you do not follow the recommendation.",
+        help_text=_("Required when you do not follow the recommendation."),
     )
 
 
 class AttestForm(forms.Form):
-    note = forms.CharField(required=False, max_length=1000)
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
 
 class UploadForm(forms.Form):
-    document = forms.FileField(help_text="PDF only, at most 10 MB.")
+    document = forms.FileField(label=_("Document"), help_text=_("PDF only, at most 10 MB."))
 
 
 class ApplicationCreateForm(forms.Form):
-    body = forms.ChoiceField(choices=[c for c in Body.choices if c[0] != Body.NONE])
-    prepared_at = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    protocol_number = forms.CharField(required=False, max_length=80)
+    body = forms.ChoiceField(
+        label=_("Body"), choices=[c for c in Body.choices if c[0] != Body.NONE]
+    )
+    prepared_at = forms.DateField(label=_("Prepared on"), widget=date_input())
+    protocol_number = forms.CharField(label=_("Protocol number"), required=False, max_length=80)
     renewal_of = forms.ModelChoiceField(
+        label=_("Renewal of"),
         queryset=Application.objects.none(),
         required=False,
-        help_text="For a renewal: the granted authorisation it continues.",
+        help_text=_("For a renewal: the granted authorisation it continues."),
     )
+
+
+APPLICATION_STEPS = list(APPLICATION_STEP_LABELS.items())
 
 
 class ApplicationStepForm(forms.Form):
-    step = forms.ChoiceField(
-        choices=[
-            (s, s.replace("_", " "))
-            for s in (
-                "submit",
-                "acknowledge",
-                "request_information",
-                "answer",
-                "grant",
-                "deny",
-                "withdraw",
-            )
-        ]
-    )
-    on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    protocol_number = forms.CharField(required=False, max_length=80)
+    step = forms.ChoiceField(label=_("Step"), choices=APPLICATION_STEPS)
+    on = forms.DateField(label=_("Date"), widget=date_input())
+    protocol_number = forms.CharField(label=_("Protocol number"), required=False, max_length=80)
     valid_until = forms.DateField(
+        label=_("Valid until"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="For a grant: valid until.",
+        widget=date_input(),
+        help_text=_("For a grant: valid until."),
     )
-    note = forms.CharField(required=False, max_length=1000)
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
 
 class PathwayVersionForm(forms.ModelForm[PathwayVersion]):
     """Regulatory officers edit a pathway; saving creates a new version."""
 
     criteria_json = forms.CharField(
-        label="Criteria (JSON)", widget=forms.Textarea(attrs={"rows": 14})
+        label=_("Criteria (JSON)"), widget=forms.Textarea(attrs={"rows": 14})
     )
     checklist_json = forms.CharField(
-        label="Checklist items (JSON)", widget=forms.Textarea(attrs={"rows": 14})
+        label=_("Checklist items (JSON)"), widget=forms.Textarea(attrs={"rows": 14})
     )
     change_note = forms.CharField(
+        label=_("Change note"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="What changed, and on which official source.",
+        help_text=_("What changed, and on which official source."),
     )
 
     class Meta:
@@ -89,7 +92,7 @@ class PathwayVersionForm(forms.ModelForm[PathwayVersion]):
             "needs_outside_authorisation",
         ]
         widgets = {
-            "verified_on": forms.DateInput(attrs={"type": "date"}),
+            "verified_on": date_input(),
             "summary": forms.Textarea(attrs={"rows": 2}),
             "legal_source": forms.Textarea(attrs={"rows": 2}),
         }
@@ -108,11 +111,11 @@ class PathwayVersionForm(forms.ModelForm[PathwayVersion]):
         try:
             value = json.loads(self.cleaned_data[name])
         except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}) from None
         if not isinstance(value, list) or not all(
             isinstance(i, dict) and i.get("code") for i in value
         ):
-            raise forms.ValidationError("A list of objects, each with a code.")
+            raise forms.ValidationError(_("A list of objects, each with a code."))
         return value
 
     def clean_criteria_json(self) -> list[Any]:
@@ -130,7 +133,8 @@ class PathwayVersionForm(forms.ModelForm[PathwayVersion]):
         for item in items:
             if item.get("kind") not in ("automatic", "attestation", "document"):
                 raise forms.ValidationError(
-                    f"{item['code']}: kind must be automatic, attestation or document."
+                    _("%(code)s: kind must be automatic, attestation or document.")
+                    % {"code": item["code"]}
                 )
             if item["kind"] == "automatic":
                 validate_expression(item.get("rule"), where=item["code"])

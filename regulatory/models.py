@@ -10,16 +10,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Body(models.TextChoices):
-    AIFA_REGISTRY = "aifa_registry", "AIFA monitoring registry"
-    AIFA = "aifa", "AIFA"
-    ETHICS_COMMITTEE = "ethics_committee", "Ethics committee"
-    HOSPITAL_DRUG_COMMITTEE = "hospital_drug_committee", "Hospital drug committee"
-    INSURER = "insurer", "Health insurer"
-    PT_COMMITTEE = "pt_committee", "Pharmacy and therapeutics committee"
-    NONE = "none", "No outside body"
+    AIFA_REGISTRY = "aifa_registry", _("AIFA monitoring registry")
+    AIFA = "aifa", _("AIFA")
+    ETHICS_COMMITTEE = "ethics_committee", _("Ethics committee")
+    HOSPITAL_DRUG_COMMITTEE = "hospital_drug_committee", _("Hospital drug committee")
+    INSURER = "insurer", _("Health insurer")
+    PT_COMMITTEE = "pt_committee", _("Pharmacy and therapeutics committee")
+    NONE = "none", _("No outside body")
 
 
 class Jurisdiction(models.Model):
@@ -39,7 +40,7 @@ class Pathway(models.Model):
     )
     code = models.SlugField(max_length=60, unique=True)
     order = models.PositiveSmallIntegerField(
-        help_text="Routing order: the first pathway that applies wins."
+        help_text=_("Routing order: the first pathway that applies wins.")
     )
 
     class Meta:
@@ -60,24 +61,37 @@ class PathwayVersion(models.Model):
     pathway = models.ForeignKey(Pathway, on_delete=models.PROTECT, related_name="versions")
     version = models.PositiveIntegerField()
     is_current = models.BooleanField(default=True)
-    name = models.CharField(max_length=200)
-    summary = models.TextField(blank=True)
-    legal_source = models.TextField()
-    verified_on = models.DateField()
+    name = models.CharField(_("name"), max_length=200)
+    summary = models.TextField(_("summary"), blank=True)
+    legal_source = models.TextField(
+        _("legal source"),
+    )
+    verified_on = models.DateField(
+        _("verified on"),
+    )
     confirmed = models.BooleanField(
-        default=False, help_text="A person confirmed it against the current official text."
+        _("confirmed"),
+        default=False,
+        help_text=_("A person confirmed it against the current official text."),
     )
-    unconfirmed_note = models.TextField(blank=True)
-    reimbursement = models.CharField(max_length=300, blank=True)
-    authorising_body = models.CharField(max_length=30, choices=Body.choices, default=Body.NONE)
-    needs_outside_authorisation = models.BooleanField(default=False)
+    unconfirmed_note = models.TextField(_("note on what is unconfirmed"), blank=True)
+    reimbursement = models.CharField(_("reimbursement"), max_length=300, blank=True)
+    authorising_body = models.CharField(
+        _("authorising body"), max_length=30, choices=Body.choices, default=Body.NONE
+    )
+    needs_outside_authorisation = models.BooleanField(
+        _("needs an outside authorisation"), default=False
+    )
     criteria = models.JSONField(
-        default=list, help_text="List of {code, text, rule, confirmed, source}."
+        default=list, help_text=_("List of {code, text, rule, confirmed, source}.")
     )
-    checklist = models.JSONField(default=list, help_text="List of checklist item templates.")
+    checklist = models.JSONField(default=list, help_text=_("List of checklist item templates."))
     change_note = models.TextField(blank=True)
     data_hash = models.CharField(
-        max_length=64, blank=True, editable=False, help_text="Set when loaded from the data file."
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("Set when loaded from the data file."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -99,16 +113,16 @@ class PathwayVersion(models.Model):
 
 class DeadlineRule(models.Model):
     class Kind(models.TextChoices):
-        OVERDUE_STEP = "overdue_step", "Step overdue"
-        ANSWER_AWAITED = "answer_awaited", "Answer awaited too long"
-        EXPIRING = "expiring", "Authorisation expiring"
-        RENEWAL_DUE = "renewal_due", "Renewal report due"
+        OVERDUE_STEP = "overdue_step", _("Step overdue")
+        ANSWER_AWAITED = "answer_awaited", _("Answer awaited too long")
+        EXPIRING = "expiring", _("Authorisation expiring")
+        RENEWAL_DUE = "renewal_due", _("Renewal report due")
 
     code = models.SlugField(max_length=60, unique=True)
     body = models.CharField(max_length=30, choices=Body.choices)
     application_type = models.CharField(max_length=10, default="initial")
     anchor = models.CharField(
-        max_length=30, help_text="Date field of the application the offset counts from."
+        max_length=30, help_text=_("Date field of the application the offset counts from.")
     )
     offset_days = models.IntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -135,7 +149,9 @@ class PathwayChoice(models.Model):
     )
     recommended_code = models.CharField(max_length=60, blank=True)
     followed_recommendation = models.BooleanField(default=True)
-    reason = models.TextField(blank=True, help_text="Why another pathway than the recommended one.")
+    reason = models.TextField(
+        blank=True, help_text=_("Why another pathway than the recommended one.")
+    )
     routing_snapshot = models.JSONField(default=dict)
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -146,11 +162,19 @@ class PathwayChoice(models.Model):
         return str(self.pathway_version)
 
 
+# Who may attest a checklist item, as the rules data names them, in the interface language.
+ATTESTER_LABELS = {
+    "physician": _("physician"),
+    "pharmacist": _("pharmacist"),
+    "committee_secretary": _("committee secretary"),
+}
+
+
 class ChecklistItem(models.Model):
     class Kind(models.TextChoices):
-        AUTOMATIC = "automatic", "Checked from the record"
-        ATTESTATION = "attestation", "Attestation"
-        DOCUMENT = "document", "Document"
+        AUTOMATIC = "automatic", _("Checked from the record")
+        ATTESTATION = "attestation", _("Attestation")
+        DOCUMENT = "document", _("Document")
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="checklist"
@@ -189,23 +213,27 @@ class ChecklistItem(models.Model):
     def __str__(self) -> str:
         return self.text
 
+    @property
+    def attester_labels(self) -> list[str]:
+        return [str(ATTESTER_LABELS.get(a, a)) for a in self.attesters]
+
 
 class Application(models.Model):
     """An application to an outside body (AIFA, ethics committee, drug committee, insurer)."""
 
     class Status(models.TextChoices):
-        PREPARING = "preparing", "Preparing"
-        SUBMITTED = "submitted", "Submitted"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        INFORMATION_REQUESTED = "information_requested", "Information requested"
-        ANSWERED = "answered", "Information sent"
-        GRANTED = "granted", "Granted"
-        DENIED = "denied", "Denied"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        PREPARING = "preparing", _("Preparing")
+        SUBMITTED = "submitted", _("Submitted")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        INFORMATION_REQUESTED = "information_requested", _("Information requested")
+        ANSWERED = "answered", _("Information sent")
+        GRANTED = "granted", _("Granted")
+        DENIED = "denied", _("Denied")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     class Type(models.TextChoices):
-        INITIAL = "initial", "Initial"
-        RENEWAL = "renewal", "Renewal"
+        INITIAL = "initial", _("Initial")
+        RENEWAL = "renewal", _("Renewal")
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="applications"
@@ -305,10 +333,10 @@ class Dossier(models.Model):
     """A submission dossier PDF, rendered by a Celery worker."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RENDERING = "rendering", "Rendering"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RENDERING = "rendering", _("Rendering")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="dossiers"

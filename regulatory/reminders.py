@@ -14,6 +14,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role
@@ -90,12 +91,12 @@ def reminder_resolve(*, actor: User, reminder: Reminder) -> Reminder:
     if actor.hospital_id != reminder.application.hospital_id:
         from offlabel.exceptions import NotVisible
 
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     if not actor.groups.filter(name__in=[Role.PHARMACIST, Role.COMMITTEE_SECRETARY]).exists():
         from offlabel.exceptions import ApplicationError
 
         raise ApplicationError(
-            "Only a pharmacist or the committee secretary can mark reminders done."
+            gettext("Only a pharmacist or the committee secretary can mark reminders done.")
         )
     if reminder.resolved_at is None:
         reminder.resolved_at = timezone.now()

@@ -3,6 +3,8 @@ authorisation before approval."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from prescriptions.models import OffLabelRequest
 from prescriptions.workflow import requirement_register
 from regulatory.services import authorisation_current, checklist_unmet
@@ -13,7 +15,7 @@ from regulatory.services import authorisation_current, checklist_unmet
 )
 def pathway_chosen(request: OffLabelRequest) -> str | None:
     if getattr(request, "pathway_choice", None) is None:
-        return "no regulatory pathway is chosen (see the pathway step)"
+        return gettext("no regulatory pathway is chosen (see the pathway step)")
     return None
 
 
@@ -22,7 +24,9 @@ def pathway_chosen(request: OffLabelRequest) -> str | None:
 )
 def checklist_complete(request: OffLabelRequest) -> str | None:
     unmet = checklist_unmet(request)
-    return ("checklist items still open: " + "; ".join(unmet)) if unmet else None
+    if not unmet:
+        return None
+    return gettext("checklist items still open: %(items)s") % {"items": "; ".join(unmet)}
 
 
 @requirement_register(
@@ -32,5 +36,5 @@ def authorisation_granted(request: OffLabelRequest) -> str | None:
     if not request.needs_outside_authorisation:
         return None
     if authorisation_current(request) is None:
-        return "the outside authorisation is not recorded as granted and in date"
+        return gettext("the outside authorisation is not recorded as granted and in date")
     return None

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext
+
 from prescriptions.models import OffLabelRequest
 from regulatory.models import PathwayVersion
 from regulatory.rules import MET, NOT_MET, UNKNOWN, evaluate, facts_for
@@ -115,22 +117,30 @@ def route(request: OffLabelRequest) -> Routing:
     for a in routing.assessments:
         if a is chosen:
             a.recommended = True
-            a.why = "Recommended: the first pathway in the legal order whose criteria " + (
-                "all hold."
+            a.why = (
+                gettext(
+                    "Recommended: the first pathway in the legal order whose criteria all hold."
+                )
                 if a.status == APPLIES
-                else "may hold once the unknown data are recorded."
+                else gettext(
+                    "Recommended: the first pathway in the legal order whose criteria may hold "
+                    "once the unknown data are recorded."
+                )
             )
         elif a.status == NOT_APPLICABLE:
-            a.why = "Cannot apply: " + "; ".join(f"{c.text} — {c.because}" for c in a.unmet)
+            a.why = gettext("Cannot apply: %(reasons)s") % {
+                "reasons": "; ".join(f"{c.text} — {c.because}" for c in a.unmet)
+            }
         elif a.status == POSSIBLE and chosen is not None and chosen.status == APPLIES:
-            a.why = (
-                "Ranks lower: "
-                + "; ".join(c.because for c in a.unknown)
-                + f" (and {chosen.name} applies)."
-            )
+            a.why = gettext("Ranks lower: %(reasons)s (and %(pathway)s applies).") % {
+                "reasons": "; ".join(c.because for c in a.unknown),
+                "pathway": chosen.name,
+            }
         else:
-            first = chosen.name if chosen else "another pathway"
-            a.why = f"Also applies, but ranks lower: {first} comes first in the legal order."
+            first = chosen.name if chosen else gettext("another pathway")
+            a.why = gettext(
+                "Also applies, but ranks lower: %(pathway)s comes first in the legal order."
+            ) % {"pathway": first}
     return routing
 
 

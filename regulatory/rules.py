@@ -11,29 +11,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from evidence.models import TRIAL_DESIGNS
 from prescriptions.models import OffLabelRequest
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 
 FACT_LABELS = {
-    "regimen": "partner regimen",
-    "age_years": "age",
-    "prior_lines": "number of prior lines",
-    "ecog": "ECOG",
-    "disease_status": "disease status",
-    "prior_hma": "prior azacitidine or decitabine",
-    "prior_venetoclax": "prior venetoclax",
-    "fit_for_intensive_chemo": "fitness for intensive chemotherapy",
-    "transplant_eligible": "transplant eligibility",
-    "drug_has_marketing_authorisation": "drug has a marketing authorisation",
-    "indication_authorised": "indication authorised",
-    "life_threatening_condition": "life-threatening condition",
-    "rationale_documented": "rationale documented",
-    "studies_attached": "studies attached",
-    "phase2_trials_attached": "phase II trials attached",
-    "consent_signed": "consent signed",
-    "single_named_patient": "single named patient",
+    "regimen": _("partner regimen"),
+    "age_years": _("age"),
+    "prior_lines": _("number of prior lines"),
+    "ecog": _("ECOG"),
+    "disease_status": _("disease status"),
+    "prior_hma": _("prior azacitidine or decitabine"),
+    "prior_venetoclax": _("prior venetoclax"),
+    "fit_for_intensive_chemo": _("fitness for intensive chemotherapy"),
+    "transplant_eligible": _("transplant eligibility"),
+    "drug_has_marketing_authorisation": _("drug has a marketing authorisation"),
+    "indication_authorised": _("indication authorised"),
+    "life_threatening_condition": _("life-threatening condition"),
+    "rationale_documented": _("rationale documented"),
+    "studies_attached": _("studies attached"),
+    "phase2_trials_attached": _("phase II trials attached"),
+    "consent_signed": _("consent signed"),
+    "single_named_patient": _("single named patient"),
 }
 _OPS = {
     "eq": ("=", lambda a, b: a == b),
@@ -90,7 +93,7 @@ class Outcome:
 
 def _show(value: Any) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, list | tuple):
         return ", ".join(_show(v) for v in value)
     return str(value)
@@ -114,24 +117,27 @@ def evaluate(expr: dict[str, Any], facts: dict[str, Any]) -> Outcome:
         ]
         result = MET if MET in results else UNKNOWN if UNKNOWN in results else NOT_MET
         shown = decisive[:1] if result == MET else (decisive or parts)
-        joiner = "; " if result == MET else " / neither: " if result == NOT_MET else "; or "
+        joiner = (
+            "; "
+            if result == MET
+            else gettext(" / neither: ")
+            if result == NOT_MET
+            else gettext("; or ")
+        )
         return Outcome(result, joiner.join(p.because for p in shown))
     name, op = expr["fact"], expr["op"]
     label = FACT_LABELS.get(name, name)
     value = facts.get(name)
     if value is None:
-        return Outcome(UNKNOWN, f"unknown: {label} is not recorded")
+        return Outcome(UNKNOWN, gettext("unknown: %(fact)s is not recorded") % {"fact": label})
     symbol, test = _OPS[op]
     target = expr.get("value")
     ok = bool(test(value, target))
     if op in ("is_true", "is_false"):
         return Outcome(MET if ok else NOT_MET, f"{label}: {_show(value)}")
-    return Outcome(
-        MET if ok else NOT_MET,
-        f"{label} {_show(value)} ({symbol} {_show(target)})"
-        if op not in ("in", "not_in")
-        else f"{label} {_show(value)} ({'one of' if op == 'in' else 'not one of'} {_show(target)})",
-    )
+    if op in ("in", "not_in"):
+        symbol = gettext("one of") if op == "in" else gettext("not one of")
+    return Outcome(MET if ok else NOT_MET, f"{label} {_show(value)} ({symbol} {_show(target)})")
 
 
 def validate_expression(expr: Any, *, where: str) -> None:
@@ -139,23 +145,38 @@ def validate_expression(expr: Any, *, where: str) -> None:
     from django.core.exceptions import ValidationError
 
     if not isinstance(expr, dict):
-        raise ValidationError(f"{where}: a rule must be an object.")
+        raise ValidationError(gettext("%(where)s: a rule must be an object.") % {"where": where})
     if "const" in expr:
         if not isinstance(expr["const"], bool):
-            raise ValidationError(f"{where}: const must be true or false.")
+            raise ValidationError(
+                gettext("%(where)s: const must be true or false.") % {"where": where}
+            )
         return
     for key in ("all_of", "any_of"):
         if key in expr:
             if not isinstance(expr[key], list) or not expr[key]:
-                raise ValidationError(f"{where}: {key} needs a non-empty list.")
+                raise ValidationError(
+                    gettext("%(where)s: %(key)s needs a non-empty list.")
+                    % {"where": where, "key": key}
+                )
             for sub in expr[key]:
                 validate_expression(sub, where=where)
             return
     if expr.get("fact") not in FACT_LABELS:
         raise ValidationError(
-            f"{where}: unknown fact {expr.get('fact')!r}; known: {', '.join(sorted(FACT_LABELS))}."
+            gettext("%(where)s: unknown fact %(fact)s; known: %(known)s.")
+            % {
+                "where": where,
+                "fact": repr(expr.get("fact")),
+                "known": ", ".join(sorted(FACT_LABELS)),
+            }
         )
     if expr.get("op") not in _OPS:
-        raise ValidationError(f"{where}: unknown op {expr.get('op')!r}; known: {', '.join(_OPS)}.")
+        raise ValidationError(
+            gettext("%(where)s: unknown op %(op)s; known: %(known)s.")
+            % {"where": where, "op": repr(expr.get("op")), "known": ", ".join(_OPS)}
+        )
     if expr["op"] not in ("is_true", "is_false") and "value" not in expr:
-        raise ValidationError(f"{where}: op {expr['op']} needs a value.")
+        raise ValidationError(
+            gettext("%(where)s: op %(op)s needs a value.") % {"where": where, "op": expr["op"]}
+        )

@@ -41,7 +41,9 @@ class PathwayChoiceInputSerializer(serializers.Serializer[Any]):
 class ChecklistItemSerializer(serializers.ModelSerializer[ChecklistItem]):
     holds = serializers.BooleanField(read_only=True)
     because = serializers.CharField(read_only=True)
-    attested_by = serializers.CharField(source="attested_by.username", read_only=True, default=None)
+    attested_by = serializers.CharField(
+        source="attested_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ChecklistItem

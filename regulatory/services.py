@@ -11,21 +11,26 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
 from audit.services import audit_record, audit_record_changes
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.i18n import english
 from prescriptions.models import OffLabelRequest
 from regulatory.models import (
+    ATTESTER_LABELS,
     Application,
     ApplicationDocument,
     ChecklistItem,
     Pathway,
     PathwayVersion,
 )
-from regulatory.routing import NOT_APPLICABLE, route
+from regulatory.routing import NOT_APPLICABLE, Routing, route
 from regulatory.rules import MET, evaluate, facts_for
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -38,8 +43,15 @@ def _locked_request(actor: User, request: OffLabelRequest) -> OffLabelRequest:
         .get(pk=request.pk)
     )
     if actor.hospital_id != locked.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     return locked
+
+
+def _routing_in_english(request: OffLabelRequest, routing: Routing) -> dict[str, Any]:
+    if (translation.get_language() or "en").startswith("en"):
+        return routing.as_data()
+    with translation.override("en"):
+        return route(request).as_data()
 
 
 # --- Choosing a pathway --------------------------------------------------------------------------
@@ -53,26 +65,40 @@ def pathway_choose(
     pathway than the recommended one needs a written reason (audited)."""
     request = _locked_request(actor, request)
     if request.prescriber_id != actor.pk:
-        raise ApplicationError("Only the prescriber chooses the pathway.")
+        raise ApplicationError(gettext("Only the prescriber chooses the pathway."))
     if not request.is_editable():
         raise ApplicationError(
-            f"{request.reference} is '{request.get_status_display()}': its pathway is fixed."
+            gettext("%(reference)s is '%(status)s': its pathway is fixed.")
+            % {"reference": request.reference, "status": request.get_status_display()}
         )
     routing = route(request)
     chosen = routing.by_code(pathway_code)
     if chosen is None:
         raise ApplicationError(
-            f"No pathway {pathway_code!r} in {request.get_jurisdiction_display()}."
+            gettext("No pathway %(code)s in %(jurisdiction)s.")
+            % {"code": repr(pathway_code), "jurisdiction": request.get_jurisdiction_display()},
+            extra={"field": "pathway"},
         )
     if chosen.status == NOT_APPLICABLE:
-        raise ApplicationError(f"{chosen.name} cannot apply to this request. {chosen.why}")
+        raise ApplicationError(
+            gettext("%(pathway)s cannot apply to this request. %(why)s")
+            % {"pathway": chosen.name, "why": chosen.why},
+            extra={"field": "pathway"},
+        )
     recommended = routing.recommended
     followed = recommended is not None and recommended.pathway_code == pathway_code
     reason = reason.strip()
     if not followed and len(reason) < 10:
         raise ApplicationError(
-            f"{recommended.name if recommended else 'Another pathway'} is recommended: "
-            "please write why you choose this one instead."
+            (
+                gettext("%(pathway)s is recommended: please write why you choose this one instead.")
+                % {"pathway": recommended.name}
+                if recommended
+                else gettext(
+                    "Another pathway is recommended: please write why you choose this one instead."
+                )
+            ),
+            extra={"field": "reason"},
         )
     version = PathwayVersion.objects.get(pk=chosen.version_id)
     from regulatory.models import PathwayChoice
@@ -85,7 +111,8 @@ def pathway_choose(
         recommended_code=recommended.pathway_code if recommended else "",
         followed_recommendation=followed,
         reason=reason,
-        routing_snapshot=routing.as_data(),
+        # Stored: the routing in English, whatever language the prescriber reads.
+        routing_snapshot=_routing_in_english(request, routing),
         chosen_by=actor,
     )
     ChecklistItem.objects.bulk_create(
@@ -143,7 +170,7 @@ def checklist_state(request: OffLabelRequest) -> list[ItemState]:
     states = []
     for item in request.checklist.select_related("attested_by", "uploaded_by"):
         if item.kind == ChecklistItem.Kind.AUTOMATIC:
-            outcome = evaluate(item.rule or {"const": False, "because": "no rule"}, facts)
+            outcome = evaluate(item.rule or {"const": False, "because": gettext("no rule")}, facts)
             states.append(ItemState(item, outcome.result == MET, outcome.because))
         elif item.kind == ChecklistItem.Kind.ATTESTATION:
             holds = item.attested_by_id is not None
@@ -156,9 +183,15 @@ def checklist_state(request: OffLabelRequest) -> list[ItemState]:
                 ItemState(
                     item,
                     holds,
-                    f"attested by {who} on {timezone.localtime(item.attested_at):%Y-%m-%d %H:%M}"
+                    gettext("attested by %(who)s on %(when)s")
+                    % {
+                        "who": who,
+                        "when": date_format(
+                            timezone.localtime(item.attested_at), "SHORT_DATETIME_FORMAT"
+                        ),
+                    }
                     if holds and item.attested_at
-                    else "not attested yet",
+                    else gettext("not attested yet"),
                 )
             )
         else:
@@ -167,7 +200,9 @@ def checklist_state(request: OffLabelRequest) -> list[ItemState]:
                 ItemState(
                     item,
                     holds,
-                    f"{item.document_name} uploaded" if holds else "no document uploaded yet",
+                    gettext("%(document)s uploaded") % {"document": item.document_name}
+                    if holds
+                    else gettext("no document uploaded yet"),
                 )
             )
     return states
@@ -192,23 +227,26 @@ _ROLE_FOR_ATTESTER = {
 def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> ChecklistItem:
     item = ChecklistItem.objects.select_for_update().select_related("request").get(pk=item.pk)
     if actor.hospital_id != item.request.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     if item.kind != ChecklistItem.Kind.ATTESTATION:
-        raise ApplicationError("This item is not an attestation.")
+        raise ApplicationError(gettext("This item is not an attestation."))
     allowed = {_ROLE_FOR_ATTESTER[a] for a in item.attesters if a in _ROLE_FOR_ATTESTER}
     if not allowed & roles_of(actor):
-        who = ", ".join(a.replace("_", " ") for a in item.attesters)
-        raise ApplicationError(f"Only a {who} can attest: {item.text}")
+        who = ", ".join(str(ATTESTER_LABELS.get(a, a)) for a in item.attesters)
+        raise ApplicationError(
+            gettext("Only a %(who)s can attest: %(item)s") % {"who": who, "item": item.text}
+        )
     if (
         Role.PHYSICIAN in allowed
         and Role.PHYSICIAN in roles_of(actor)
         and not (allowed - {Role.PHYSICIAN}) & roles_of(actor)
         and item.request.prescriber_id != actor.pk
     ):
-        raise ApplicationError("Only the prescriber can attest this for the request.")
+        raise ApplicationError(gettext("Only the prescriber can attest this for the request."))
     if item.attested_by_id is not None:
         raise ConflictError(
-            f"Already attested by {item.attested_by.username if item.attested_by else 'someone'}."
+            gettext("Already attested by %(who)s.")
+            % {"who": item.attested_by.username if item.attested_by else gettext("someone")}
         )
     item.attested_by, item.attested_at, item.note = actor, timezone.now(), note.strip()
     item.save(update_fields=["attested_by", "attested_at", "note"])
@@ -222,24 +260,37 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
     return item
 
 
-def pdf_validate(upload: UploadedFile) -> bytes:
-    """PDF only, at most 10 MB, and really a PDF (header and end-of-file marker)."""
+def pdf_validate(upload: UploadedFile, *, field: str = "document") -> bytes:
+    """PDF only, at most 10 MB, and really a PDF (header and end-of-file marker).
+
+    ``field`` names the upload in the error, for the API's error body."""
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         raise ApplicationError(
-            f"{upload.name} is {upload.size // 1024} KB: "
-            f"the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+            gettext("%(name)s is %(size)s KB: the limit is %(limit)s MB.")
+            % {
+                "name": upload.name,
+                "size": upload.size // 1024,
+                "limit": MAX_UPLOAD_BYTES // 1024 // 1024,
+            },
+            extra={"field": field},
         )
     data = upload.read()
     if len(data) > MAX_UPLOAD_BYTES:
         raise ApplicationError(
-            f"{upload.name} is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+            gettext("%(name)s is larger than %(limit)s MB.")
+            % {"name": upload.name, "limit": MAX_UPLOAD_BYTES // 1024 // 1024},
+            extra={"field": field},
         )
     if (
         not (upload.name or "").lower().endswith(".pdf")
         or not data.startswith(b"%PDF-")
         or b"%%EOF" not in data[-2048:]
     ):
-        raise ApplicationError(f"{upload.name} is not a PDF file: only PDF documents are accepted.")
+        raise ApplicationError(
+            gettext("%(name)s is not a PDF file: only PDF documents are accepted.")
+            % {"name": upload.name},
+            extra={"field": field},
+        )
     return data
 
 
@@ -247,11 +298,11 @@ def pdf_validate(upload: UploadedFile) -> bytes:
 def checklist_upload(*, actor: User, item: ChecklistItem, upload: UploadedFile) -> ChecklistItem:
     item = ChecklistItem.objects.select_for_update().select_related("request").get(pk=item.pk)
     if actor.hospital_id != item.request.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     if item.kind != ChecklistItem.Kind.DOCUMENT:
-        raise ApplicationError("This item takes no document.")
+        raise ApplicationError(gettext("This item takes no document."))
     if not roles_of(actor) & {Role.PHARMACIST, Role.PHYSICIAN, Role.COMMITTEE_SECRETARY}:
-        raise ApplicationError("Your role cannot upload checklist documents.")
+        raise ApplicationError(gettext("Your role cannot upload checklist documents."))
     data = pdf_validate(upload)
     digest = hashlib.sha256(data).hexdigest()
     item.document.save(f"{item.request.reference}-{item.code}.pdf", ContentFile(data), save=False)
@@ -291,14 +342,16 @@ def pathway_version_edit(
 ) -> PathwayVersion:
     """Editing a rule creates a new version; checklists already built keep theirs."""
     if Role.REGULATORY_OFFICER not in roles_of(actor):
-        raise ApplicationError("Only a regulatory officer can edit the rules.")
+        raise ApplicationError(gettext("Only a regulatory officer can edit the rules."))
     if not change_note.strip():
-        raise ApplicationError("Say what changed and on what source.")
+        raise ApplicationError(gettext("Say what changed and on what source."))
     current = Pathway.objects.select_for_update().get(pk=pathway.pk).versions.get(is_current=True)
     before = {k: getattr(current, k) for k in EDITABLE_VERSION_FIELDS}
     unknown = set(changes) - set(EDITABLE_VERSION_FIELDS)
     if unknown:
-        raise ApplicationError(f"Cannot edit {', '.join(sorted(unknown))}.")
+        raise ApplicationError(
+            gettext("Cannot edit %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     current.is_current = False
     current.save(update_fields=["is_current"])
     new = PathwayVersion(
@@ -347,10 +400,23 @@ APPLICATION_STEPS: dict[str, tuple[tuple[str, ...], str, str]] = {
     ),
 }
 
+# The steps as the pages name them.
+APPLICATION_STEP_LABELS = {
+    "submit": _("submit"),
+    "acknowledge": _("acknowledge"),
+    "request_information": _("request information"),
+    "answer": _("answer"),
+    "grant": _("grant"),
+    "deny": _("deny"),
+    "withdraw": _("withdraw"),
+}
+
 
 def _require_pharmacy(actor: User) -> None:
     if not roles_of(actor) & {Role.PHARMACIST, Role.COMMITTEE_SECRETARY}:
-        raise ApplicationError("Only a pharmacist or the committee secretary tracks applications.")
+        raise ApplicationError(
+            gettext("Only a pharmacist or the committee secretary tracks applications.")
+        )
 
 
 @transaction.atomic
@@ -372,7 +438,10 @@ def application_create(
     if renewal_of is not None and (
         renewal_of.request_id != request.pk or renewal_of.status != "granted"
     ):
-        raise ApplicationError("A renewal continues a granted authorisation of the same request.")
+        raise ApplicationError(
+            gettext("A renewal continues a granted authorisation of the same request."),
+            extra={"field": "renewal_of"},
+        )
     application = Application(
         request=request,
         hospital_id=request.hospital_id,
@@ -389,7 +458,7 @@ def application_create(
         actor=actor,
         action="application.created",
         target=request,
-        summary=f"{request.reference}: {application} prepared",
+        summary=f"{request.reference}: {english(application)} prepared",
         after={"application": application.pk, "body": body, "type": application.application_type},
     )
     return application
@@ -412,17 +481,19 @@ def application_step(
         Application.objects.select_for_update().select_related("request").get(pk=application.pk)
     )
     if actor.hospital_id != application.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     if step not in APPLICATION_STEPS:
-        raise ApplicationError(f"Unknown step {step!r}.")
+        raise ApplicationError(
+            gettext("Unknown step %(step)s.") % {"step": repr(step)}, extra={"field": "step"}
+        )
     sources, target, date_field = APPLICATION_STEPS[step]
     if application.status not in sources:
         raise ConflictError(
-            f"The application is '{application.get_status_display()}': "
-            f"'{step.replace('_', ' ')}' is not possible now."
+            gettext("The application is '%(status)s': '%(step)s' is not possible now.")
+            % {"status": application.get_status_display(), "step": APPLICATION_STEP_LABELS[step]}
         )
     if on > timezone.localdate():
-        raise ApplicationError("That date is in the future.")
+        raise ApplicationError(gettext("That date is in the future."), extra={"field": "on"})
     before = application.status
     setattr(application, date_field, on)
     application.status = target
@@ -430,7 +501,15 @@ def application_step(
         application.protocol_number = protocol_number.strip()
     if step == "grant":
         if valid_until is None:
-            raise ApplicationError("A grant needs the date until which it is valid.")
+            raise ApplicationError(
+                gettext("A grant needs the date until which it is valid."),
+                extra={"field": "valid_until"},
+            )
+        if valid_until < (valid_from or on):
+            raise ApplicationError(
+                gettext("The authorisation cannot end before it starts."),
+                extra={"field": "valid_until"},
+            )
         application.valid_from, application.valid_until = valid_from or on, valid_until
     if note.strip():
         application.decision_note = note.strip()
@@ -442,7 +521,7 @@ def application_step(
         actor=actor,
         action=f"application.{step}",
         target=application.request,
-        summary=f"{application.request.reference}: {application} — {step} on {on:%Y-%m-%d}"
+        summary=f"{application.request.reference}: {english(application)} — {step} on {on:%Y-%m-%d}"
         + (f" ({note.strip()})" if note.strip() else ""),
         before={"status": before},
         after={"status": target, date_field: on, "application": application.pk},
@@ -456,7 +535,7 @@ def application_document_add(
 ) -> ApplicationDocument:
     _require_pharmacy(actor)
     if actor.hospital_id != application.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     data = pdf_validate(upload)
     document = ApplicationDocument(
         application=application,

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.scoping import acting_user
 from offlabel.exceptions import ApplicationError
@@ -16,6 +17,7 @@ from offlabel.forms import form_errors_text
 from prescriptions.selectors import requests_visible_to
 from regulatory.dossier import dossier_request
 from regulatory.forms import (
+    APPLICATION_STEPS,
     ApplicationCreateForm,
     ApplicationStepForm,
     AttestForm,
@@ -53,7 +55,7 @@ def step_pathway_view(request: HttpRequest, pk: int) -> HttpResponse:
                 pathway_code=form.cleaned_data["pathway"],
                 reason=form.cleaned_data["reason"],
             )
-            messages.success(request, "Pathway chosen; its checklist is on the request page.")
+            messages.success(request, _("Pathway chosen; its checklist is on the request page."))
             return redirect("requests:step-review", pk=pk)
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -79,7 +81,7 @@ def checklist_attest_view(request: HttpRequest, pk: int, item_id: int) -> HttpRe
     if request.method == "POST" and form.is_valid():
         try:
             checklist_attest(actor=acting_user(request), item=item, note=form.cleaned_data["note"])
-            messages.success(request, f"Attested: {item.text}")
+            messages.success(request, _("Attested: %(item)s") % {"item": item.text})
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return redirect("requests:detail", pk=pk)
@@ -97,11 +99,11 @@ def checklist_upload_view(request: HttpRequest, pk: int, item_id: int) -> HttpRe
                 checklist_upload(
                     actor=acting_user(request), item=item, upload=form.cleaned_data["document"]
                 )
-                messages.success(request, f"Uploaded for: {item.text}")
+                messages.success(request, _("Uploaded for: %(item)s") % {"item": item.text})
             except ApplicationError as exc:
                 messages.error(request, exc.message)
         else:
-            messages.error(request, "Choose a PDF file to upload.")
+            messages.error(request, _("Choose a PDF file to upload."))
     return redirect("requests:detail", pk=pk)
 
 
@@ -113,7 +115,8 @@ def dossier_request_view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             dossier_request(actor=acting_user(request), request=offlabel)
             messages.success(
-                request, "The dossier is being prepared by a background worker; reload in a moment."
+                request,
+                _("The dossier is being prepared by a background worker; reload in a moment."),
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -136,13 +139,13 @@ def application_create_view(request: HttpRequest, pk: int) -> HttpResponse:
                 protocol_number=form.cleaned_data["protocol_number"],
                 renewal_of=form.cleaned_data["renewal_of"],
             )
-            messages.success(request, "Application recorded.")
+            messages.success(request, _("Application recorded."))
         except ApplicationError as exc:
             messages.error(request, exc.message)
     elif request.method == "POST":
         messages.error(
             request,
-            "Application not recorded: " + form_errors_text(form),
+            _("Application not recorded: %(problems)s") % {"problems": form_errors_text(form)},
         )
     return redirect("requests:detail", pk=pk)
 
@@ -165,14 +168,16 @@ def application_step_view(request: HttpRequest, pk: int, application_id: int) ->
                 valid_until=form.cleaned_data["valid_until"],
             )
             messages.success(
-                request, f"Application: {form.cleaned_data['step'].replace('_', ' ')} recorded."
+                request,
+                _("Application: %(step)s recorded.")
+                % {"step": dict(APPLICATION_STEPS)[form.cleaned_data["step"]]},
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
     elif request.method == "POST":
         messages.error(
             request,
-            "Step not recorded: " + form_errors_text(form),
+            _("Step not recorded: %(problems)s") % {"problems": form_errors_text(form)},
         )
     return redirect("requests:detail", pk=pk)
 
@@ -214,7 +219,7 @@ def reminder_resolve_view(request: HttpRequest, reminder_id: int) -> HttpRespons
     if request.method == "POST":
         try:
             reminder_resolve(actor=acting_user(request), reminder=reminder)
-            messages.success(request, "Reminder marked done.")
+            messages.success(request, _("Reminder marked done."))
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return redirect("regulatory:due-soon")
@@ -246,7 +251,9 @@ def rule_edit_view(request: HttpRequest, code: str) -> HttpResponse:
                 change_note=form.cleaned_data["change_note"],
             )
             messages.success(
-                request, f"Saved as version {new.version}; requests already checked keep theirs."
+                request,
+                _("Saved as version %(version)s; requests already checked keep theirs.")
+                % {"version": new.version},
             )
             return redirect("regulatory:rules")
         except ApplicationError as exc:

@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py run     # venv, install, migrate, studies, demo users; web + worker
     python3 scripts/dev.py test    # venv + install, then ruff, mypy and the whole pytest suite
+    python3 scripts/dev.py bench   # benchmarks (ratios in one run); --quick for a small run
 
 Everything it installs goes into ./.venv; it is reinstalled when pyproject.toml changes.
 """
@@ -53,8 +54,15 @@ def manage(*args: str) -> None:
     call(PY, "manage.py", *args)
 
 
+def compile_catalogues() -> None:
+    """The .mo files are build output (not in git): compiled in pure Python, no gettext."""
+    say("compiling the interface translations (locale/*.po)")
+    manage("compile_catalogues")
+
+
 def run() -> None:
     ensure_venv()
+    compile_catalogues()
     say("migrating the database")
     manage("migrate", "--noinput")
     say("loading the study database, the regulatory rules and the label rules")
@@ -113,6 +121,7 @@ def run() -> None:
 
 def test(pytest_args: list[str]) -> None:
     ensure_venv()
+    compile_catalogues()
     say("ruff (lint)")
     call(BIN / "ruff", "check", ".")
     say("ruff (format)")
@@ -123,9 +132,11 @@ def test(pytest_args: list[str]) -> None:
     call(PY, "-m", "pytest", *pytest_args)
 
 
-def bench() -> None:
+def bench(bench_args: list[str]) -> None:
+    """Ratios against baselines measured in the same run; the full run rewrites the README's
+    table (``--quick`` for a smaller run, ``--help`` for the rest)."""
     ensure_venv()
-    call(PY, "-m", "benchmarks")
+    call(PY, "-m", "benchmarks", *bench_args)
 
 
 def main() -> None:
@@ -138,7 +149,7 @@ def main() -> None:
     elif command == "test":
         test(rest)
     elif command == "bench":
-        bench()
+        bench(rest)
     else:
         ensure_venv()
 

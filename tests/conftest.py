@@ -26,7 +26,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """In CI the suite must run on PostgreSQL and Redis: never a silent fall-back to SQLite."""
+    """In CI the suite must run on PostgreSQL and Redis: never a silent fall-back to SQLite.
+    The interface translations are compiled first (the .mo files are build output)."""
+    from offlabel.i18n import catalogues_compile
+
+    catalogues_compile()
     want_db = os.environ.get("OFFLABEL_REQUIRE_DB")
     vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     if want_db and not vendor.startswith(want_db):

@@ -17,10 +17,6 @@ from django.conf import settings
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around
-# it are plain synchronous calls, which Django otherwise refuses next to a running loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def _chromium_or_skip() -> None:
     if shutil.which(CHROMIUM) is None:
@@ -34,6 +30,12 @@ def browser() -> Iterator[Any]:
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # around it are plain synchronous calls, which Django otherwise refuses next to a running
+    # loop. Set only while the browser is up, so no subprocess of another test inherits it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -46,8 +48,14 @@ def browser() -> Iterator[Any]:
                 "--disable-sync",
             ],
         )
-        yield chromium
-        chromium.close()
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            if previous is None:
+                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            else:
+                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -1,0 +1,142 @@
+"""The pharmacy queue page and the request list API against bare one-query views.
+
+Both go through ``django.test.Client`` with a pharmacist's session (``force_login``), the
+whole middleware stack and ``ATOMIC_REQUESTS``; the baselines are the views in
+``benchmarks/urls.py``. Times are medians after a warm-up, pages and baselines alternating.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+
+from benchmarks.dataset import Cast
+from benchmarks.results import Row, ms, paired_medians, ratio
+from prescriptions.models import OffLabelRequest
+from prescriptions.selectors import QUEUE_STATES
+
+TARGET = 2.0
+QUEUE_URL = "/requests/queue/"
+API_URL = "/api/v1/requests/"
+BARE_QUEUE_URL = "/bench/bare/queue/"
+BARE_LIST_URL = "/bench/bare/list/"
+BASELINE_OF = {"queue": "bare_queue", "api": "bare_list"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    check: Callable[[Any], None]  # a test-client response
+
+
+def _html_rows(response: Any) -> None:
+    assert b"OL-0" in response.content, "the queue page shows no request"
+
+
+def _api_rows(expected: int) -> Callable[[Any], None]:
+    def check(response: Any) -> None:
+        body = json.loads(response.content)
+        assert body["count"] == expected and len(body["results"]) == 25, body.get("count")
+
+    return check
+
+
+def _bare_rows(response: Any) -> None:
+    assert len(json.loads(response.content)["results"]) == 25
+
+
+def _endpoints(cast: Cast) -> dict[str, Endpoint]:
+    total = OffLabelRequest.objects.filter(hospital=cast.hospital).count()
+    return {
+        "queue": Endpoint(QUEUE_URL, _html_rows),
+        "api": Endpoint(API_URL, _api_rows(total)),
+        "bare_queue": Endpoint(BARE_QUEUE_URL, _bare_rows),
+        "bare_list": Endpoint(BARE_LIST_URL, _bare_rows),
+    }
+
+
+def _client(cast: Cast) -> Client:
+    client = Client()
+    client.force_login(cast.pharmacist)
+    return client
+
+
+def _get(client: Client, endpoint: Endpoint) -> Callable[[], None]:
+    accept = "application/json" if endpoint.url.startswith("/api/") else "text/html"
+
+    def get() -> None:
+        response = client.get(endpoint.url, HTTP_ACCEPT=accept)
+        assert response.status_code == 200, (endpoint.url, response.status_code)
+        endpoint.check(response)
+
+    return get
+
+
+@override_settings(ROOT_URLCONF="benchmarks.urls")
+def query_counts(cast: Cast) -> dict[str, int]:
+    """SQL queries of one request to each endpoint (a fresh session-loaded user each time)."""
+    client = _client(cast)
+    counts = {}
+    for key, endpoint in _endpoints(cast).items():
+        get = _get(client, endpoint)
+        get()  # anything cached per process (content types, templates) is not per request
+        with CaptureQueriesContext(connection) as captured:
+            get()
+        counts[key] = len(captured.captured_queries)
+    return counts
+
+
+@override_settings(ROOT_URLCONF="benchmarks.urls")
+def pages_benchmark(
+    cast: Cast,
+    *,
+    runs: int,
+    warmup: int,
+    small: dict[str, int],
+    small_n: int,
+    large: dict[str, int],
+) -> list[Row]:
+    n = OffLabelRequest.objects.filter(hospital=cast.hospital).count()
+    waiting = OffLabelRequest.objects.filter(hospital=cast.hospital, status__in=QUEUE_STATES)
+    client = _client(cast)
+    endpoints = _endpoints(cast)
+    rows = []
+    for key, label in (
+        ("queue", f"Queue page `{QUEUE_URL}` ({waiting.count():,} waiting)"),
+        ("api", f"Request list API `{API_URL}`"),
+    ):
+        page_s, bare_s = paired_medians(
+            _get(client, endpoints[key]),
+            _get(client, endpoints[BASELINE_OF[key]]),
+            runs=runs,
+            warmup=warmup,
+        )
+        rows.append(
+            Row(
+                what=f"{label}, {n:,} requests, pharmacist, median of {runs}",
+                baseline=f"bare view, one `.values()` query, same 25 rows: {ms(bare_s)}",
+                measured=ms(page_s),
+                ratio=ratio(page_s / bare_s),
+                target=f"< {TARGET:g}x",
+                met=page_s / bare_s < TARGET,
+            )
+        )
+    for key, label in (("queue", "queue page"), ("api", "request list API")):
+        rows.append(
+            Row(
+                what=f"SQL queries of the {label}, {small_n:,} vs {n:,} requests",
+                baseline=f"{small[key]} queries at {small_n:,} "
+                f"(bare view: {small[BASELINE_OF[key]]})",
+                measured=f"{large[key]} queries at {n:,}",
+                ratio=ratio(large[key] / small[key]),
+                target="equal (1.00x)",
+                met=large[key] == small[key],
+            )
+        )
+    return rows

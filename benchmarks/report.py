@@ -1,0 +1,75 @@
+"""The administrator's report (``reports.selectors.report_compute``) against one aggregate query
+over the same rows: the hospital's requests grouped by state, with the count of the hospital's
+audit events as a scalar subquery of the same statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Subquery
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import AuditEvent
+from benchmarks.dataset import Cast
+from benchmarks.results import Row, ms, paired_medians, ratio
+from prescriptions.models import OffLabelRequest
+from reports.selectors import ReportFilters, report_compute
+
+
+def _report(cast: Cast) -> Any:
+    return report_compute(hospital=cast.hospital, filters=ReportFilters())
+
+
+def _aggregate(cast: Cast) -> list[Any]:
+    events = (
+        AuditEvent.objects.filter(hospital=cast.hospital)
+        .order_by()
+        .values("hospital")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return list(
+        OffLabelRequest.objects.filter(hospital=cast.hospital)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"), audit_events=Subquery(events))
+    )
+
+
+def report_query_count(cast: Cast) -> int:
+    _report(cast)
+    with CaptureQueriesContext(connection) as captured:
+        _report(cast)
+    return len(captured.captured_queries)
+
+
+def report_benchmark(cast: Cast, *, runs: int, small_queries: int, small_n: int) -> list[Row]:
+    n = OffLabelRequest.objects.filter(hospital=cast.hospital).count()
+    events = AuditEvent.objects.count()
+    report = _report(cast)
+    rows = _aggregate(cast)
+    assert report.total == sum(row["n"] for row in rows) == n, (report.total, n)
+    assert len(rows) > 0 and rows[0]["audit_events"] > 0
+    report_s, aggregate_s = paired_medians(
+        lambda: _report(cast), lambda: _aggregate(cast), runs=runs, warmup=1
+    )
+    queries = report_query_count(cast)
+    return [
+        Row(
+            what=f"Admin report `report_compute`, {n:,} requests, {events:,} audit events, "
+            f"median of {runs}",
+            baseline=f"one aggregate query (requests by state + audit-event count): "
+            f"{ms(aggregate_s)}",
+            measured=ms(report_s),
+            ratio=ratio(report_s / aggregate_s),
+        ),
+        Row(
+            what=f"SQL queries of `report_compute`, {small_n:,} vs {n:,} requests",
+            baseline=f"{small_queries} queries at {small_n:,}",
+            measured=f"{queries} queries at {n:,}",
+            ratio=ratio(queries / small_queries),
+            target="equal (1.00x)",
+            met=queries == small_queries,
+        ),
+    ]

@@ -1,0 +1,129 @@
+"""Consent PDFs through real Celery workers: two worker processes against one.
+
+Each worker is ``celery -A offlabel worker --pool solo --concurrency 1`` (one process that
+renders), consuming a queue of its own run from the configured broker: kombu's filesystem
+transport in var/bench/broker, or Redis when ``CELERY_BROKER_URL`` points to it. The forms are
+queued through the real services beforehand; the clock starts when the workers are ready and
+the first task is sent, and stops when the database shows every form ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from benchmarks.consent import consent_documents
+from benchmarks.dataset import Cast
+from benchmarks.environment import ROOT, WORKDIR
+from benchmarks.results import Row
+from consent.models import ConsentDocument
+
+READY_TIMEOUT = 90
+RUN_TIMEOUT = 900
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], queue: str, name: str, log: Path) -> Iterator[Path]:
+    command = [sys.executable, "-m", "celery", "-A", "offlabel", "worker", "-Q", queue]
+    command += ["--pool", "solo", "--concurrency", "1", "--without-gossip", "--without-mingle"]
+    command += ["--without-heartbeat", "--loglevel", "INFO", "-n", f"{name}@%h"]
+    with log.open("w") as out:
+        worker = subprocess.Popen(  # its own process group: the stop reaches everything
+            command,
+            cwd=ROOT,
+            env={**env, "DJANGO_LOG_LEVEL": "INFO"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while " ready." not in log.read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {name} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield log
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+
+def _render_with_workers(
+    env: dict[str, str], ids: list[int], workers: int
+) -> tuple[float, list[int]]:
+    """Seconds from sending the first task to the last form stored, and tasks per worker."""
+    from consent.tasks import consent_render_task
+
+    # kombu warns on every filesystem-transport connection that it has no hostname.
+    logging.getLogger("kombu.connection").setLevel(logging.ERROR)
+
+    queue = f"bench-{uuid.uuid4().hex[:10]}"  # only this run's workers listen here
+    with ExitStack() as stack:
+        logs = [
+            stack.enter_context(
+                celery_worker(
+                    env, queue, f"bench{i}-{queue}", WORKDIR / f"worker-{workers}-{i}.log"
+                )
+            )
+            for i in range(1, workers + 1)
+        ]
+        start = time.perf_counter()
+        for pk in ids:
+            consent_render_task.apply_async((pk,), queue=queue)
+        documents = ConsentDocument.objects.filter(pk__in=ids)
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while documents.filter(status=ConsentDocument.Status.READY).count() < len(ids):
+            failed = documents.filter(status=ConsentDocument.Status.FAILED).first()
+            if failed is not None:
+                raise RuntimeError(f"consent form {failed.pk} failed: {failed.error}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(ids)} forms not rendered in {RUN_TIMEOUT} s")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        done = re.compile(r"consent_render_task\[[^\]]+\] succeeded")
+        per_worker = [len(done.findall(log.read_text())) for log in logs]
+    return elapsed, per_worker
+
+
+def workers_benchmark(cast: Cast, env: dict[str, str], *, pdfs: int) -> list[Row]:
+    """Four passes of ``pdfs`` distinct forms, with 1, 2, 2 and 1 workers: the machine is
+    shared, and this order lets a drift in its other load hit both sides alike."""
+    order = (1, 2, 2, 1)
+    # Distinct forms for every pass, queued through the services before any clock starts.
+    passes = [[document.pk for document in consent_documents(cast, pdfs)] for _ in order]
+    times: dict[int, list[float]] = {1: [], 2: []}
+    split: list[int] = [0, 0]
+    for workers, ids in zip(order, passes, strict=True):
+        elapsed, per_worker = _render_with_workers(env, ids, workers)
+        times[workers].append(elapsed)
+        if workers == 2:
+            split = [a + b for a, b in zip(split, per_worker, strict=True)]
+    one, two = statistics.mean(times[1]), statistics.mean(times[2])
+    cores = os.cpu_count() or 0
+    return [
+        Row(
+            what=f"{pdfs} consent PDFs through Celery worker processes (`--pool solo`, "
+            f"`--concurrency 1` each), 2 against 1, wall-clock, mean of 2 passes each "
+            f"(order 1, 2, 2, 1)",
+            baseline=f"1 worker: {one:.1f} s ({pdfs / one:.1f} PDFs/s)",
+            measured=f"2 workers: {two:.1f} s ({pdfs / two:.1f} PDFs/s; tasks per worker "
+            f"{split[0]} + {split[1]})",
+            ratio=f"{one / two:.2f}x speed-up",
+            target=f"< 2x expected on {cores} cores",
+        )
+    ]
