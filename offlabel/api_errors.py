@@ -63,7 +63,9 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
         description="Not signed in (no or an unknown token), or your role may not do this.",
     ),
     404: OpenApiResponse(
-        ErrorSerializer, description="No such record among those you may see (or no such page)."
+        ErrorSerializer,
+        description="No such record among those you may see (or no such page, or an unknown "
+        "`?format=`).",
     ),
     409: OpenApiResponse(
         RuleErrorSerializer,
@@ -79,9 +81,11 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
 
 
 def responses(ok: Any, *errors: int, status: int = 200) -> dict[int, Any]:
-    """The success response of an operation and the error responses it can answer with;
-    403 always (every operation needs a signed-in user, and most a role)."""
-    codes = sorted({*errors, 403})
+    """The success response of an operation and the error responses it can answer with.
+
+    403 and 404 always: every operation needs a signed-in user (most a role), and DRF answers
+    any operation 404 for an unknown ``?format=``."""
+    codes = sorted({*errors, 403, 404})
     return {status: ok, **{code: ERROR_RESPONSES[code] for code in codes}}
 
 

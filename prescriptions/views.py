@@ -357,7 +357,9 @@ def request_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
             request=offlabel,
             transition=request.POST.get("transition", ""),
             reason=request.POST.get("reason", ""),
-            expected_version=int(version) if version and version.isdigit() else None,
+            expected_version=int(version)
+            if version and version.isascii() and version.isdigit()
+            else None,
         )
         messages.success(
             request,

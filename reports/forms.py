@@ -77,6 +77,6 @@ class AuditFilterForm(forms.Form):
         if not value:
             return None
         digits = value.removeprefix("OL-")
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()):
             raise forms.ValidationError("Write the request reference as OL-000042.")
         return int(digits)

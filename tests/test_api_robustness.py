@@ -200,6 +200,11 @@ def test_a_body_of_an_unsupported_type_is_a_documented_415(api_schema, treated, 
     assert response.status_code == 415
 
 
+def test_an_unknown_format_is_a_documented_404(api_schema, physician):
+    response = conforms(api_schema, "GET", "/api/v1/pathways/", physician, query={"format": "x"})
+    assert response.status_code == 404
+
+
 def test_an_api_path_no_route_matches_answers_in_json(client, physician):
     client.force_login(physician)
     response = client.get(f"{API}/requests/not-a-number/routing/")
@@ -230,17 +235,14 @@ def test_an_authorisation_cannot_end_before_it_starts(api_client, make_request, 
 
 
 def test_every_operation_documents_its_errors(client, db):
-    """403 everywhere (not signed in, or the wrong role), 404 where a path names a record,
-    400 where there is input, all with the shared error bodies."""
+    """403 and 404 everywhere (not signed in or the wrong role; no such record, page or
+    format), 400 where there is input, all with the shared error bodies."""
     spec = client.get("/api/schema/?format=json").json()
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             documented = set(operation["responses"])
             label = f"{method.upper()} {path}"
-            if path != "/api/v1/auth/token/":
-                assert "403" in documented, label
-            if "{" in path:
-                assert "404" in documented, label
+            assert {"403", "404"} <= documented, label
             if "requestBody" in operation and method != "delete":
                 assert "400" in documented, label
     errors = spec["components"]["schemas"]
