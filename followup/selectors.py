@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import (
@@ -42,6 +42,7 @@ from followup.models import (
     ResponseAssessment,
 )
 from followup.statistics import Proportion, SurvivalCurve, km_fit, proportion_ci
+from offlabel.dates import local_midnight
 from pharmacy.models import Dispensation
 from prescriptions.models import OffLabelRequest
 
@@ -92,10 +93,6 @@ else:
     TreatedRequest = RequestWithOutcomes = OffLabelRequest
 
 
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 @dataclass(frozen=True)
 class RegistryFilters:
     regimen: str = ""
@@ -117,10 +114,10 @@ def treated_requests(
     if filters.regimen:
         queryset = queryset.filter(regimen=filters.regimen)
     if filters.started_from:
-        queryset = queryset.filter(started_at__gte=_local_midnight(filters.started_from))
+        queryset = queryset.filter(started_at__gte=local_midnight(filters.started_from))
     if filters.started_to:
         queryset = queryset.filter(
-            started_at__lt=_local_midnight(filters.started_to + timedelta(days=1))
+            started_at__lt=local_midnight(filters.started_to + timedelta(days=1))
         )
     return queryset
 

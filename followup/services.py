@@ -12,7 +12,7 @@ Audit summaries name the request by reference and the patient by pseudonym only.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -41,6 +41,7 @@ from followup.selectors import (
     treated_requests,
     with_outcomes,
 )
+from offlabel.dates import local_midnight
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from offlabel.i18n import english
 from pharmacy.selectors import treatment_started_on
@@ -343,11 +344,7 @@ def pv_reminder_raise(
         )
     # Aware today: the deadline runs from now. Aware on an earlier day: from the start of that
     # day, so the reminder is never later than the law's deadline.
-    aware_at = (
-        timezone.now()
-        if aware_on == today
-        else timezone.make_aware(datetime.combine(aware_on, time.min))
-    )
+    aware_at = timezone.now() if aware_on == today else local_midnight(aware_on)
     deadline = reporting_deadline_for(request.hospital.country)
     due_at = aware_at + timedelta(hours=deadline.hours) if deadline else None
     # Stored (and e-mailed) in English; pages show it in their language (display_message).

@@ -9,7 +9,7 @@ durations at or below it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +35,7 @@ from accounts.models import Hospital
 from consent.models import ConsentDocument, ConsentSignature
 from followup.models import AdverseEvent
 from followup.selectors import TREATED_STATES, treated_requests, with_outcomes
+from offlabel.dates import local_midnight
 from pharmacy.models import Dispensation
 from pharmacy.selectors import costs_by_payer
 from prescriptions.models import OffLabelRequest, RequestTransition
@@ -137,16 +138,14 @@ class Report:
         return None if not self.decided else 100 * self.rejected / self.decided
 
 
-def _midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def requests_in_scope(hospital: Hospital, filters: ReportFilters) -> QuerySet[OffLabelRequest]:
     queryset = OffLabelRequest.objects.filter(hospital=hospital)
     if filters.date_from:
-        queryset = queryset.filter(created_at__gte=_midnight(filters.date_from))
+        queryset = queryset.filter(created_at__gte=local_midnight(filters.date_from))
     if filters.date_to:
-        queryset = queryset.filter(created_at__lt=_midnight(filters.date_to + timedelta(days=1)))
+        queryset = queryset.filter(
+            created_at__lt=local_midnight(filters.date_to + timedelta(days=1))
+        )
     if filters.department_id:
         queryset = queryset.filter(prescriber__department_id=filters.department_id)
     if filters.physician_id:

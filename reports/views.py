@@ -3,7 +3,7 @@ viewer and the audit-chain check."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.scoping import acting_user, scope_to_hospital
 from audit.models import AuditChainCheck, AuditEvent
 from audit.services import audit_record
+from offlabel.dates import local_midnight
 from offlabel.exceptions import ApplicationError, NotVisible
 from reports.charts import report_charts
 from reports.forms import AuditFilterForm, ReportFilterForm
@@ -130,10 +131,6 @@ def export_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
-def _local_midnight(day: Any) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 @login_required
 @permission_required("audit.view_auditevent", raise_exception=True)
 def audit_view(request: HttpRequest) -> HttpResponse:
@@ -152,10 +149,10 @@ def audit_view(request: HttpRequest) -> HttpResponse:
                 object_type="prescriptions.offlabelrequest", object_id=str(data["reference"])
             )
         if data["date_from"]:
-            events = events.filter(occurred_at__gte=_local_midnight(data["date_from"]))
+            events = events.filter(occurred_at__gte=local_midnight(data["date_from"]))
         if data["date_to"]:
             events = events.filter(
-                occurred_at__lt=_local_midnight(data["date_to"] + timedelta(days=1))
+                occurred_at__lt=local_midnight(data["date_to"] + timedelta(days=1))
             )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
