@@ -18,3 +18,14 @@ class AccountsConfig(AppConfig):
 
         # django-axes announces a lockout only by this signal; the trail must show it.
         user_locked_out.connect(lockout_record, dispatch_uid="accounts.lockout_audit")
+
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import m2m_changed
+
+        from accounts.roles import caches_clear
+
+        # A user's roles and permissions are read once per loaded instance; changing that
+        # instance's groups or permissions must not leave it answering from the old ones.
+        user_model = get_user_model()
+        for through in (user_model.groups.through, user_model.user_permissions.through):
+            m2m_changed.connect(caches_clear, sender=through, dispatch_uid=f"accounts.{through}")

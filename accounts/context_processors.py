@@ -17,7 +17,7 @@ def roles(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"user_roles": [], "user_role_labels": []}
-    names = [g.name for g in user.groups.all()]
+    names = user.role_names
     return {
         "user_roles": names,
         "user_role_labels": [ROLE_BADGES.get(name, name) for name in names],

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 
 
 class Hospital(models.Model):
@@ -60,9 +61,18 @@ class User(AbstractUser):
             )
         ]
 
+    @cached_property
+    def role_set(self) -> frozenset[str]:
+        """The role (group) names, read once per loaded user, like Django's permission cache:
+        a page asks several times (header, menus, scoping) and pays one query. Changing this
+        instance's groups clears it (``accounts.apps``); a request loads its user afresh."""
+        from accounts.backends import groups_load  # with the roles' permissions, one query
+
+        return groups_load(self)
+
     @property
     def role_names(self) -> list[str]:
-        return sorted(group.name for group in self.groups.all())
+        return sorted(self.role_set)
 
     def has_role(self, role: str) -> bool:
-        return self.groups.filter(name=role).exists()
+        return role in self.role_set

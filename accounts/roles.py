@@ -88,7 +88,14 @@ def roles_of(user: Any) -> set[str]:
     """The role (group) names of a user; none for an anonymous one."""
     if not getattr(user, "is_authenticated", False):
         return set()
-    return {group.name for group in user.groups.all()}
+    return set(user.role_set)
+
+
+def caches_clear(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """After a change to a user's groups or permissions (``m2m_changed``), drop what that user
+    instance has cached: its roles and Django's permission caches."""
+    for attribute in ("role_set", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        instance.__dict__.pop(attribute, None)
 
 
 def roles_sync() -> dict[str, int]:

@@ -88,8 +88,11 @@ NOTES = [
     "- **Pages and API**: `django.test.Client` with a pharmacist's session (`force_login`), the "
     "whole middleware stack and `ATOMIC_REQUESTS`; medians after a warm-up, page and baseline "
     "alternating. The baselines (`benchmarks/urls.py`) read the same 25 rows with one "
-    "`.values()` query behind the same middleware. Query counts: one request after a warm-up "
-    "one, with 100 requests and again after growing to the full size.",
+    "`.values()` query behind the same middleware, with the columns the page shows or the API "
+    "returns (the request's fields, patient pseudonym, prescriber, drug, attachment count) and "
+    "return them as JSON: the ratio is what permissions, filters, pagination with its count "
+    "and the template or serializer add to reading the data. Query counts: one request after a "
+    "warm-up one, with 100 requests and again after growing to the full size.",
     "- **Report**: `report_compute(hospital=…, filters=ReportFilters())` (no filter: every "
     "request of the hospital) against one `GROUP BY status` query with the hospital's "
     "audit-event count as a scalar subquery.",

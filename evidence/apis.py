@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.filters import OrderingFilter
@@ -12,6 +11,7 @@ from evidence.models import Study
 from evidence.selectors import study_detail_queryset, study_list
 from evidence.serializers import StudyDetailSerializer, StudyListSerializer
 from offlabel.api_errors import responses
+from offlabel.filters import QueryStringFilterBackend
 from offlabel.permissions import ModelViewPermission
 from offlabel.viewsets import ListFiltersOnlyMixin
 
@@ -25,7 +25,7 @@ class StudyViewSet(ListFiltersOnlyMixin, viewsets.ReadOnlyModelViewSet[Study]):
 
     permission_classes = [ModelViewPermission]
     filterset_class = StudyFilter
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [QueryStringFilterBackend, OrderingFilter]
     ordering_fields = ["year", "n_patients", "orr_percent", "reference", "first_author"]
 
     def get_queryset(self) -> QuerySet[Study]:

@@ -26,6 +26,7 @@ from offlabel.viewsets import ListFiltersOnlyMixin
 from prescriptions.models import EvidenceAttachment, OffLabelRequest, Patient
 from prescriptions.selectors import (
     evidence_summary,
+    list_rows,
     patients_visible_to,
     request_list,
     request_suggestions,
@@ -210,7 +211,8 @@ class RequestViewSet(
     }
 
     def get_queryset(self) -> QuerySet[OffLabelRequest]:
-        return request_list(self.request.user).order_by("-updated_at", "-pk")
+        requests = request_list(self.request.user).order_by("-updated_at", "-pk")
+        return list_rows(requests) if self.action == "list" else requests
 
     def perform_create(self, serializer: RequestSerializer) -> None:  # type: ignore[override]
         data = dict(serializer.validated_data)

@@ -459,6 +459,15 @@ class OffLabelRequest(models.Model):
     def reference(self) -> str:
         return f"OL-{self.pk:06d}"
 
+    # get_status_display() rebuilds the field's choices at each call; the lists show 25 rows.
+    @property
+    def status_label(self) -> str:
+        return str(_STATUS_LABELS.get(self.status, self.status))
+
+    @property
+    def regimen_label(self) -> str:
+        return str(_REGIMEN_LABELS.get(self.regimen, self.regimen))
+
     def is_editable(self) -> bool:
         return self.status in {self.Status.DRAFT, self.Status.CHANGES_REQUESTED}
 
@@ -540,3 +549,8 @@ class DrugPrice(models.Model):
     @property
     def price_per_mg(self) -> Decimal:
         return self.price_per_unit / self.strength_mg
+
+
+# Value -> lazy label: translated when shown, in the reader's language.
+_STATUS_LABELS = dict(OffLabelRequest.Status.choices)
+_REGIMEN_LABELS = dict(OffLabelRequest.Regimen.choices)

@@ -83,6 +83,24 @@ def request_list(user: Any) -> QuerySet[OffLabelRequest]:
     )
 
 
+# What a list row shows of the related rows (the lists, and the API's list): the patient's wide
+# profile stays in the database.
+_ROW_RELATED = (
+    "patient__pseudonym",
+    "prescriber__username",
+    "prescriber__first_name",
+    "prescriber__last_name",
+    "drug__name",
+)
+
+
+def list_rows(queryset: QuerySet[OffLabelRequest]) -> QuerySet[OffLabelRequest]:
+    """A request list (``request_list``) trimmed to the columns a list row reads: the request's
+    own and a few of its patient, prescriber and drug. For reading only."""
+    own = [field.name for field in OffLabelRequest._meta.concrete_fields]
+    return queryset.only(*own, *_ROW_RELATED)
+
+
 def pharmacy_queue(user: Any) -> QuerySet[OffLabelRequest]:
     """Oldest waiting first: the order a pharmacist should work in."""
     return request_list(user).filter(status__in=QUEUE_STATES).order_by("status_changed_at", "pk")

@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from offlabel.serializers import FieldsOnceMixin
 from prescriptions.models import (
     ConcomitantMedication,
     EvidenceAttachment,
@@ -68,7 +69,7 @@ class PatientIdentitySerializer(serializers.ModelSerializer[PatientIdentity]):
         fields = ["given_name", "family_name", "date_of_birth", "national_id"]
 
 
-class RequestSerializer(serializers.ModelSerializer[OffLabelRequest]):
+class RequestSerializer(FieldsOnceMixin, serializers.ModelSerializer[OffLabelRequest]):
     reference = serializers.CharField(read_only=True)
     patient_pseudonym = serializers.CharField(source="patient.pseudonym", read_only=True)
     prescriber = serializers.CharField(source="prescriber.username", read_only=True)

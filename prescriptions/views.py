@@ -35,6 +35,7 @@ from prescriptions.selectors import (
     WAITING_FOR_PHYSICIAN,
     dashboard_counts,
     evidence_summary,
+    list_rows,
     patients_visible_to,
     pharmacy_queue,
     request_list,
@@ -94,7 +95,7 @@ def _step_context(offlabel: OffLabelRequest | None, current: str) -> dict[str, A
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     counts = dashboard_counts(user)
-    mine = request_list(user).filter(prescriber=user)
+    mine = list_rows(request_list(user).filter(prescriber=user))
     context = {
         "counts": [(s, counts.get(s.value, 0)) for s in OffLabelRequest.Status],
         "waiting_for_me": mine.filter(status__in=WAITING_FOR_PHYSICIAN).order_by("-updated_at")[
@@ -110,7 +111,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def request_list_view(request: HttpRequest, queue: bool = False) -> HttpResponse:
     user = acting_user(request)
-    base = pharmacy_queue(user) if queue else request_list(user).order_by("-updated_at", "-pk")
+    base = list_rows(
+        pharmacy_queue(user) if queue else request_list(user).order_by("-updated_at", "-pk")
+    )
     request_filter = RequestFilter(request.GET or None, queryset=base)
     # The filter set is the API's, and django-filter keeps the first label it derives from the
     # model: the page names its fields in the interface language itself.
