@@ -10,6 +10,10 @@ reported subgroup the patient belongs to) above the strength of the evidence (de
 small cohort of exactly this kind of patient outranks a large cohort of different patients.
 Unfavourable findings count as much as favourable ones: a study that reports how the patient's
 subgroup fared is relevant whichever way the result went, and the reason says which way it went.
+
+The reasons are in the reader's language; each keeps its English words (``reason.english``) for
+the record a request keeps of the studies attached to it, like the audit trail. Wording quoted
+from a source stays as the source wrote it, in every language.
 """
 
 from __future__ import annotations
@@ -20,8 +24,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet, prefetch_related_objects
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from evidence.models import DESIGN_LEVEL, Design, MutationFinding, RegimenCode, SettingTag, Study
+from offlabel.i18n import Bilingual
 
 # --- What a request may say about the patient ------------------------------------------------
 
@@ -131,13 +140,13 @@ SIZE_WEIGHT_PER_LOG10 = 1.0
 @dataclass(frozen=True)
 class _RegimenMatch:
     exact: frozenset[str]
-    partial: dict[str, str]  # code -> why it only partly matches
+    partial: dict[str, StrOrPromise]  # code -> why it only partly matches
     subgroup: re.Pattern[str] | None  # outcome population naming this partner in a mixed cohort
 
 
-_HMA_MAY_BE_AZA = "the HMA may or may not have been azacitidine"
-_HMA_MAY_BE_DEC = "the HMA may or may not have been decitabine"
-_DEC_SCHEDULE_UNSTATED = "same drug, but the schedule is not known"
+_HMA_MAY_BE_AZA = _("the HMA may or may not have been azacitidine")
+_HMA_MAY_BE_DEC = _("the HMA may or may not have been decitabine")
+_DEC_SCHEDULE_UNSTATED = _("same drug, but the schedule is not known")
 REGIMEN_MATCHES: dict[str, _RegimenMatch] = {
     "azacitidine": _RegimenMatch(
         exact=frozenset({RegimenCode.VEN_AZA}),
@@ -158,7 +167,7 @@ REGIMEN_MATCHES: dict[str, _RegimenMatch] = {
     ),
     "ldac": _RegimenMatch(
         exact=frozenset({RegimenCode.VEN_LDAC}),
-        partial={RegimenCode.VEN_ACTIVE: "it contains low-dose cytarabine"},
+        partial={RegimenCode.VEN_ACTIVE: _("it contains low-dose cytarabine")},
         subgroup=re.compile(r"^VEN[\s+-]+LDAC\b", re.IGNORECASE),
     ),
     "flag_ida": _RegimenMatch(frozenset({RegimenCode.VEN_FLAG_IDA}), {}, None),
@@ -226,16 +235,27 @@ _SALVAGE_LINE_RE: dict[str, re.Pattern[str]] = {
 _SHORT_EFFICACY_CHARS = 160
 _LONGEST_COHORT_QUOTE_CHARS = 300
 
-_DESIGN_PHRASE: dict[str, str] = {
-    Design.PHASE_2: "Phase II trial",
-    Design.PHASE_1B_2: "Phase Ib/II trial",
-    Design.RETROSPECTIVE: "Retrospective study",
-    Design.CASE_REPORT: "Case series",
+_DESIGN_PHRASE: dict[str, StrOrPromise] = {
+    Design.PHASE_2: _("Phase II trial"),
+    Design.PHASE_1B_2: _("Phase Ib/II trial"),
+    Design.RETROSPECTIVE: _("Retrospective study"),
+    Design.CASE_REPORT: _("Case series"),
 }
 _PREFETCH = ("regimens", "settings", "mutation_findings", "outcomes")
+_AND = _(" and ")
 
 
 # --- Public interface -------------------------------------------------------------------------
+
+
+# A reason in the language it is read in, keeping its English words for the record.
+Reason = Bilingual
+
+
+def _phrase(template: str, **params: object) -> StrOrPromise:
+    """A part of a reason (``template`` marked with gettext_noop), rendered in the language of
+    the reason that holds it."""
+    return lazy(lambda: gettext(template) % params, str)()
 
 
 @dataclass(frozen=True)
@@ -272,7 +292,7 @@ class PatientFeatures:
 class Suggestion:
     study: Study
     score: float
-    reasons: tuple[str, ...]  # plain-language sentences: why it ranks where it does
+    reasons: tuple[Reason, ...]  # plain-language sentences: why it ranks where it does
     rank: int  # 1-based position
 
 
@@ -320,18 +340,22 @@ class _Tally:
 
     def __init__(self) -> None:
         self.score = 0.0
-        self.reasons: list[str] = []
+        self.reasons: list[Reason] = []
         self.quoted: set[str] = set()
 
-    def add(self, weight: float, reason: str) -> None:
+    def add(self, weight: float, reason: Reason) -> None:
         self.score += weight
         self.reasons.append(reason)
 
-    def quote(self, weight: float, prefix: str, wording: str) -> None:
+    def quote(self, weight: float, prefix: StrOrPromise, wording: str) -> None:
         """A reason ending in the source's own words (one quotation per reason)."""
         wording = wording.strip()
         self.quoted.add(wording)
-        self.add(weight, f"{prefix}: '{wording}'" + ("" if wording.endswith(".") else "."))
+        if wording.endswith("."):
+            template = gettext_noop("%(reason)s: '%(wording)s'")
+        else:
+            template = gettext_noop("%(reason)s: '%(wording)s'.")
+        self.add(weight, Reason(template, reason=prefix, wording=wording))
 
 
 def _studies_prefetched(studies: Iterable[Study] | None) -> list[Study]:
@@ -356,7 +380,7 @@ def _sort_key(study: Study, score: float) -> tuple[float, int, int, bool, int, s
     )
 
 
-def _study_score(features: PatientFeatures, study: Study) -> tuple[Study, float, list[str]]:
+def _study_score(features: PatientFeatures, study: Study) -> tuple[Study, float, list[Reason]]:
     tally = _Tally()
     tags = {setting.tag for setting in study.settings.all()}
     _score_regimen(tally, features, study)
@@ -373,7 +397,10 @@ def _score_regimen(tally: _Tally, features: PatientFeatures, study: Study) -> No
     codes = list(dict.fromkeys(regimen.code for regimen in study.regimens.all()))
     exact = [code for code in codes if code in match.exact]
     if exact:
-        tally.add(REGIMEN_EXACT_WEIGHT, f"Same regimen: {RegimenCode(exact[0]).label}.")
+        tally.add(
+            REGIMEN_EXACT_WEIGHT,
+            Reason(gettext_noop("Same regimen: %(regimen)s."), regimen=RegimenCode(exact[0]).label),
+        )
         return
     partial = [code for code in codes if code in match.partial]
     subgroup = None
@@ -386,21 +413,39 @@ def _score_regimen(tally: _Tally, features: PatientFeatures, study: Study) -> No
     if partial:
         code = partial[0]
         weight = 0.0 if subgroup is not None else REGIMEN_PARTIAL_WEIGHT
-        tally.add(weight, f"Related regimen: {RegimenCode(code).label}; {match.partial[code]}.")
+        tally.add(
+            weight,
+            Reason(
+                gettext_noop("Related regimen: %(regimen)s; %(why)s."),
+                regimen=RegimenCode(code).label,
+                why=match.partial[code],
+            ),
+        )
     if subgroup is not None:
         tally.quote(
             REGIMEN_SUBGROUP_WEIGHT,
-            f"Reports a separate result for its {subgroup.population} patients",
+            _phrase(
+                gettext_noop("Reports a separate result for its %(population)s patients"),
+                population=subgroup.population,
+            ),
             subgroup.wording,
         )
         return
     if partial:
         return
-    labels = ", ".join(str(RegimenCode(code).label) for code in codes) or "not coded"
+    labels = _listed([RegimenCode(code).label for code in codes], ", ") if codes else _("not coded")
     if features.regimen == "other":
-        tally.add(0.0, f"Regimen not compared (the planned partner is not coded): {labels}.")
+        template = gettext_noop(
+            "Regimen not compared (the planned partner is not coded): %(regimens)s."
+        )
     else:
-        tally.add(0.0, f"Different regimen: {labels}.")
+        template = gettext_noop("Different regimen: %(regimens)s.")
+    tally.add(0.0, Reason(template, regimens=labels))
+
+
+def _listed(items: list[StrOrPromise], separator: StrOrPromise) -> StrOrPromise:
+    """Labels joined, in the language the sentence holding them is rendered in."""
+    return lazy(lambda: str(separator).join(str(item) for item in items), str)()
 
 
 def _cohort_quote(study: Study) -> str | None:
@@ -417,17 +462,24 @@ def _cohort_quote(study: Study) -> str | None:
     return chosen.wording
 
 
-def _add_cohort_reason(tally: _Tally, weight: float, sentence: str, study: Study) -> None:
+def _add_cohort_reason(
+    tally: _Tally, weight: float, study: Study, *, cohort: str, case_report: str, **params: object
+) -> None:
+    """``cohort`` and ``case_report``: the same sentence (English source, no full stop) for a
+    cohort of patients like this one and for a case report of them."""
+    template = cohort
     if study.design == Design.CASE_REPORT:
         # One or a few patients like this one are worth less than a cohort of them, and
         # must not be called a cohort.
         weight *= CASE_REPORT_SETTING_FACTOR
-        sentence = sentence.replace(" cohort", " case report")
+        template = case_report
+    sentence = _phrase(template, **params)
     quote = _cohort_quote(study)
     if quote is None:
-        tally.add(weight, f"{sentence}.")
+        tally.add(weight, Reason(gettext_noop("%(reason)s."), reason=sentence))
     else:
-        tally.quote(weight, f"{sentence}; the review reports", quote)
+        prefix = _phrase(gettext_noop("%(reason)s; the review reports"), reason=sentence)
+        tally.quote(weight, prefix, quote)
 
 
 def _post_transplant_scope(study: Study, tags: set[str]) -> str:
@@ -451,16 +503,23 @@ def _score_post_transplant(
             _add_cohort_reason(
                 tally,
                 POST_TRANSPLANT_COHORT_WEIGHT,
-                "Post-transplant relapse cohort, like this patient",
                 study,
+                cohort=gettext_noop("Post-transplant relapse cohort, like this patient"),
+                case_report=gettext_noop("Post-transplant relapse case report, like this patient"),
             )
         elif scope == "dli":
             _add_cohort_reason(
                 tally,
                 POST_TRANSPLANT_COHORT_WEIGHT,
-                "Post-transplant relapse cohort, like this patient (every patient received "
-                "donor lymphocytes, which requires a prior allogeneic transplant)",
                 study,
+                cohort=gettext_noop(
+                    "Post-transplant relapse cohort, like this patient (every patient received "
+                    "donor lymphocytes, which requires a prior allogeneic transplant)"
+                ),
+                case_report=gettext_noop(
+                    "Post-transplant relapse case report, like this patient (every patient "
+                    "received donor lymphocytes, which requires a prior allogeneic transplant)"
+                ),
             )
         elif scope == "some":
             subgroup = next(
@@ -469,26 +528,44 @@ def _score_post_transplant(
             if subgroup is None:
                 tally.add(
                     POST_TRANSPLANT_INCLUDED_WEIGHT,
-                    "Includes some patients who relapsed after allogeneic transplant, "
-                    "without a separate result for them.",
+                    Reason(
+                        gettext_noop(
+                            "Includes some patients who relapsed after allogeneic transplant, "
+                            "without a separate result for them."
+                        )
+                    ),
                 )
             else:
                 tally.quote(
                     POST_TRANSPLANT_SUBGROUP_WEIGHT,
-                    "Includes patients who relapsed after allogeneic transplant and reports "
-                    f"their result separately ({subgroup.population})",
+                    _phrase(
+                        gettext_noop(
+                            "Includes patients who relapsed after allogeneic transplant and "
+                            "reports their result separately (%(population)s)"
+                        ),
+                        population=subgroup.population,
+                    ),
                     subgroup.wording,
                 )
         elif scope == "excluded":
             tally.quote(
                 -COHORT_MISMATCH_PENALTY,
-                "Excluded patients who relapsed after transplant, unlike this patient",
+                _phrase(
+                    gettext_noop(
+                        "Excluded patients who relapsed after transplant, unlike this patient"
+                    )
+                ),
                 study.population_text,
             )
     elif features.prior_allo_transplant is False and scope in ("all", "dli"):
         tally.add(
             -COHORT_MISMATCH_PENALTY,
-            "Post-transplant relapse cohort, but this patient has had no allogeneic transplant.",
+            Reason(
+                gettext_noop(
+                    "Post-transplant relapse cohort, but this patient has had no allogeneic "
+                    "transplant."
+                )
+            ),
         )
 
 
@@ -498,12 +575,20 @@ def _score_other_settings(
     if SettingTag.POST_MPN in tags:
         if features.aml_type == "post_mpn":
             _add_cohort_reason(
-                tally, POST_MPN_COHORT_WEIGHT, "Post-MPN AML cohort, like this patient", study
+                tally,
+                POST_MPN_COHORT_WEIGHT,
+                study,
+                cohort=gettext_noop("Post-MPN AML cohort, like this patient"),
+                case_report=gettext_noop("Post-MPN AML case report, like this patient"),
             )
         elif features.aml_type is not None:
             tally.add(
                 -COHORT_MISMATCH_PENALTY,
-                "Post-MPN AML cohort, but this patient's AML did not follow an MPN.",
+                Reason(
+                    gettext_noop(
+                        "Post-MPN AML cohort, but this patient's AML did not follow an MPN."
+                    )
+                ),
             )
     present, absent = _features_present(features), _features_absent(features)
     case_report = study.design == Design.CASE_REPORT
@@ -512,30 +597,48 @@ def _score_other_settings(
             continue
         label = SettingTag(tag).label
         if genes & present:
-            sentence = (
-                f"Describes {label} AML, like this patient"
-                if case_report
-                else f"{label} cohort, like this patient"
+            _add_cohort_reason(
+                tally,
+                MUTATION_COHORT_WEIGHT,
+                study,
+                cohort=gettext_noop("%(label)s cohort, like this patient"),
+                case_report=gettext_noop("Describes %(label)s AML, like this patient"),
+                label=label,
             )
-            _add_cohort_reason(tally, MUTATION_COHORT_WEIGHT, sentence, study)
         elif genes <= absent and not case_report:
             # Case reports carry these tags for individual patients, not as a selection.
-            tally.add(-COHORT_MISMATCH_PENALTY, f"{label} cohort, but this patient is not {label}.")
+            tally.add(
+                -COHORT_MISMATCH_PENALTY,
+                Reason(
+                    gettext_noop("%(label)s cohort, but this patient is not %(label)s."),
+                    label=label,
+                ),
+            )
     if SettingTag.SECONDARY_AML in tags and features.aml_type in (
         "secondary",
         "therapy_related",
         "post_mpn",
     ):
-        tally.add(SETTING_INCLUDED_WEIGHT, "Includes secondary AML, like this patient.")
+        tally.add(
+            SETTING_INCLUDED_WEIGHT,
+            Reason(gettext_noop("Includes secondary AML, like this patient.")),
+        )
     if SettingTag.PRIMARY_REFRACTORY in tags and features.disease_status == "primary_refractory":
-        tally.add(SETTING_INCLUDED_WEIGHT, "Includes primary refractory AML, like this patient.")
+        tally.add(
+            SETTING_INCLUDED_WEIGHT,
+            Reason(gettext_noop("Includes primary refractory AML, like this patient.")),
+        )
     if (
         SettingTag.HEAVILY_PRETREATED in tags
         and features.disease_status == "second_or_later_relapse"
     ):
         tally.add(
             HEAVILY_PRETREATED_WEIGHT,
-            "Heavily pretreated cohort, like this patient (second or later relapse).",
+            Reason(
+                gettext_noop(
+                    "Heavily pretreated cohort, like this patient (second or later relapse)."
+                )
+            ),
         )
 
 
@@ -557,27 +660,33 @@ def _subgroup_match(text: str, present: frozenset[str], absent: frozenset[str]) 
     return matched
 
 
-def _subgroup_label(gene: str) -> str:
-    base, _, rest = gene.partition(" (")
+def _subgroup_label(gene: str) -> StrOrPromise:
+    base, _sep, rest = gene.partition(" (")
     qualifier = f" ({rest}" if rest else ""
     if _TOKEN_RE.fullmatch(base) is None or " " in base:
-        return f"patients with {base}{qualifier}"
-    return f"{base}-mutated patients{qualifier}"
+        return _phrase(
+            gettext_noop("patients with %(group)s%(qualifier)s"), group=base, qualifier=qualifier
+        )
+    return _phrase(
+        gettext_noop("%(gene)s-mutated patients%(qualifier)s"), gene=base, qualifier=qualifier
+    )
 
 
-def _feature_label(feature: str) -> str:
+def _feature_label(feature: str) -> StrOrPromise:
     if feature == COMPLEX_KARYOTYPE:
-        return "complex karyotype"
-    return feature.replace("_", "-") + "-mutated"
+        return _("complex karyotype")
+    return _phrase(gettext_noop("%(gene)s-mutated"), gene=feature.replace("_", "-"))
 
 
-def _finding_prefix(finding: MutationFinding) -> str:
+def _finding_prefix(finding: MutationFinding) -> StrOrPromise:
     label = _subgroup_label(finding.gene)
     if finding.direction == MutationFinding.Direction.FAVOURABLE:
-        return f"Reports a better outcome for {label} (favourable)"
-    if finding.direction == MutationFinding.Direction.UNFAVOURABLE:
-        return f"Reports a worse outcome for {label} (unfavourable)"
-    return f"Reports no difference in outcome for {label}"
+        template = gettext_noop("Reports a better outcome for %(patients)s (favourable)")
+    elif finding.direction == MutationFinding.Direction.UNFAVOURABLE:
+        template = gettext_noop("Reports a worse outcome for %(patients)s (unfavourable)")
+    else:
+        template = gettext_noop("Reports no difference in outcome for %(patients)s")
+    return _phrase(template, patients=label)
 
 
 def _score_mutation_subgroups(tally: _Tally, features: PatientFeatures, study: Study) -> None:
@@ -585,7 +694,7 @@ def _score_mutation_subgroups(tally: _Tally, features: PatientFeatures, study: S
     if not present:
         return
     matched: dict[str, bool] = {}
-    pending: list[tuple[str, str]] = []  # (sentence, quoted wording), one reason each
+    pending: list[tuple[StrOrPromise, str]] = []  # (sentence, quoted wording), one reason each
     for finding in study.mutation_findings.all():
         hits = _subgroup_match(finding.gene, present, absent)
         if not hits:
@@ -610,11 +719,17 @@ def _score_mutation_subgroups(tally: _Tally, features: PatientFeatures, study: S
         if wording in seen_wordings:
             continue
         seen_wordings.add(wording)
-        genes = " and ".join(_feature_label(f) for f in sorted(hits))
+        genes = _listed([_feature_label(f) for f in sorted(hits)], _AND)
         pending.append(
             (
-                f"Reports a result for the subgroup {outcome.population} "
-                f"(this patient is {genes}), without a stated direction",
+                _phrase(
+                    gettext_noop(
+                        "Reports a result for the subgroup %(population)s (this patient is "
+                        "%(features)s), without a stated direction"
+                    ),
+                    population=outcome.population,
+                    features=genes,
+                ),
                 wording,
             )
         )
@@ -631,20 +746,26 @@ def _score_mutation_subgroups(tally: _Tally, features: PatientFeatures, study: S
 
 
 def _score_prior_therapy_subgroups(tally: _Tally, features: PatientFeatures, study: Study) -> None:
-    checks: list[tuple[re.Pattern[str], str]] = []
+    checks: list[tuple[re.Pattern[str], StrOrPromise]] = []
     if features.prior_hma is True:
-        checks.append((_PRIOR_HMA_RE, "patients previously treated with an HMA"))
+        checks.append((_PRIOR_HMA_RE, _("patients previously treated with an HMA")))
     elif features.prior_hma is False:
-        checks.append((_HMA_NAIVE_RE, "HMA-naive patients"))
+        checks.append((_HMA_NAIVE_RE, _("HMA-naive patients")))
     if features.disease_status in _SALVAGE_LINE_RE:
-        checks.append((_SALVAGE_LINE_RE[features.disease_status], "this line of salvage"))
+        checks.append((_SALVAGE_LINE_RE[features.disease_status], _("this line of salvage")))
     for pattern, who in checks:
         outcome = next((o for o in study.outcomes.all() if pattern.search(o.population)), None)
         if outcome is None or outcome.wording.strip() in tally.quoted:
             continue
         tally.quote(
             PRIOR_THERAPY_SUBGROUP_WEIGHT,
-            f"Reports a separate result for {who}, like this patient ({outcome.population})",
+            _phrase(
+                gettext_noop(
+                    "Reports a separate result for %(who)s, like this patient (%(population)s)"
+                ),
+                who=who,
+                population=outcome.population,
+            ),
             outcome.wording,
         )
 
@@ -653,10 +774,11 @@ def _score_evidence(tally: _Tally, study: Study) -> None:
     size = max(study.n_rr_aml or study.n_patients, 1)
     weight = DESIGN_WEIGHTS.get(study.design, 0.0) + SIZE_WEIGHT_PER_LOG10 * math.log10(size)
     if study.design == Design.CASE_REPORT and study.n_patients == 1:
-        tally.add(weight, "Case report of a single patient.")
+        tally.add(weight, Reason(gettext_noop("Case report of a single patient.")))
         return
-    rr = ""
+    design = _DESIGN_PHRASE.get(study.design, _("Study"))
     if study.n_rr_aml is not None and study.n_rr_aml != study.n_patients:
-        rr = f" ({study.n_rr_aml} with R/R AML)"
-    phrase = _DESIGN_PHRASE.get(study.design, "Study")
-    tally.add(weight, f"{phrase} of {study.n_patients} patients{rr}.")
+        template = gettext_noop("%(design)s of %(n)s patients (%(n_rr)s with R/R AML).")
+    else:
+        template = gettext_noop("%(design)s of %(n)s patients.")
+    tally.add(weight, Reason(template, design=design, n=study.n_patients, n_rr=study.n_rr_aml))

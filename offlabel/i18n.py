@@ -47,3 +47,29 @@ def english(text: object | Callable[[], object]) -> str:
 
     with translation.override("en"):
         return str(text() if callable(text) else text)
+
+
+class Bilingual(str):
+    """Words in the interface language that keep their English version (``.english``) for the
+    record: a safety finding's fingerprint and stored override, a ranking reason stored on an
+    attachment. So a decision holds, and a record reads the same, whatever language the person
+    acting reads.
+
+    ``template`` is the English source (marked with ``gettext_noop`` where it is written); a
+    param is a nested Bilingual, a lazy translation, or plain data (quoted wording, a number),
+    which is never translated."""
+
+    english: str
+
+    def __new__(cls, template: str, **params: object) -> Bilingual:
+        from django.utils import translation
+        from django.utils.translation import gettext
+
+        shown = gettext(template) % params
+        with translation.override("en"):
+            english = template % {
+                k: v.english if isinstance(v, Bilingual) else str(v) for k, v in params.items()
+            }
+        text = super().__new__(cls, shown)
+        text.english = english
+        return text

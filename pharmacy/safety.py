@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.utils import formats, translation
+from django.utils import formats
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django_stubs_ext import StrOrPromise
 
+from offlabel.i18n import Bilingual
 from pharmacy.models import LabelRuleSet, SafetyOverride, TlsPrecautions
 from pharmacy.plan import ramp_up_for, tablet_strengths
 from pharmacy.rules import label_rules_current, source_name
@@ -31,22 +32,9 @@ STRONG = {"posaconazole", "strong_cyp3a"}
 Cap = tuple[Decimal, str, StrOrPromise, dict[str, Any]]
 
 
-class Text(str):
-    """A finding's words in the interface language, keeping their English version: the
-    fingerprint, the stored override and the audit trail use English, so a decision holds
-    whatever language the pharmacist reads."""
-
-    english: str
-
-    def __new__(cls, template: str, **params: object) -> Text:
-        shown = gettext(template) % params
-        with translation.override("en"):
-            english = template % {
-                k: v.english if isinstance(v, Text) else str(v) for k, v in params.items()
-            }
-        text = super().__new__(cls, shown)
-        text.english = english
-        return text
+# A finding's words in the interface language, keeping their English version: the fingerprint,
+# the stored override and the audit trail use English.
+Text = Bilingual
 
 
 class _Num:

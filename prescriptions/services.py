@@ -508,7 +508,9 @@ def evidence_attach(
         note=note.strip(),
         snapshot=study_snapshot(study),
         rank_when_attached=rank,
-        reasons_when_attached=list(reasons or []),
+        # A record, like the audit trail: in English whatever language the physician reads
+        # (a ranking's reasons keep their English words, evidence.ranking.Reason).
+        reasons_when_attached=[getattr(r, "english", r) for r in reasons or []],
         attached_by=actor,
     )
     request.version += 1

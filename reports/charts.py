@@ -1,5 +1,6 @@
 """Bar charts of the report as inline SVG (matplotlib, Agg): the same pictures on the page
-and in the PDF."""
+and in the PDF, with their words and numbers in the language they are drawn in (the PDF is
+drawn in English)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on a server
 
+from django.template.defaultfilters import floatformat
+from django.utils.formats import get_format
+from django.utils.translation import gettext
 from matplotlib.figure import Figure
 
 
@@ -28,7 +32,11 @@ def bar_chart_svg(
         axes.invert_yaxis()
         top = max(values, default=0) or 1
         for y, value in zip(positions, values, strict=True):
-            text = f"{value:,.0f}{unit}" if value >= 100 else f"{value:g}{unit}"
+            if value >= 100:
+                number = floatformat(value, "0g")  # grouped: 1,234 or 1.234
+            else:
+                number = f"{value:g}".replace(".", get_format("DECIMAL_SEPARATOR"))
+            text = f"{number}{unit}"
             axes.text(value + top * 0.01, y, text, va="center", fontsize=8)
         axes.set_xlim(0, top * 1.15)
         axes.set_title(title, fontsize=10)
@@ -45,26 +53,29 @@ def report_charts(report: Any) -> dict[str, str]:
     charts: dict[str, str] = {}
     if report.by_state:
         charts["by_state"] = bar_chart_svg(
-            "Requests by state",
+            gettext("Requests by state"),
             [r["label"] for r in report.by_state],
             [r["n"] for r in report.by_state],
         )
     if report.by_pathway:
         charts["by_pathway"] = bar_chart_svg(
-            "Requests by pathway",
-            [r["code"] or "(none chosen)" for r in report.by_pathway],
+            gettext("Requests by pathway"),
+            [r["code"] or gettext("(none chosen)") for r in report.by_pathway],
             [r["n"] for r in report.by_pathway],
         )
     if report.dispensing:
         charts["dispensing"] = bar_chart_svg(
-            "Dispensed value by payer",
-            [f"{r['payer_label']} ({r['currency'] or 'no price'})" for r in report.dispensing],
+            gettext("Dispensed value by payer"),
+            [
+                f"{r['payer_label']} ({r['currency'] or gettext('no price')})"
+                for r in report.dispensing
+            ],
             [float(r["cost_total"]) for r in report.dispensing],
         )
     if report.adverse_events:
         charts["adverse_events"] = bar_chart_svg(
-            "Adverse events by CTCAE grade",
-            [f"Grade {r['grade']}" for r in report.adverse_events],
+            gettext("Adverse events by CTCAE grade"),
+            [gettext("Grade %(grade)s") % {"grade": r["grade"]} for r in report.adverse_events],
             [r["events"] for r in report.adverse_events],
         )
     return charts

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Hospital, User
 from accounts.roles import Role
@@ -13,16 +14,22 @@ from reports.selectors import ReportFilters
 
 class ReportFilterForm(forms.Form):
     date_from = forms.DateField(
-        label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        label="Created until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False)
-    physician = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    pathway = forms.ChoiceField(required=False)
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.none(), required=False
+    )
+    physician = forms.ModelChoiceField(
+        label=_("Physician"), queryset=User.objects.none(), required=False
+    )
+    pathway = forms.ChoiceField(label=_("Pathway"), required=False)
     state = forms.ChoiceField(
-        required=False, choices=[("", "All states"), *OffLabelRequest.Status.choices]
+        label=_("State"),
+        required=False,
+        choices=[("", _("All states")), *OffLabelRequest.Status.choices],
     )
 
     def __init__(self, *args: Any, hospital: Hospital, **kwargs: Any) -> None:
@@ -36,14 +43,14 @@ class ReportFilterForm(forms.Form):
             hospital=hospital, groups__name=Role.PHYSICIAN
         ).order_by("last_name", "username")
         self.fields["pathway"].choices = [  # type: ignore[attr-defined]
-            ("", "All pathways"),
+            ("", _("All pathways")),
             *Pathway.objects.order_by("jurisdiction__code", "order").values_list("code", "code"),
         ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", "The end of the period is before its start.")
+            self.add_error("date_to", _("The end of the period is before its start."))
         return data
 
     def filters(self) -> ReportFilters:
@@ -59,17 +66,19 @@ class ReportFilterForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    q = forms.CharField(label="Search summary", required=False, max_length=100)
-    actor = forms.CharField(label="Who (username)", required=False, max_length=150)
-    action = forms.CharField(required=False, max_length=80, help_text="e.g. request.approve")
+    q = forms.CharField(label=_("Search summary"), required=False, max_length=100)
+    actor = forms.CharField(label=_("Who (username)"), required=False, max_length=150)
+    action = forms.CharField(
+        label=_("Action"), required=False, max_length=80, help_text=_("e.g. request.approve")
+    )
     reference = forms.CharField(
-        label="Request", required=False, max_length=12, help_text="e.g. OL-000042"
+        label=_("Request"), required=False, max_length=12, help_text=_("e.g. OL-000042")
     )
     date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean_reference(self) -> int | None:
@@ -78,5 +87,5 @@ class AuditFilterForm(forms.Form):
             return None
         digits = value.removeprefix("OL-")
         if not (digits.isascii() and digits.isdigit()):
-            raise forms.ValidationError("Write the request reference as OL-000042.")
+            raise forms.ValidationError(_("Write the request reference as OL-000042."))
         return int(digits)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
@@ -18,7 +19,7 @@ from reports.tables import report_tables
 
 def _require_admin(actor: User) -> None:
     if Role.HOSPITAL_ADMIN not in roles_of(actor) or actor.hospital is None:
-        raise ApplicationError("Only a hospital administrator can do this.")
+        raise ApplicationError(gettext("Only a hospital administrator can do this."))
 
 
 @transaction.atomic
@@ -79,10 +80,10 @@ def report_export_render(export_id: int) -> ReportExport:
 
 def report_export_download(*, actor: User, export: ReportExport) -> ReportExport:
     if actor.hospital_id is None or actor.hospital_id != export.hospital_id:
-        raise NotVisible("Not found.")
+        raise NotVisible(gettext("Not found."))
     _require_admin(actor)
     if export.status != ReportExport.Status.READY:
-        raise ApplicationError("The report is not ready yet.")
+        raise ApplicationError(gettext("The report is not ready yet."))
     audit_record(
         actor=actor,
         action="report.downloaded",

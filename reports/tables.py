@@ -1,4 +1,9 @@
-"""The report as titled tables: one source for the page, the PDF, the CSV and the XLSX."""
+"""The report as titled tables: one source for the page, the PDF, the CSV and the XLSX.
+
+The tables are in the interface language on the page; the downloads (CSV, XLSX, and the PDF,
+rendered in English by the worker) are in English whatever language the administrator reads,
+like the project's other exports: a file kept or sent on reads the same from every desk.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,19 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from django.template.defaultfilters import floatformat
+from django.utils import translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext, pgettext
 
 from followup.models import Response
+from prescriptions.models import OffLabelRequest
 from regulatory.models import Body
 from reports.selectors import Report
 
 RESPONSE_LABELS = dict(Response.choices)
 BODY_LABELS = dict(Body.choices)
+STATE_LABELS = dict(OffLabelRequest.Status.choices)
 
 
 @dataclass(frozen=True)
@@ -33,58 +43,73 @@ class Table:
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
+    return "—" if value is None else f"{floatformat(value, 1)}%"
 
 
 def _days(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
+    return "—" if value is None else str(floatformat(value, -1))
 
 
 def report_tables(report: Report) -> list[Table]:
     summary = [
-        ("Requests in scope", report.total),
-        ("Decided by the pharmacy (approved or rejected)", report.decided),
-        ("Approved", report.approved),
-        ("Rejected", report.rejected),
-        ("Approval rate", _pct(report.approval_rate)),
-        ("Rejection rate", _pct(report.rejection_rate)),
-        ("Submission to pharmacy decision, median (days)", _days(report.to_decision.median_days)),
+        (gettext("Requests in scope"), report.total),
+        (gettext("Decided by the pharmacy (approved or rejected)"), report.decided),
+        (pgettext("requests, counted", "Approved"), report.approved),
+        (pgettext("requests, counted", "Rejected"), report.rejected),
+        (gettext("Approval rate"), _pct(report.approval_rate)),
+        (gettext("Rejection rate"), _pct(report.rejection_rate)),
         (
-            "Submission to pharmacy decision, 90th percentile (days)",
+            gettext("Submission to pharmacy decision, median (days)"),
+            _days(report.to_decision.median_days),
+        ),
+        (
+            gettext("Submission to pharmacy decision, 90th percentile (days)"),
             _days(report.to_decision.p90_days),
         ),
-        ("Requests with a pharmacy decision", report.to_decision.n),
+        (gettext("Requests with a pharmacy decision"), report.to_decision.n),
         (
-            "Submission to outside authorisation, median (days)",
+            gettext("Submission to outside authorisation, median (days)"),
             _days(report.to_authorisation.median_days),
         ),
         (
-            "Submission to outside authorisation, 90th percentile (days)",
+            gettext("Submission to outside authorisation, 90th percentile (days)"),
             _days(report.to_authorisation.p90_days),
         ),
-        ("Requests with an outside authorisation", report.to_authorisation.n),
-        ("Open outside applications", report.applications_open),
-        ("Overdue outside applications", len(report.applications_overdue)),
-        ("Approved requests without a signed consent", len(report.approved_without_consent)),
+        (gettext("Requests with an outside authorisation"), report.to_authorisation.n),
+        (gettext("Open outside applications"), report.applications_open),
+        (gettext("Overdue outside applications"), len(report.applications_overdue)),
+        (
+            gettext("Approved requests without a signed consent"),
+            len(report.approved_without_consent),
+        ),
     ]
     return [
-        Table("summary", "Summary", ("Figure", "Value"), summary),
+        Table("summary", gettext("Summary"), (gettext("Figure"), gettext("Value")), summary),
         Table(
             "by_state",
-            "Requests by state",
-            ("State", "Requests"),
+            gettext("Requests by state"),
+            (gettext("State"), gettext("Requests")),
             [(r["label"], r["n"]) for r in report.by_state],
         ),
         Table(
             "by_pathway",
-            "Requests by pathway",
-            ("Pathway", "Code", "Requests"),
-            [(r["name"] or "(none chosen)", r["code"] or "", r["n"]) for r in report.by_pathway],
+            gettext("Requests by pathway"),
+            (gettext("Pathway"), gettext("Code"), gettext("Requests")),
+            [
+                (r["name"] or gettext("(none chosen)"), r["code"] or "", r["n"])
+                for r in report.by_pathway
+            ],
         ),
         Table(
             "overdue",
-            "Overdue outside applications",
-            ("Request", "Patient", "Body", "Due since", "Open reminders"),
+            gettext("Overdue outside applications"),
+            (
+                gettext("Request"),
+                gettext("Patient"),
+                gettext("Body"),
+                gettext("Due since"),
+                gettext("Open reminders"),
+            ),
             [
                 (
                     f"OL-{r['reference_pk']:06d}",
@@ -98,17 +123,24 @@ def report_tables(report: Report) -> list[Table]:
         ),
         Table(
             "consent",
-            "Approved requests without a signed consent (must be none)",
-            ("Request", "Patient", "State"),
+            gettext("Approved requests without a signed consent (must be none)"),
+            (gettext("Request"), gettext("Patient"), gettext("State")),
             [
-                (f"OL-{r['pk']:06d}", r["pseudonym"], r["status"])
+                (f"OL-{r['pk']:06d}", r["pseudonym"], STATE_LABELS.get(r["status"], r["status"]))
                 for r in report.approved_without_consent
             ],
         ),
         Table(
             "dispensing",
-            "Dispensing volume and cost by payer",
-            ("Payer", "Cycles", "mg", "Value", "Currency", "Cycles without a price"),
+            gettext("Dispensing volume and cost by payer"),
+            (
+                gettext("Payer"),
+                gettext("Cycles"),
+                "mg",
+                gettext("Value"),
+                gettext("Currency"),
+                gettext("Cycles without a price"),
+            ),
             [
                 (
                     r["payer_label"],
@@ -123,23 +155,30 @@ def report_tables(report: Report) -> list[Table]:
         ),
         Table(
             "responses",
-            "Best response of treated requests",
-            ("Best response", "Requests"),
+            gettext("Best response of treated requests"),
+            (gettext("Best response"), gettext("Requests")),
             [
-                (RESPONSE_LABELS.get(r["best_response"], "Not yet assessed"), r["n"])
+                (RESPONSE_LABELS.get(r["best_response"], gettext("Not yet assessed")), r["n"])
                 for r in report.responses
             ],
         ),
         Table(
             "adverse_events",
-            "Adverse events by CTCAE grade",
-            ("Grade", "Events", "Requests with one"),
+            gettext("Adverse events by CTCAE grade"),
+            (gettext("Grade"), gettext("Events"), gettext("Requests with one")),
             [(r["grade"], r["events"], r["patients"]) for r in report.adverse_events],
         ),
         Table(
             "physicians",
-            "Per physician",
-            ("Physician", "Requests", "Approved", "Rejected", "Treated", "Dispensed value"),
+            gettext("Per physician"),
+            (
+                gettext("Physician"),
+                gettext("Requests"),
+                pgettext("requests, counted", "Approved"),
+                pgettext("requests, counted", "Rejected"),
+                gettext("Treated"),
+                gettext("Dispensed value"),
+            ),
             [
                 (
                     f"{r['first_name']} {r['last_name']}".strip() or r["username"],
@@ -156,13 +195,15 @@ def report_tables(report: Report) -> list[Table]:
 
 
 def report_csv(report: Report) -> str:
-    """One CSV: each table under a title row, a blank row between tables."""
+    """One CSV, in English: each table under a title row, a blank row between tables."""
+    with translation.override("en"):
+        tables = report_tables(report)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([f"offlabel report — {report.hospital.name}"])
     writer.writerow([f"Generated {report.generated_at.isoformat(timespec='seconds')}"])
     writer.writerow(["Filters"] + [f"{k}={v}" for k, v in report.filters.as_data().items() if v])
-    for table in report_tables(report):
+    for table in tables:
         writer.writerow([])
         writer.writerow([table.title])
         writer.writerow(table.headers)
@@ -171,15 +212,17 @@ def report_csv(report: Report) -> str:
 
 
 def report_xlsx(report: Report) -> bytes:
-    """One worksheet per table (openpyxl), numbers kept as numbers."""
+    """One worksheet per table (openpyxl), in English, numbers kept as numbers."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    with translation.override("en"):
+        tables = report_tables(report)
     workbook = Workbook()
     first = workbook.active
     assert first is not None
     workbook.remove(first)
-    for table in report_tables(report):
+    for table in tables:
         sheet = workbook.create_sheet(title=table.key[:31])
         sheet.append([table.title])
         sheet["A1"].font = Font(bold=True)

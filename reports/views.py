@@ -13,6 +13,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBas
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.scoping import acting_user, scope_to_hospital
 from audit.models import AuditChainCheck, AuditEvent
@@ -32,7 +33,7 @@ VIEW_REPORT = "reports.view_reportexport"
 def _report_and_form(request: HttpRequest) -> tuple[Any, ReportFilterForm]:
     user = acting_user(request)
     if user.hospital is None:
-        raise NotVisible("Not found.")
+        raise NotVisible(_("Not found."))
     form = ReportFilterForm(request.GET or None, hospital=user.hospital)
     filters = form.filters() if form.is_bound and form.is_valid() else ReportFilters()
     return report_compute(hospital=user.hospital, filters=filters), form
@@ -99,11 +100,15 @@ def report_pdf_view(request: HttpRequest) -> HttpResponse:
     assert user.hospital is not None
     form = ReportFilterForm(request.POST, hospital=user.hospital)
     if not form.is_valid():
-        messages.error(request, "Check the filters: " + form.errors.as_text())
+        messages.error(
+            request, _("Check the filters: %(errors)s") % {"errors": form.errors.as_text()}
+        )
         return redirect("reports:report")
     try:
         report_export_request(actor=user, filters=form.filters())
-        messages.success(request, "The PDF report is being prepared; it appears below when ready.")
+        messages.success(
+            request, _("The PDF report is being prepared; it appears below when ready.")
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("reports:report") + "?" + request.POST.get("query", ""))
@@ -178,7 +183,9 @@ def audit_verify_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             audit_check_request(actor=acting_user(request))
-            messages.success(request, "The audit chain check is running; its result appears below.")
+            messages.success(
+                request, _("The audit chain check is running; its result appears below.")
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return redirect("reports:audit")

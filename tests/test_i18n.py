@@ -4,8 +4,10 @@ main pages as each role in Italian."""
 
 from __future__ import annotations
 
+import base64
 import gettext
 import html
+import io
 import re
 import shutil
 from datetime import date, datetime
@@ -21,13 +23,19 @@ from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from audit.models import AuditEvent
+from audit.tasks import audit_chain_verify_task
 from offlabel.i18n import LOCALE_DIR, catalogues_compile
 from pharmacy.models import SafetyOverride
 from pharmacy.safety import safety_check
 from prescriptions.models import OffLabelRequest
+from prescriptions.selectors import request_suggestions
 from prescriptions.services import request_transition
+from reports.selectors import ReportFilters
+from reports.services import report_export_render, report_export_request
 from tests.pharmacy.conftest import approve, dispense_cycle_one
 from tests.prescriptions import conftest as prescriptions_conftest
 
@@ -316,6 +324,25 @@ ENGLISH = [
     "days",
     "blocking",
     "warnings",
+    # The administrator's report and audit trail viewer.
+    "Report",
+    "Audit",
+    "Summary",
+    "Department",
+    "Physician",
+    "State",
+    "median",
+    "Approval rate",
+    "Best response",
+    "Grade",
+    "Events",
+    "Apply",
+    "Who",
+    "Chain check",
+    "intact",
+    # The evidence ranking's reasons (much of their wording is also stored data, stripped).
+    "Reports a",
+    "like this patient",
 ]
 FORBIDDEN = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, ENGLISH)) + r")(?![\w-])")
 PROJECT_APPS = (
@@ -372,6 +399,10 @@ def test_the_main_pages_show_no_english_to_any_role_in_italian(
     client, treated, physician, pharmacist, hospital_admin, regulatory_officer
 ):
     study = treated.attachments.get().study
+    # Every panel of the administrator's pages has a row: a queued PDF report, a chain check.
+    report_export_request(actor=hospital_admin, filters=ReportFilters())
+    audit_chain_verify_task()
+    today = timezone.localdate().isoformat()
     pages = {
         "physician": [
             reverse("home"),
@@ -405,6 +436,12 @@ def test_the_main_pages_show_no_english_to_any_role_in_italian(
             reverse("followup:registry"),
             reverse("evidence:study-list"),
             reverse("regulatory:due-soon"),
+            reverse("reports:report"),
+            reverse("reports:report") + f"?date_from=2020-01-01&date_to={today}&state=active",
+            reverse("reports:report") + "?date_from=2026-05-01&date_to=2026-04-01",  # refused
+            reverse("reports:audit"),
+            reverse("reports:audit") + f"?reference={treated.reference}&action=request",
+            reverse("reports:audit") + "?reference=banana",  # refused
         ],
         "regulatory_officer": [
             reverse("home"),
@@ -503,8 +540,88 @@ def test_the_request_form_and_the_editing_pages_in_italian(
             assert response.status_code == 200, url
             page = response.content.decode()
             assert heading in html.unescape(page), url
-            # The ranking's reasons for each study are not translated yet (see the README).
-            page = re.sub(r'(?s)<ul class="reasons">.*?</ul>', " ", page)
             text = quoted.sub(" ", visible_text(page))
             problems += [f"{url}: {m.group(0)!r}" for m in FORBIDDEN.finditer(text)]
     assert not problems, "\n".join(problems)
+
+
+# --- The evidence ranking and the administrator's report ------------------------------------
+
+
+def test_the_ranking_reads_in_italian_and_an_attachment_keeps_its_reasons_in_english(
+    client, api_client, physician, draft
+):
+    client.force_login(physician)
+    italian(client)
+    url = reverse("requests:step-evidence", args=[draft.pk])
+    page = html.unescape(client.get(url).content.decode())
+    assert "Stesso schema: VEN + azacitidina." in page and "Same regimen:" not in page
+    assert "Studio di fase II su" in page and "Phase II trial of" not in page
+
+    with translation.override("it"):
+        shown = {s.study.pk: s.reasons for s in request_suggestions(draft)}
+    with translation.override("en"):
+        english = {s.study.pk: s.reasons for s in request_suggestions(draft)}
+    # The source's words are quoted as written, in Italian quotation marks.
+    quoting = [(r, m) for rs in shown.values() for r in rs if (m := re.search(r": «(.+)»", r))]
+    assert quoting
+    for reason, quoted in quoting:
+        assert f": '{quoted.group(1)}'" in reason.english
+
+    attached = set(draft.attachments.values_list("study_id", flat=True))
+    by_page, by_api = [pk for pk in shown if pk not in attached][:2]
+    client.post(reverse("requests:attach", args=[draft.pk]), {"study": by_page, "note": ""})
+    api_client.force_authenticate(physician)
+    api_client.cookies["django_language"] = "it"
+    response = api_client.get(f"/api/v1/requests/{draft.pk}/suggestions/")
+    assert "Stesso schema: VEN + azacitidina." in response.json()[0]["reasons"]
+    created = api_client.post(
+        f"/api/v1/requests/{draft.pk}/attachments/", {"study": by_api}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    for pk in (by_page, by_api):
+        stored = draft.attachments.get(study_id=pk).reasons_when_attached
+        assert stored == list(english[pk]) and stored != list(shown[pk])
+        assert all(type(reason) is str for reason in stored)
+
+
+def test_the_report_reads_in_italian_and_its_downloads_stay_english(
+    client, treated, hospital_admin
+):
+    client.force_login(hospital_admin)
+    italian(client)
+    page = html.unescape(client.get(reverse("reports:report")).content.decode())
+    assert "Rendiconto · " in page and "Tasso di approvazione" in page
+    assert "Richieste per stato" in page and "Attiva (in dispensazione)" in page
+    charts = [
+        base64.b64decode(encoded).decode()
+        for encoded in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    ]
+    assert any("Richieste per stato" in chart for chart in charts)
+    assert not any("Requests by state" in chart for chart in charts)
+    queued = client.post(reverse("reports:pdf"), {"query": ""}, follow=True)
+    assert "Il rendiconto PDF è in preparazione" in html.unescape(queued.content.decode())
+
+    csv = client.get(reverse("reports:csv")).content.decode()
+    assert "Requests by state" in csv and "Approval rate" in csv and "Active (dispensing)" in csv
+    assert "Richieste" not in csv and "Attiva" not in csv
+    workbook = load_workbook(io.BytesIO(client.get(reverse("reports:xlsx")).content))
+    cells = {
+        str(value)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    }
+    assert {"Requests by state", "Approval rate", "Active (dispensing)"} <= cells
+    assert not any("Richieste" in cell or "Attiva" in cell for cell in cells)
+
+    export = report_export_request(actor=hospital_admin, filters=ReportFilters())
+    with translation.override("it"):  # whatever language the worker happens to be in
+        report_export_render(export.pk)
+    export.refresh_from_db()
+    with export.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert "Requests by state" in text and "Dispensed value by payer" in text  # a chart
+    assert "Richieste" not in text and "Rendiconto" not in text
