@@ -28,9 +28,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """In CI the suite must run on PostgreSQL and Redis: never a silent fall-back to SQLite.
     The interface translations are compiled first (the .mo files are build output)."""
+    from django.test.utils import override_settings
+
     from offlabel.i18n import catalogues_compile
 
     catalogues_compile()
+    # Django's production hasher (PBKDF2, a million iterations) takes about half a second per
+    # user, and most tests create several: the tests hash with the fast one Django's testing
+    # documentation recommends. tests/test_settings.py checks that production keeps PBKDF2.
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
     want_db = os.environ.get("OFFLABEL_REQUIRE_DB")
     vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     if want_db and not vendor.startswith(want_db):

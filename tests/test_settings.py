@@ -77,3 +77,17 @@ def test_local_defaults_are_sqlite_and_a_serverless_broker():
         "filesystem://",
         "True",
     ]
+
+
+def test_production_hashes_passwords_with_pbkdf2():
+    """The tests hash with MD5 for speed (tests/conftest.py); the app itself must not."""
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.hashers import get_hasher; "
+        "h = get_hasher(); print(h.algorithm, h.iterations)",
+        env=PRODUCTION,
+    )
+    assert result.returncode == 0, result.stderr
+    algorithm, iterations = result.stdout.splitlines()[-1].split()
+    assert algorithm == "pbkdf2_sha256" and int(iterations) >= 1_000_000
