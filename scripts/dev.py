@@ -109,9 +109,14 @@ def run() -> None:
     except KeyboardInterrupt:
         say("stopping")
     finally:
-        for p in processes.values():
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGINT)
+        # SIGTERM, not SIGINT: a shell that starts this in the background has its children
+        # ignore SIGINT, and runserver would wait for the SIGKILL. runserver's whole group
+        # (its autoreload child too); Celery's main process only, which stops its pool itself
+        # (warm shutdown).
+        if processes["web"].poll() is None:
+            os.killpg(processes["web"].pid, signal.SIGTERM)
+        if processes["worker"].poll() is None:
+            processes["worker"].send_signal(signal.SIGTERM)
         for p in processes.values():
             try:
                 p.wait(timeout=20)
