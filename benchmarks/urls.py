@@ -10,13 +10,12 @@ templates or serializers.
 
 from __future__ import annotations
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 
-from prescriptions.models import EvidenceAttachment, OffLabelRequest
-from prescriptions.selectors import QUEUE_STATES
+from prescriptions.models import OffLabelRequest
+from prescriptions.selectors import QUEUE_STATES, attachment_count
 from prescriptions.services import REQUEST_FIELDS
 
 PAGE = 25
@@ -47,17 +46,6 @@ API_RELATED = {
 }
 
 
-def _attachments() -> Coalesce:
-    count = (
-        EvidenceAttachment.objects.filter(request=OuterRef("pk"))
-        .order_by()
-        .values("request")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(count, output_field=IntegerField()), 0)
-
-
 def _rows(
     request: HttpRequest,
     queryset: QuerySet[OffLabelRequest],
@@ -68,7 +56,7 @@ def _rows(
     if hospital_id is None:
         return HttpResponse(status=403)
     rows = queryset.filter(hospital_id=hospital_id).values(
-        *fields, **related, n_attachments=_attachments()
+        *fields, **related, n_attachments=attachment_count()
     )[:PAGE]
     return JsonResponse({"results": list(rows)})
 

@@ -68,9 +68,11 @@ QUEUE_STATES = (
 WAITING_FOR_PHYSICIAN = (OffLabelRequest.Status.DRAFT, OffLabelRequest.Status.CHANGES_REQUESTED)
 
 
-def request_list(user: Any) -> QuerySet[OffLabelRequest]:
-    # A correlated subquery, not a JOIN + GROUP BY: the database counts only for the page's
-    # rows, and the paginator's COUNT(*) stays a plain count (benchmarks: queue and list API).
+def attachment_count() -> Coalesce:
+    """A request's number of attached studies, as an expression to annotate with.
+
+    A correlated subquery, not a JOIN + GROUP BY: the database counts only for the page's
+    rows, and the paginator's COUNT(*) stays a plain count (benchmarks: queue and list API)."""
     attachments = (
         EvidenceAttachment.objects.filter(request=OuterRef("pk"))
         .order_by()
@@ -78,9 +80,11 @@ def request_list(user: Any) -> QuerySet[OffLabelRequest]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return requests_visible_to(user).annotate(
-        n_attachments=Coalesce(Subquery(attachments, output_field=IntegerField()), 0)
-    )
+    return Coalesce(Subquery(attachments, output_field=IntegerField()), 0)
+
+
+def request_list(user: Any) -> QuerySet[OffLabelRequest]:
+    return requests_visible_to(user).annotate(n_attachments=attachment_count())
 
 
 # What a list row shows of the related rows (the lists, and the API's list): the patient's wide
