@@ -93,7 +93,11 @@ NOTES = [
     "return them as JSON: the ratio is what permissions, filters, pagination with its count "
     "and the template or serializer add to reading the data. Against a narrower baseline that "
     "reads 7 columns and no attachment count, the API measures about 2.5x and the queue page "
-    "about 1.8x: most of the API's own cost is DRF serializing 22 fields a row. Query counts: "
+    "about 1.8x: most of the API's own cost is DRF serializing 22 fields a row. The queue "
+    "page's ratio also depends on the data: its order (oldest change first among the waiting "
+    "states) is sorted, not read from an index, which costs the page and its baseline alike "
+    "about 11 ms at 10,000 requests; at 1,000 (`--quick`) the sort is cheap and the page's "
+    "own cost (template, filter form, count) makes it about 3.5x. Query counts: "
     "one request after a warm-up one, with 100 requests and again after growing to the full "
     "size.",
     "- **Report**: `report_compute(hospital=…, filters=ReportFilters())` (no filter: every "
