@@ -33,6 +33,7 @@ from prescriptions.models import (
     OffLabelRequest,
     Patient,
     RequestTransition,
+    request_reference,
 )
 from prescriptions.services import drug_default
 from regulatory.models import Application, PathwayChoice, PathwayVersion
@@ -344,7 +345,7 @@ def audit_fill_to(cast: Cast, total: int, *, seed: int = 20260102) -> int:
                 action=action,
                 object_type="prescriptions.offlabelrequest",
                 object_id=str(request_id),
-                summary=f"OL-{request_id:06d}: {action.replace('.', ' ')} (invented)",
+                summary=f"{request_reference(request_id)}: {action.replace('.', ' ')} (invented)",
                 before={"version": sequence % 7} if action == "request.updated" else None,
                 after={"version": sequence % 7 + 1, "note": "invented"}
                 if action == "request.updated"

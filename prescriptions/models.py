@@ -457,12 +457,12 @@ class OffLabelRequest(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"OL-{self.pk:06d}"
+        return request_reference(self.pk)
 
     # get_status_display() rebuilds the field's choices at each call; the lists show 25 rows.
     @property
     def status_label(self) -> str:
-        return str(_STATUS_LABELS.get(self.status, self.status))
+        return str(STATUS_LABELS.get(self.status, self.status))
 
     @property
     def regimen_label(self) -> str:
@@ -552,5 +552,10 @@ class DrugPrice(models.Model):
 
 
 # Value -> lazy label: translated when shown, in the reader's language.
-_STATUS_LABELS = dict(OffLabelRequest.Status.choices)
+STATUS_LABELS = dict(OffLabelRequest.Status.choices)
 _REGIMEN_LABELS = dict(OffLabelRequest.Regimen.choices)
+
+
+def request_reference(pk: int) -> str:
+    """What people call a request (OL-000042), also where only its id was read."""
+    return f"OL-{pk:06d}"

@@ -18,13 +18,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
 
 from followup.models import Response
-from prescriptions.models import OffLabelRequest
+from prescriptions.models import STATUS_LABELS, request_reference
 from regulatory.models import Body
 from reports.selectors import Report
 
 RESPONSE_LABELS = dict(Response.choices)
 BODY_LABELS = dict(Body.choices)
-STATE_LABELS = dict(OffLabelRequest.Status.choices)
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ def report_tables(report: Report) -> list[Table]:
             ),
             [
                 (
-                    f"OL-{r['reference_pk']:06d}",
+                    request_reference(r["reference_pk"]),
                     r["pseudonym"],
                     BODY_LABELS.get(r["body"], r["body"]),
                     r["due_on"].isoformat(),
@@ -126,7 +125,11 @@ def report_tables(report: Report) -> list[Table]:
             gettext("Approved requests without a signed consent (must be none)"),
             (gettext("Request"), gettext("Patient"), gettext("State")),
             [
-                (f"OL-{r['pk']:06d}", r["pseudonym"], STATE_LABELS.get(r["status"], r["status"]))
+                (
+                    request_reference(r["pk"]),
+                    r["pseudonym"],
+                    STATUS_LABELS.get(r["status"], r["status"]),
+                )
                 for r in report.approved_without_consent
             ],
         ),
