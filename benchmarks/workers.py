@@ -12,10 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,9 +21,10 @@ from pathlib import Path
 
 from benchmarks.consent import consent_documents
 from benchmarks.dataset import Cast
-from benchmarks.environment import ROOT, WORKDIR
+from benchmarks.environment import WORKDIR
 from benchmarks.results import Row
 from consent.models import ConsentDocument
+from tests.helpers import celery_worker_process
 
 READY_TIMEOUT = 90
 RUN_TIMEOUT = 900
@@ -34,33 +32,20 @@ RUN_TIMEOUT = 900
 
 @contextmanager
 def celery_worker(env: dict[str, str], queue: str, name: str, log: Path) -> Iterator[Path]:
-    command = [sys.executable, "-m", "celery", "-A", "offlabel", "worker", "-Q", queue]
-    command += ["--pool", "solo", "--concurrency", "1", "--without-gossip", "--without-mingle"]
-    command += ["--without-heartbeat", "--loglevel", "INFO", "-n", f"{name}@%h"]
-    with log.open("w") as out:
-        worker = subprocess.Popen(  # its own process group: the stop reaches everything
-            command,
-            cwd=ROOT,
-            env={**env, "DJANGO_LOG_LEVEL": "INFO"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with celery_worker_process(
+        queue=queue,
+        name=name,
+        env={**env, "DJANGO_LOG_LEVEL": "INFO"},
+        log=log,
+        log_mode="w",  # a log name comes back in later passes: " ready." must be this start's
+        stop_timeout=30,
+    ) as worker:
         deadline = time.monotonic() + READY_TIMEOUT
         while " ready." not in log.read_text():
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker {name} did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
         yield log
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
 
 
 def _render_with_workers(

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,3 +27,36 @@ def run_manage(
         text=True,
         timeout=timeout,
     )
+
+
+@contextmanager
+def celery_worker_process(
+    *,
+    queue: str,
+    name: str,
+    env: dict[str, str],
+    log: Path,
+    pool: str = "solo",
+    log_mode: str = "a",
+    stop_timeout: float = 20,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``celery worker`` process consuming only ``queue``, its output in ``log``, in its
+    own process group (so a kill reaches a prefork pool's children too). On leaving it gets
+    SIGTERM, then SIGKILL after ``stop_timeout`` seconds. The tests and the benchmarks use it."""
+    command = [sys.executable, "-m", "celery", "-A", "offlabel", "worker", "-Q", queue]
+    command += ["--pool", pool, "--concurrency", "1", "--without-gossip", "--without-mingle"]
+    command += ["--without-heartbeat", "--loglevel", "INFO", "-n", f"{name}@%h"]
+    with log.open(log_mode) as out:
+        worker = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield worker
+        finally:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                try:
+                    worker.wait(timeout=stop_timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()

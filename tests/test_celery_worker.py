@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from django.db import connection
 from audit.models import AuditChainCheck
 from audit.services import audit_record
 from audit.tasks import audit_chain_verify_task
+from tests.helpers import celery_worker_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,22 +42,8 @@ def celery_worker(
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         **extra_env,
     }
-    command = [sys.executable, "-m", "celery", "-A", "offlabel", "worker", "-Q", queue]
-    command += ["--pool", pool, "--concurrency", "1", "--without-gossip", "--without-mingle"]
-    command += ["--without-heartbeat", "--loglevel", "INFO", "-n", f"{queue}@%h"]
-    with log_path.open("a") as log:
-        worker = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            yield worker
-        finally:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                try:
-                    worker.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
+    with celery_worker_process(queue=queue, name=queue, env=env, log=log_path, pool=pool) as worker:
+        yield worker
 
 
 @pytest.mark.worker
