@@ -18,6 +18,10 @@ class Hospital(models.Model):
     is_demo = models.BooleanField(
         default=False, help_text="Invented data for demonstration; never a real hospital."
     )
+    dispense_early_window_days = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="A cycle may be dispensed at most this many days before it starts.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

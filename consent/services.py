@@ -26,7 +26,8 @@ from evidence.models import DESIGN_LEVEL
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from offlabel.i18n import english
 from offlabel.pdf import pdf_render_once
-from pharmacy.plan import ramp_up_for
+from pharmacy.safety import steps_text_plain
+from pharmacy.selectors import plan_context
 from prescriptions.models import OffLabelRequest, PatientIdentity
 from prescriptions.selectors import decimal_plain, evidence_summary
 
@@ -87,8 +88,11 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
     identity = PatientIdentity.objects.filter(patient=request.patient).first()
     summary = evidence_summary(request)
     choice = getattr(request, "pathway_choice", None)
-    ramp_up = ramp_up_for(request)
-    ramp = [str(d) for d in ramp_up.days_before_target] if ramp_up else []
+    # The schedule is the treatment plan's, the one every surface reads: a plan whose doses
+    # change no longer hashes the same, and the form is superseded.
+    planned = plan_context(request)
+    plan = planned.plan
+    schedule = [decimal_plain(d) for d in plan.schedule_mg] if plan else []
     risks: list[dict[str, Any]] = []
     levels = []
     for a in request.attachments.all().order_by("pk"):
@@ -116,10 +120,10 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
         "rationale": request.clinical_rationale,
         "partner": request.regimen or "other",
         "partner_other": request.regimen_other,
-        "dose_mg": decimal_plain(request.ven_target_dose_mg) if request.ven_target_dose_mg else "",
-        "ramp_up": [*ramp, decimal_plain(request.ven_target_dose_mg)]
-        if ramp and request.ven_target_dose_mg
-        else [],
+        "dose_mg": decimal_plain(plan.steady_mg) if plan and plan.steady_mg is not None else "",
+        "ramp_up": schedule if len(schedule) > 1 else [],
+        "ven_days": [c.ven_days for c in plan.cycles] if plan else [],
+        "cycle_doses": [steps_text_plain(c.doses) for c in plan.cycles] if plan else [],
         "cycles": request.cycles_planned,
         "cycle_days": request.cycle_length_days,
         "pathway": choice.pathway_version.pathway.code if choice else "generic",

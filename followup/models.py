@@ -150,6 +150,11 @@ class AdverseEvent(models.Model):
     )
     onset_on = models.DateField(_("onset date"))
     resolved_on = models.DateField(_("resolution date"), null=True, blank=True)
+    # The label's cytopenia rule resumes VEN "once grade 1-2": that day, which may come before
+    # the event's resolution.
+    recovered_to_grade_2_on = models.DateField(
+        _("recovered to grade ≤ 2 on"), null=True, blank=True
+    )
     outcome = models.CharField(max_length=24, choices=AeOutcome.choices)
     relation = models.CharField(_("relation to VEN"), max_length=12, choices=Relation.choices)
     description = models.TextField(blank=True)

@@ -4,6 +4,7 @@ from pharmacy import apis
 
 urlpatterns = [
     path("requests/<int:pk>/safety/", apis.SafetyApi.as_view(), name="api-safety"),
+    path("requests/<int:pk>/plan/", apis.PlanApi.as_view(), name="api-plan"),
     path(
         "requests/<int:pk>/safety/overrides/",
         apis.SafetyOverrideApi.as_view(),

@@ -8,6 +8,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +17,7 @@ from accounts.scoping import acting_user
 from offlabel.api_errors import responses
 from pharmacy.models import Dispensation, DispensationLine, Payer, TlsPrecautions
 from pharmacy.safety import safety_check
-from pharmacy.selectors import dispensations_of
+from pharmacy.selectors import dispensations_of, plan_version_latest
 from pharmacy.services import (
     LineInput,
     dispensation_create,
@@ -25,7 +26,7 @@ from pharmacy.services import (
     tls_precautions_set,
 )
 from prescriptions.models import DrugPrice, OffLabelRequest
-from prescriptions.selectors import requests_visible_to
+from prescriptions.selectors import decimal_plain, requests_visible_to
 from prescriptions.services import drug_default
 from regulatory.apis import needs
 
@@ -44,6 +45,9 @@ class FindingSerializer(serializers.Serializer[Any]):
     source = serializers.CharField()  # type: ignore[assignment]
     wording = serializers.CharField()
     confirmed = serializers.BooleanField()
+    rule = serializers.CharField(help_text="The rule's code in the label rules file.")
+    scope = serializers.ChoiceField(choices=["initiation", "every_cycle"])
+    overridable = serializers.BooleanField()
     fingerprint = serializers.CharField()
     overridden = serializers.BooleanField()
 
@@ -54,6 +58,132 @@ class SafetyReportSerializer(serializers.Serializer[Any]):
     max_dose_mg = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
     open_blocking = serializers.IntegerField()
     findings = FindingSerializer(many=True)
+
+
+class PlanLimitSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    max_mg = serializers.DecimalField(max_digits=7, decimal_places=1)
+    who = serializers.CharField()
+    rule = serializers.CharField()
+
+
+class PlanDaySerializer(serializers.Serializer[Any]):
+    day = serializers.IntegerField()
+    on = serializers.DateField(allow_null=True)
+    requested_mg = serializers.DecimalField(max_digits=7, decimal_places=1)
+    max_mg = serializers.DecimalField(max_digits=7, decimal_places=1, allow_null=True)
+    dose_mg = serializers.DecimalField(max_digits=7, decimal_places=1)
+    tablets = serializers.DictField(child=serializers.IntegerField())
+    limits = PlanLimitSerializer(many=True)
+
+
+class PlanCycleSerializer(serializers.Serializer[Any]):
+    cycle = serializers.IntegerField()
+    start_on = serializers.DateField(allow_null=True)
+    length_days = serializers.IntegerField()
+    ven_days = serializers.IntegerField()
+    waits_for = serializers.CharField(allow_blank=True)
+    earliest_dispense_on = serializers.DateField(allow_null=True)
+    tablets = serializers.DictField(child=serializers.IntegerField())
+    total_mg = serializers.DecimalField(max_digits=9, decimal_places=1)
+    days = PlanDaySerializer(many=True)
+
+
+class PlanModificationSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    cycle = serializers.IntegerField(allow_null=True)
+    starts_on = serializers.DateField(allow_null=True)
+    ends_on = serializers.DateField(allow_null=True)
+    detail = serializers.CharField()
+    rule = serializers.CharField()
+
+
+class PlanSerializer(serializers.Serializer[Any]):
+    version = serializers.IntegerField(allow_null=True)
+    rules_version = serializers.IntegerField()
+    requested_ramp_up_mg = serializers.ListField(
+        child=serializers.DecimalField(max_digits=7, decimal_places=1), allow_null=True
+    )
+    ramp_up_mg = serializers.ListField(
+        child=serializers.DecimalField(max_digits=7, decimal_places=1)
+    )
+    steady_mg = serializers.DecimalField(max_digits=7, decimal_places=1, allow_null=True)
+    total_mg = serializers.DecimalField(max_digits=10, decimal_places=1)
+    modifications = PlanModificationSerializer(many=True)
+    cycles = PlanCycleSerializer(many=True)
+
+
+def _tablets_data(tablets: Any) -> dict[str, int]:
+    return {decimal_plain(s): n for s, n in dict(tablets).items()}
+
+
+class PlanApi(APIView):
+    permission_classes = [needs(VIEW)]
+
+    @extend_schema(responses=responses(PlanSerializer, 404))
+    def get(self, request: Request, pk: int) -> Response:
+        """The treatment plan: every cycle and day with its dose, the label-adjusted maximum
+        and the rules that set it, the tablets, and the modifications in force. 404 when the
+        request has no target dose or cycles yet."""
+        offlabel = _request(request, pk)
+        plan = safety_check(offlabel).plan
+        if plan is None:
+            raise NotFound("The request has no target dose or number of cycles: no plan yet.")
+        version = plan_version_latest(offlabel)
+        window = offlabel.hospital.dispense_early_window_days
+        data = {
+            "version": version.number if version else None,
+            "rules_version": plan.rules.version,
+            "requested_ramp_up_mg": plan.requested_steps_mg,
+            "ramp_up_mg": plan.schedule_mg,
+            "steady_mg": plan.steady_mg,
+            "total_mg": plan.total_mg,
+            "modifications": [
+                {
+                    "code": m.code,
+                    "cycle": m.cycle,
+                    "starts_on": m.starts_on,
+                    "ends_on": m.ends_on,
+                    "detail": m.detail,
+                    "rule": m.rule_path,
+                }
+                for m in plan.modifications
+            ],
+            "cycles": [
+                {
+                    "cycle": c.number,
+                    "start_on": c.start_on,
+                    "length_days": c.length_days,
+                    "ven_days": c.ven_days,
+                    "waits_for": c.waits_for,
+                    "earliest_dispense_on": c.earliest_dispense_on(window),
+                    "tablets": _tablets_data(c.tablets),
+                    "total_mg": c.total_mg,
+                    "days": [
+                        {
+                            "day": d.day,
+                            "on": d.on,
+                            "requested_mg": d.requested_mg,
+                            "max_mg": d.max_mg,
+                            "dose_mg": d.dose_mg,
+                            "tablets": _tablets_data(d.tablets),
+                            "limits": [
+                                {
+                                    "code": lim.code,
+                                    "max_mg": lim.max_mg,
+                                    "who": lim.who,
+                                    "rule": lim.rule_path,
+                                }
+                                for lim in d.limits
+                            ],
+                        }
+                        for d in c.days
+                    ],
+                }
+                for c in plan.cycles
+            ],
+        }
+        return Response(PlanSerializer(data).data)
 
 
 class OverrideInput(serializers.Serializer[Any]):

@@ -7,3 +7,4 @@ class PharmacyConfig(AppConfig):
 
     def ready(self) -> None:
         from pharmacy import requirements  # noqa: F401 - registers the approval guard
+        from pharmacy import services  # noqa: F401 - registers the plan-version hook

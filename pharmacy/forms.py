@@ -50,7 +50,9 @@ class DispenseForm(forms.Form):
         label=_("Note"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Required when the quantities differ from the computed plan."),
+        help_text=_(
+            "Required for a partial supply (less than the plan). More than the plan is refused."
+        ),
     )
 
 

@@ -116,8 +116,40 @@ class Payer(models.TextChoices):
     COMPANY_FREE_SUPPLY = "company_free_supply", _("Company free supply")
 
 
+class TreatmentPlanVersion(models.Model):
+    """One version of a request's treatment plan: the inputs it was computed from (request,
+    profile, medications, follow-up, label rules) and what it gave. A change to the inputs
+    makes a new version; the consent forms and attestations made on an older one are
+    superseded. Written by the services that change an input, never by a page view."""
+
+    request = models.ForeignKey(
+        "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="plan_versions"
+    )
+    number = models.PositiveIntegerField()
+    inputs_hash = models.CharField(max_length=64)
+    inputs = models.JSONField(help_text=_("The plan's inputs as computed (a snapshot)."))
+    schedule = models.JSONField(help_text=_("Daily doses and tablets per cycle, as planned."))
+    rules_version = models.PositiveIntegerField()
+    changed = models.JSONField(default=list, blank=True, help_text=_("Inputs that changed."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "number"], name="plan_version_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="plan_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan v{self.number} of request {self.request_id}"
+
+
 class Dispensation(models.Model):
-    """One cycle's supply. At most one per request and cycle: a database constraint."""
+    """A supply for one cycle. A cycle may be supplied in parts (a partial supply with its
+    reason); together they never exceed the plan's tablets for that cycle."""
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="dispensations"
@@ -135,6 +167,10 @@ class Dispensation(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     price_sources = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True)
+    partial = models.BooleanField(
+        default=False, help_text=_("Less than the cycle's plan; the remainder stays due.")
+    )
+    plan_version = models.PositiveIntegerField(null=True, blank=True)
     dispensed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -143,7 +179,6 @@ class Dispensation(models.Model):
     class Meta:
         ordering = ["request", "cycle"]
         constraints = [
-            models.UniqueConstraint(fields=["request", "cycle"], name="dispense_once_per_cycle"),
             models.CheckConstraint(condition=Q(cycle__gte=1), name="dispense_cycle_positive"),
         ]
 

@@ -1,179 +1,598 @@
-"""The treatment plan in numbers: daily VEN doses per cycle, tablets per strength, and cost.
+"""The treatment plan: the one place a venetoclax dose is computed.
 
-The ramp-up steps and the tablet strengths come from the current label rules (data, with
-sources). Stated on every plan: VEN once daily on every day of each cycle (days 1-28 of
-28-day cycles, as in the label's AML schedules), ramp-up on the first days of cycle 1.
+``plan_compute(inputs, rules)`` is a pure function of the plan's inputs (request, profile,
+medications with their dates, TLS first dose, remission and cytopenias from the follow-up)
+and the typed label rules. It gives, for every cycle and day, the dose, its label-adjusted
+maximum and the rules that set it, and the tablets per strength. The safety page, the
+dispense form, the consent, the dossier, the API and the registry read this plan; none of
+them computes a dose.
+
+How a day's dose is set (each step cites a rule of ``label_rules.json`` by its code):
+- requested: the request's ramp-up (a label schedule or a custom "10/20/50/70 mg"), each step
+  no higher than the target dose, then the target;
+- maximum: the lowest of the partner's label schedule, every inhibitor row active on that day
+  (posaconazole 10/20/50/70 then 70; other strong CYP3A 10/20/50/100 then 100; moderate CYP3A
+  or P-gp: half of the label step) and severe hepatic impairment (half of the label step);
+- planned dose: the lower of the two, rounded down to what the tablets make. Uncertainty
+  resolves toward the lower dose: a requested day above its maximum is planned at the maximum,
+  and the safety checks raise a blocking finding for it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.utils import timezone
-from django.utils.translation import gettext
+from pharmacy.rules import InhibitorRule, LabelRules
 
-from pharmacy.models import LabelRuleSet
-from pharmacy.rules import label_rules_current, tablet_strengths
-from prescriptions.models import DrugPrice, OffLabelRequest
-
-_CUSTOM_STEPS = re.compile(r"^\s*(\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)+)\s*mg\b", re.IGNORECASE)
+_CUSTOM_STEPS = re.compile(r"^\s*(\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)*)\s*mg\b", re.IGNORECASE)
+CUSTOM = "custom"
+LABEL_ADJUSTED = "label_adjusted"  # the partner's label ramp-up as the label adjusts it
+STEADY_DAY = 10_000  # a ramp-up day index past every ramp-up: the steady dose
 
 Tablets = dict[Decimal, int]
 
 
-@dataclass
-class RampUp:
-    steps_mg: list[Decimal]  # every step, the last one being the dose kept afterwards
-    source: str  # where the steps come from, in words
+# --- Inputs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MedicationFacts:
+    name: str
+    recorded_class: str  # what the clinician recorded
+    table_codes: tuple[str, ...]  # drugs of the classes file the name matched
+    table_classes: tuple[str, ...]
+    also_pgp: bool
+    ongoing: bool
+    started_on: date | None
+    stopped_on: date | None
+    class_confirmed: bool = True  # False: the table's entry for it is unconfirmed
 
     @property
-    def days_before_target(self) -> list[Decimal]:
-        return self.steps_mg[:-1]
+    def classes(self) -> frozenset[str]:
+        """Both the recorded and the table's classes: a mismatch never lowers the caution."""
+        return frozenset({self.recorded_class, *self.table_classes})
+
+
+@dataclass(frozen=True)
+class CytopeniaFacts:
+    term: str
+    grade: int
+    onset_on: date
+    recovered_on: date | None  # back to grade <= 2 (or resolved)
+
+
+@dataclass(frozen=True)
+class LabFacts:
+    """Pre-treatment laboratory values for tumour-lysis risk; None is unknown."""
+
+    wbc: Decimal | None = None
+    crcl: Decimal | None = None
+    peripheral_blasts: Decimal | None = None
+    marrow_blasts_percent: Decimal | None = None
+    high_marrow_burden: str = "unknown"
+    ldh: Decimal | None = None
+    ldh_uln: Decimal | None = None
+    # (analyte, value, status against the reference range)
+    chemistry: tuple[tuple[str, Decimal | None, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class TlsFacts:
+    first_dose_at: datetime
+    hydration: bool
+    antihyperuricaemic: str
+    chemistry_corrected: bool
+    risk_note: str
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    regimen: str
+    ramp_up: str
+    ramp_up_custom: str
+    target_mg: Decimal | None
+    cycles: int | None
+    cycle_days: int
+    bsa_m2: Decimal | None = None
+    hepatic: str = "unknown"
+    labs: LabFacts = LabFacts()
+    medications: tuple[MedicationFacts, ...] = ()
+    tls: TlsFacts | None = None
+    remission_on: date | None = None
+    cytopenias: tuple[CytopeniaFacts, ...] = ()
+    early_window_days: int = 3
+
+    @property
+    def first_dose_on(self) -> date | None:
+        return self.tls.first_dose_at.date() if self.tls else None
+
+    def as_data(self) -> dict[str, Any]:
+        """JSON-ready, for the version's hash and its stored snapshot."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, Decimal):
+                return str(value)
+            if isinstance(value, date | datetime):
+                return value.isoformat()
+            if isinstance(value, tuple | list):
+                return [plain(v) for v in value]
+            if isinstance(value, frozenset):
+                return sorted(value)
+            if hasattr(value, "__dataclass_fields__"):
+                return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
+            return value
+
+        data: dict[str, Any] = plain(self)
+        return data
+
+
+# --- Output ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Why a day's maximum is what it is: the rule code, the cap, who imposes it."""
+
+    code: str  # "label", an inhibitor row's code, or "hepatic"
+    max_mg: Decimal
+    who: str
+    rule_path: str
+
+
+@dataclass(frozen=True)
+class PlanDay:
+    cycle: int
+    day: int
+    on: date | None
+    requested_mg: Decimal
+    max_mg: Decimal | None
+    dose_mg: Decimal
+    tablets: tuple[tuple[Decimal, int], ...]
+    limits: tuple[Limit, ...] = ()
+
+    @property
+    def above_max(self) -> bool:
+        return self.max_mg is not None and self.requested_mg > self.max_mg
+
+    @property
+    def binding(self) -> Limit | None:
+        """The lowest limit of the day (the one that sets its maximum)."""
+        return min(self.limits, key=lambda lim: lim.max_mg) if self.limits else None
+
+
+@dataclass(frozen=True)
+class Modification:
+    """A change the plan makes for a reason: shown with the reason on every surface."""
+
+    code: str  # an inhibitor row's code, "hepatic", "cytopenia_delay", "cytopenia_shortened"
+    cycle: int | None
+    starts_on: date | None
+    ends_on: date | None
+    detail: str  # English, with the figures
+    rule_path: str
 
 
 @dataclass
-class CyclePlan:
-    cycle: int
-    days: int
-    ramp_up_doses: list[Decimal]
-    target_dose: Decimal
-    ramp_up_tablets: Tablets
-    rest_tablets: Tablets
-    total_mg: Decimal
+class PlanCycle:
+    number: int
+    length_days: int
+    ven_days: int
+    start_on: date | None
+    days: list[PlanDay] = field(default_factory=list)
+    waits_for: str = ""  # why the cycle cannot start yet (English), e.g. cytopenia recovery
 
     @property
     def tablets(self) -> Tablets:
-        total: Tablets = dict(self.rest_tablets)
-        for strength, n in self.ramp_up_tablets.items():
-            total[strength] = total.get(strength, 0) + n
+        total: Tablets = {}
+        for day in self.days:
+            for strength, n in day.tablets:
+                total[strength] = total.get(strength, 0) + n
         return dict(sorted(total.items(), reverse=True))
+
+    @property
+    def total_mg(self) -> Decimal:
+        return sum((d.dose_mg for d in self.days), Decimal(0))
+
+    def earliest_dispense_on(self, early_window_days: int) -> date | None:
+        return self.start_on - timedelta(days=early_window_days) if self.start_on else None
+
+    @property
+    def doses(self) -> list[Decimal]:
+        return [d.dose_mg for d in self.days]
+
+    @property
+    def ramp_up_days(self) -> list[PlanDay]:
+        """The first days while the dose still rises (cycle 1)."""
+        out: list[PlanDay] = []
+        for day in self.days:
+            if out and day.dose_mg <= out[-1].dose_mg:
+                break
+            out.append(day)
+        return out[:-1] if len(out) > 1 else []
+
+
+@dataclass(frozen=True)
+class PartnerDose:
+    drug: str
+    mg_per_m2: Decimal
+    bsa_m2: Decimal
+    exact_mg: Decimal
+    rounded_mg: Decimal
+    round_to_mg: Decimal
+    days: tuple[int, int]
+    route: str
+
+
+@dataclass(frozen=True)
+class LabTime:
+    day: int
+    dose_mg: Decimal
+    kind: str  # "pre", "after", "final"
+    earliest: datetime
+    latest: datetime
 
 
 @dataclass
-class Plan:
-    days: int
-    total_mg: Decimal
-    ramp_up: RampUp | None
-    tablets: Tablets = field(default_factory=dict)
-    cost: Decimal | None = None
-    currency: str = ""
-    price_sources: list[str] = field(default_factory=list)
-    missing_prices: list[Decimal] = field(default_factory=list)
-    # In the interface language of whoever computes the plan (English for the PDF dossier).
-    assumptions: str = field(
-        default_factory=lambda: gettext(
-            "VEN once daily on every day of each cycle; ramp-up on the first days of cycle 1; "
-            "tablets of 100, 50 and 10 mg."
-        )
-    )
+class TreatmentPlan:
+    inputs: PlanInputs
+    rules: LabelRules
+    requested_steps_mg: list[Decimal] | None  # the request's ramp-up as written (None: unreadable)
+    cycles: list[PlanCycle] = field(default_factory=list)
+    modifications: list[Modification] = field(default_factory=list)
+    partner_dose: PartnerDose | None = None
+    lab_times: list[LabTime] = field(default_factory=list)
+
+    @property
+    def cycle_one(self) -> PlanCycle | None:
+        return self.cycles[0] if self.cycles else None
+
+    def cycle(self, number: int) -> PlanCycle | None:
+        return self.cycles[number - 1] if 0 < number <= len(self.cycles) else None
+
+    @property
+    def schedule_mg(self) -> list[Decimal]:
+        """Cycle 1's doses until the first day of the steady dose: "10/20/50/70"."""
+        one = self.cycle_one
+        if one is None:
+            return []
+        ramp = one.ramp_up_days
+        return [d.dose_mg for d in ramp] + [one.days[len(ramp)].dose_mg] if one.days else []
+
+    @property
+    def steady_mg(self) -> Decimal | None:
+        one = self.cycle_one
+        return one.days[-1].dose_mg if one and one.days else None
+
+    @property
+    def days(self) -> list[PlanDay]:
+        return [d for c in self.cycles for d in c.days]
+
+    @property
+    def total_mg(self) -> Decimal:
+        return sum((c.total_mg for c in self.cycles), Decimal(0))
+
+    @property
+    def tablets(self) -> Tablets:
+        total: Tablets = {}
+        for c in self.cycles:
+            for strength, n in c.tablets.items():
+                total[strength] = total.get(strength, 0) + n
+        return dict(sorted(total.items(), reverse=True))
+
+    @property
+    def days_total(self) -> int:
+        return sum(c.length_days for c in self.cycles)
+
+    def schedule_data(self) -> list[dict[str, Any]]:
+        """Per cycle: start, VEN days and each day's dose and tablets (stored with a version,
+        printed on the consent and the dossier)."""
+        return [
+            {
+                "cycle": c.number,
+                "start_on": c.start_on.isoformat() if c.start_on else None,
+                "length_days": c.length_days,
+                "ven_days": c.ven_days,
+                "doses_mg": [str(d.dose_mg) for d in c.days],
+                "tablets": {str(s): n for s, n in c.tablets.items()},
+                "total_mg": str(c.total_mg),
+            }
+            for c in self.cycles
+        ]
 
 
-def ramp_up_for(request: OffLabelRequest, rules: LabelRuleSet | None = None) -> RampUp | None:
-    """The ramp-up the request plans: a label schedule, or a custom one written "10/20/50/70 mg"."""
-    rules = rules or label_rules_current()
-    if request.ramp_up == OffLabelRequest.RampUp.CUSTOM:
-        found = _CUSTOM_STEPS.match(request.ramp_up_custom or "")
-        if not found:
-            return None
-        steps = [Decimal(s.strip()) for s in found.group(1).split("/")]
-        return RampUp(
-            steps,
-            gettext("as written in the request: %(text)s")
-            % {"text": request.ramp_up_custom.strip()},
-        )
-    label = rules.data["ramp_ups"].get(request.ramp_up)
-    if label is None:
-        return None
-    return RampUp(
-        [Decimal(s) for s in label["steps_mg"]],
-        gettext("label rules v%(version)s: %(wording)s")
-        % {"version": rules.version, "wording": label["wording"]},
-    )
+# --- Computation -----------------------------------------------------------------------------
 
 
 def tablets_for(dose: Decimal, strengths: tuple[Decimal, ...]) -> Tablets:
-    """Fewest tablets for one daily dose, largest strength first. A remainder that no tablet
-    makes up is rounded up with the smallest tablet (the safety checks flag such doses)."""
+    """Fewest tablets making exactly ``dose`` (largest strength first); ``dose`` must be a
+    multiple of the smallest strength (the plan rounds down to one)."""
     left, counts = dose, {}
     for strength in strengths:
         n = int(left // strength)
         if n:
             counts[strength] = n
             left -= n * strength
-    if left > 0:
-        counts[strengths[-1]] = counts.get(strengths[-1], 0) + 1
+    if left:
+        raise ValueError(f"{dose} mg cannot be made from {strengths} mg tablets")
     return counts
 
 
-def _add(total: Tablets, more: Tablets, times: int = 1) -> None:
-    for strength, n in more.items():
-        total[strength] = total.get(strength, 0) + n * times
-
-
-def cycle_plan(
-    request: OffLabelRequest, cycle: int, rules: LabelRuleSet | None = None
-) -> CyclePlan | None:
-    if request.ven_target_dose_mg is None:
+def custom_steps(text: str) -> list[Decimal] | None:
+    found = _CUSTOM_STEPS.match(text or "")
+    if not found:
         return None
-    rules = rules or label_rules_current()
-    strengths = tablet_strengths(rules)
-    target = request.ven_target_dose_mg
-    days = request.cycle_length_days
-    ramp_up = ramp_up_for(request, rules) if cycle == 1 else None
-    ramp_doses = [min(d, target) for d in ramp_up.days_before_target][:days] if ramp_up else []
-    ramp_tablets: Tablets = {}
-    for dose in ramp_doses:
-        _add(ramp_tablets, tablets_for(dose, strengths))
-    rest_tablets: Tablets = {}
-    _add(rest_tablets, tablets_for(target, strengths), days - len(ramp_doses))
-    return CyclePlan(
-        cycle=cycle,
-        days=days,
-        ramp_up_doses=ramp_doses,
-        target_dose=target,
-        ramp_up_tablets=dict(sorted(ramp_tablets.items(), reverse=True)),
-        rest_tablets=dict(sorted(rest_tablets.items(), reverse=True)),
-        total_mg=sum(ramp_doses, Decimal(0)) + target * (days - len(ramp_doses)),
+    return [Decimal(s.strip()) for s in found.group(1).split("/")]
+
+
+def requested_steps(inputs: PlanInputs, rules: LabelRules) -> list[Decimal] | None:
+    """The ramp-up the request writes (label schedule or custom); None if unreadable."""
+    if inputs.ramp_up == CUSTOM:
+        return custom_steps(inputs.ramp_up_custom)
+    if inputs.ramp_up == LABEL_ADJUSTED:
+        return label_schedule(inputs, rules) or [inputs.target_mg] if inputs.target_mg else None
+    ramp = rules.ramp_ups.get(inputs.ramp_up)
+    return list(ramp.steps_mg) if ramp else None
+
+
+def label_schedule(inputs: PlanInputs, rules: LabelRules) -> list[Decimal] | None:
+    """The partner's label ramp-up, its last step held (None: no label schedule)."""
+    partner = rules.partners.get(inputs.regimen)
+    return list(rules.ramp_ups[partner.ramp_up].steps_mg) if partner else None
+
+
+def _step(steps: list[Decimal], ramp_day: int) -> Decimal:
+    return steps[min(ramp_day, len(steps)) - 1]
+
+
+def _floor_to(value: Decimal, unit: Decimal) -> Decimal:
+    return (value / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
+
+
+def inhibitor_rules_for(med: MedicationFacts, rules: LabelRules) -> list[InhibitorRule]:
+    """The dose rows that apply to one medication: its own drug row where the label has one
+    (posaconazole), else its classes' rows."""
+    own = [r for r in rules.inhibitors if set(r.match_drug_codes) & set(med.table_codes)]
+    if own:
+        return own
+    return [
+        r
+        for r in rules.inhibitors
+        if set(r.match_classes) & med.classes or (r.match_also_pgp and med.also_pgp)
+    ]
+
+
+def inhibitor_active(med: MedicationFacts, on: date | None, resume_after_days: int) -> bool:
+    """Whether an inhibitor changes the dose on a day. Undated plans (no first dose yet) read
+    the medication list as it is now. The previous dose resumes ``resume_after_days`` after
+    the stop date (the later end of the label's 2-3 days)."""
+    if on is None:
+        return med.ongoing and (med.stopped_on is None)
+    if med.started_on is not None and on < med.started_on:
+        return False
+    if med.stopped_on is not None:
+        return on < med.stopped_on + timedelta(days=resume_after_days)
+    return med.ongoing
+
+
+def _day_limits(
+    inputs: PlanInputs,
+    rules: LabelRules,
+    ramp_day: int,
+    on: date | None,
+    label: list[Decimal] | None,
+    requested: Decimal,
+) -> list[Limit]:
+    base = _step(label, ramp_day) if label else requested
+    limits: list[Limit] = []
+    if label:
+        limits.append(
+            Limit("label", base, inputs.regimen, f"ramp_ups.{_label_code(inputs, rules)}")
+        )
+    for med in inputs.medications:
+        if not inhibitor_active(med, on, rules.resume_after_days):
+            continue
+        for row in inhibitor_rules_for(med, rules):
+            limits.append(Limit(row.code, row.max_for_day(ramp_day, base), med.name, row.rule.path))
+    if inputs.hepatic in rules.hepatic_severe:
+        cap = base * (100 - rules.hepatic_reduce_by_percent) / 100
+        limits.append(Limit("hepatic", cap, "severe hepatic impairment", "hepatic"))
+    return limits
+
+
+def _label_code(inputs: PlanInputs, rules: LabelRules) -> str:
+    partner = rules.partners.get(inputs.regimen)
+    return partner.ramp_up if partner else ""
+
+
+def _partner_dose(inputs: PlanInputs, rules: LabelRules) -> PartnerDose | None:
+    partner = rules.partners.get(inputs.regimen)
+    if partner is None or inputs.bsa_m2 is None:
+        return None
+    exact = (partner.mg_per_m2 * inputs.bsa_m2).quantize(Decimal("0.01"))
+    step = partner.round_to_mg
+    rounded = ((exact / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step).normalize()
+    return PartnerDose(
+        partner.drug,
+        partner.mg_per_m2,
+        inputs.bsa_m2,
+        exact,
+        rounded,
+        step,
+        partner.days,
+        partner.route,
     )
 
 
-def prices_current(request: OffLabelRequest, on: date | None = None) -> dict[Decimal, DrugPrice]:
-    """The hospital's latest price per tablet strength valid on the given day (default today)."""
-    on = on or timezone.localdate()
-    prices: dict[Decimal, DrugPrice] = {}
-    for price in DrugPrice.objects.filter(
-        hospital_id=request.hospital_id, drug_id=request.drug_id, valid_from__lte=on
-    ).order_by("strength_mg", "-valid_from", "-pk"):
-        prices.setdefault(price.strength_mg, price)
-    return prices
-
-
-def treatment_plan(request: OffLabelRequest) -> Plan | None:
-    if request.ven_target_dose_mg is None or request.cycles_planned is None:
-        return None
-    rules = label_rules_current()
-    plan = Plan(days=0, total_mg=Decimal(0), ramp_up=ramp_up_for(request, rules))
-    for number in range(1, request.cycles_planned + 1):
-        one = cycle_plan(request, number, rules)
-        assert one is not None
-        plan.days += one.days
-        plan.total_mg += one.total_mg
-        _add(plan.tablets, one.tablets)
-    plan.tablets = dict(sorted(plan.tablets.items(), reverse=True))
-    prices = prices_current(request)
-    total = Decimal(0)
-    for strength, n in plan.tablets.items():
-        price = prices.get(strength)
-        if price is None:
-            plan.missing_prices.append(strength)
+def _qualifying_cytopenias(inputs: PlanInputs, rules: LabelRules) -> list[CytopeniaFacts]:
+    """Grade 4 neutropenia or thrombocytopenia after remission lasting >= 7 days, or not yet
+    recovered (then the next cycle waits: the safer reading)."""
+    rule = rules.cytopenia
+    if inputs.remission_on is None:
+        return []
+    found = []
+    for c in sorted(inputs.cytopenias, key=lambda c: c.onset_on):
+        if c.term not in rule.terms or c.grade < rule.grade or c.onset_on < inputs.remission_on:
             continue
-        total += price.price_per_unit * n
-        plan.currency = price.currency
-        plan.price_sources.append(
-            f"{strength} mg: {price.price_per_unit} {price.currency} ({price.source})"
-        )
-    plan.cost = None if plan.missing_prices else total.quantize(Decimal("0.01"))
+        if c.recovered_on is not None and (c.recovered_on - c.onset_on).days < rule.lasting_days:
+            continue
+        found.append(c)
+    return found
+
+
+def plan_compute(inputs: PlanInputs, rules: LabelRules) -> TreatmentPlan | None:
+    """The plan, or None when the request has no target dose or no number of cycles."""
+    if inputs.target_mg is None or not inputs.cycles:
+        return None
+    requested_ramp = requested_steps(inputs, rules)
+    label = label_schedule(inputs, rules)
+    # An unreadable ramp-up is planned on the label's (or, with no label, at the target from
+    # day 1 under the inhibitor limits); the checks block it until it is written readably.
+    ramp = requested_ramp if requested_ramp is not None else (label or [inputs.target_mg])
+    target = inputs.target_mg
+    smallest = rules.strengths_mg[-1]
+    plan = TreatmentPlan(inputs, rules, requested_ramp, partner_dose=_partner_dose(inputs, rules))
+    episodes = _qualifying_cytopenias(inputs, rules)
+    cyto = rules.cytopenia
+    occurrences = 0
+    for number in range(1, inputs.cycles + 1):
+        cycle = PlanCycle(number, inputs.cycle_days, inputs.cycle_days, inputs.first_dose_on)
+        if number > 1 and plan.cycles:
+            previous = plan.cycles[-1]
+            planned_start = (
+                previous.start_on + timedelta(days=previous.length_days)
+                if previous.start_on
+                else None
+            )
+            cycle.start_on = planned_start
+            waits = ""
+            for c in [e for e in episodes if planned_start is None or e.onset_on < planned_start]:
+                episodes.remove(c)
+                occurrences += 1
+                if c.recovered_on is None:
+                    waits = (
+                        f"grade {c.grade} {c.term.replace('_', ' ')} since "
+                        f"{c.onset_on.isoformat()}: cycle {number} waits for recovery to grade "
+                        f"<= {cyto.recovered_grade}"
+                    )
+                    cycle.start_on = None
+                elif cycle.start_on is not None and c.recovered_on > cycle.start_on:
+                    plan.modifications.append(
+                        Modification(
+                            "cytopenia_delay",
+                            number,
+                            cycle.start_on,
+                            c.recovered_on,
+                            f"cycle {number} delayed from {cycle.start_on.isoformat()} to "
+                            f"{c.recovered_on.isoformat()}: grade {c.grade} "
+                            f"{c.term.replace('_', ' ')} from {c.onset_on.isoformat()}, "
+                            f"recovered to grade <= {cyto.recovered_grade} on "
+                            f"{c.recovered_on.isoformat()} (occurrence {occurrences})",
+                            cyto.rule.path,
+                        )
+                    )
+                    cycle.start_on = c.recovered_on
+            cycle.waits_for = waits or previous.waits_for
+            if previous.waits_for:
+                cycle.start_on = None
+            if occurrences >= 2:
+                cycle.ven_days = max(0, inputs.cycle_days - cyto.shorten_days * (occurrences - 1))
+                plan.modifications.append(
+                    Modification(
+                        "cytopenia_shortened",
+                        number,
+                        cycle.start_on,
+                        None,
+                        f"cycle {number}: VEN on days 1–{cycle.ven_days} of "
+                        f"{inputs.cycle_days} (occurrence {occurrences} of grade 4 cytopenia "
+                        f"after remission: {cyto.shorten_days} days less per later occurrence)",
+                        cyto.rule.path,
+                    )
+                )
+        for day in range(1, cycle.ven_days + 1):
+            on = cycle.start_on + timedelta(days=day - 1) if cycle.start_on else None
+            ramp_day = day if number == 1 else STEADY_DAY
+            if number == 1 and day <= len(ramp):
+                requested = min(ramp[day - 1], target)
+            else:
+                requested = target
+            limits = _day_limits(inputs, rules, ramp_day, on, label, requested)
+            maximum = min((lim.max_mg for lim in limits), default=None)
+            if inputs.ramp_up == LABEL_ADJUSTED and maximum is not None:
+                # Asked for "the label's ramp-up, adjusted": the adjusted dose is the request.
+                requested = min(requested, _floor_to(maximum, smallest))
+            dose = requested if maximum is None else min(requested, maximum)
+            dose = _floor_to(dose, smallest)
+            cycle.days.append(
+                PlanDay(
+                    number,
+                    day,
+                    on,
+                    requested,
+                    maximum,
+                    dose,
+                    tuple(tablets_for(dose, rules.strengths_mg).items()),
+                    tuple(limits),
+                )
+            )
+        plan.cycles.append(cycle)
+    plan.modifications[:0] = _dose_modifications(plan)
+    plan.lab_times = _lab_times(plan)
     return plan
+
+
+def _dose_modifications(plan: TreatmentPlan) -> list[Modification]:
+    """One modification per limit other than the label's, over the days it binds."""
+    spans: dict[tuple[str, str], list[PlanDay]] = {}
+    for day in plan.days:
+        for lim in day.limits:
+            if lim.code != "label":
+                spans.setdefault((lim.code, lim.who), []).append(day)
+    out = []
+    for (code, who), days in spans.items():
+        first, last = days[0], days[-1]
+        rule_path = next(lim.rule_path for lim in first.limits if lim.code == code)
+        where = (
+            f"{first.on.isoformat()} to {last.on.isoformat()}"
+            if first.on and last.on
+            else f"cycle {first.cycle} day {first.day} to cycle {last.cycle} day {last.day}"
+        )
+        out.append(Modification(code, first.cycle, first.on, last.on, f"{who}: {where}", rule_path))
+    return out
+
+
+def _lab_times(plan: TreatmentPlan) -> list[LabTime]:
+    """Blood chemistry for TLS: before and 6-8 h after each new dose of cycle 1 until the
+    steady dose, and 24 h after reaching it. Day n's dose is taken at day 1's clock time."""
+    tls = plan.inputs.tls
+    one = plan.cycle_one
+    if tls is None or one is None or not one.days:
+        return []
+    rules = plan.rules
+    early, late = (timedelta(hours=h) for h in rules.tls_labs_hours_after_new_dose)
+    steps = one.ramp_up_days + [one.days[len(one.ramp_up_days)]]
+    times = []
+    for day in steps:
+        taken = tls.first_dose_at + timedelta(days=day.day - 1)
+        times.append(LabTime(day.day, day.dose_mg, "pre", taken, taken))
+        times.append(LabTime(day.day, day.dose_mg, "after", taken + early, taken + late))
+    final = (
+        tls.first_dose_at
+        + timedelta(days=steps[-1].day - 1)
+        + timedelta(hours=rules.tls_labs_hours_after_final_dose)
+    )
+    times.append(LabTime(steps[-1].day + 1, steps[-1].dose_mg, "final", final, final))
+    return times
+
+
+def inputs_digest(inputs: PlanInputs, rules: LabelRules, classes_digest: str) -> str:
+    payload = json.dumps(
+        {"inputs": inputs.as_data(), "rules": rules.version, "classes": classes_digest},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()

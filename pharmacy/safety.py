@@ -1,17 +1,21 @@
-"""Safety checks of a request against the current label rules (data with sources).
+"""Safety checks of a request's treatment plan against the label rules (data with sources).
 
-Every finding has a severity (info, warning, blocking), the rule version and the source
-wording it comes from. Blocking findings stop approval and the first dispensation until a
-pharmacist overrides them with a reason; an override holds for the finding as worded, so a
-changed dose or medication list needs a new decision.
+``findings_compute(plan, rules)`` is a pure function: it reads the plan and its inputs and
+returns findings; it makes no query. Each finding's severity, scope (before the first dose
+only, or every cycle) and whether a pharmacist may override it come from the finding
+catalogue of ``label_rules.json``, and each cites the rule it comes from by its code.
+``safety_check(request)`` gathers the inputs, computes the plan and attaches overrides.
+
+An override holds for the finding as worded, so a changed dose or medication list needs a
+new decision.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.utils import formats
@@ -20,17 +24,23 @@ from django_stubs_ext import StrOrPromise
 
 from offlabel.i18n import Bilingual
 from pharmacy.models import LabelRuleSet, SafetyOverride, TlsPrecautions
-from pharmacy.plan import ramp_up_for, tablet_strengths
-from pharmacy.rules import label_rules_current, source_name
-from prescriptions.models import ConcomitantMedication, Interaction, OffLabelRequest, Patient
+from pharmacy.plan import (
+    CUSTOM,
+    Limit,
+    MedicationFacts,
+    PartnerDose,
+    PlanDay,
+    TreatmentPlan,
+    inhibitor_active,
+    inhibitor_rules_for,
+)
+from pharmacy.rules import LabelRules
 from prescriptions.selectors import decimal_plain
 
 INFO, WARNING, BLOCKING = "info", "warning", "blocking"
 SEVERITY_ORDER = {BLOCKING: 0, WARNING: 1, INFO: 2}
-STRONG = {"posaconazole", "strong_cyp3a"}
-# A dose cap: (cap in mg, rule code, what imposes it, rule).
-Cap = tuple[Decimal, str, StrOrPromise, dict[str, Any]]
-
+STRONG_ROWS = {"posaconazole", "strong_cyp3a"}
+ABOVE_CODE = {"label": "dose_above_label", "hepatic": "dose_above_hepatic"}
 
 # A finding's words in the interface language, keeping their English version: the fingerprint,
 # the stored override and the audit trail use English.
@@ -56,7 +66,10 @@ class Finding:
     message: Text
     source: str
     wording: str
+    rule: str  # the rule's code (its path in label_rules.json)
     confirmed: bool = True
+    scope: str = "initiation"
+    overridable: bool = True
     override: SafetyOverride | None = None
 
     @property
@@ -74,28 +87,19 @@ class Finding:
             "severity": self.severity,
             "title": str(self.title),
             "message": str(self.message),
+            "rule": self.rule,
             "source": self.source,
             "wording": self.wording,
             "confirmed": self.confirmed,
+            "scope": self.scope,
+            "overridable": self.overridable,
             "fingerprint": self.fingerprint,
             "overridden": self.override is not None,
         }
 
 
 @dataclass
-class PartnerDose:
-    drug: str
-    mg_per_m2: Decimal
-    bsa_m2: Decimal
-    exact_mg: Decimal
-    rounded_mg: Decimal
-    round_to_mg: Decimal
-    days: tuple[int, int]
-    route: str
-
-
-@dataclass
-class LabTime:
+class LabRow:
     label: str
     earliest: datetime
     latest: datetime
@@ -104,360 +108,457 @@ class LabTime:
 @dataclass
 class SafetyReport:
     rules: LabelRuleSet
+    plan: TreatmentPlan | None
     findings: list[Finding] = field(default_factory=list)
-    label_target_mg: Decimal | None = None
-    max_dose_mg: Decimal | None = None
-    expected_ramp_up_mg: list[Decimal] = field(default_factory=list)
-    partner_dose: PartnerDose | None = None
     tls: TlsPrecautions | None = None
-    lab_schedule: list[LabTime] = field(default_factory=list)
 
     @property
     def open_blocking(self) -> list[Finding]:
         return [f for f in self.findings if f.open]
 
+    def open_blocking_for_cycle(self, cycle: int) -> list[Finding]:
+        """Cycle 1 is held by every open blocking finding; later cycles by those that apply
+        to every cycle."""
+        return [f for f in self.open_blocking if cycle == 1 or f.scope == "every_cycle"]
+
     def counts(self) -> dict[str, int]:
         return {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITY_ORDER}
+
+    @property
+    def partner_dose(self) -> PartnerDose | None:
+        return self.plan.partner_dose if self.plan else None
+
+    @property
+    def label_target_mg(self) -> Decimal | None:
+        if self.plan is None:
+            return None
+        partner = self.plan.rules.partners.get(self.plan.inputs.regimen)
+        return self.plan.rules.ramp_ups[partner.ramp_up].target_mg if partner else None
+
+    @property
+    def max_dose_mg(self) -> Decimal | None:
+        """The steady day's label-adjusted maximum where a modification lowers it."""
+        if self.plan is None or not self.plan.days:
+            return None
+        day = self.plan.cycle_one.days[-1] if self.plan.cycle_one else None
+        if day is None or day.binding is None or day.binding.code == "label":
+            return None
+        return day.max_mg
+
+    @property
+    def expected_ramp_up_mg(self) -> list[Decimal]:
+        return self.plan.schedule_mg if self.plan else []
+
+    @property
+    def lab_schedule(self) -> list[LabRow]:
+        if self.plan is None:
+            return []
+        rows = []
+        for t in self.plan.lab_times:
+            label = {"day": t.day, "dose": _mg(t.dose_mg)}
+            if t.kind == "pre":
+                text = gettext("Day %(day)s (%(dose)s): pre-dose") % label
+            elif t.kind == "after":
+                text = gettext("Day %(day)s (%(dose)s): 6–8 h after") % label
+            else:
+                text = gettext("Day %(day)s: 24 h after reaching %(dose)s") % label
+            rows.append(LabRow(text, t.earliest, t.latest))
+        return rows
 
 
 def _mg(value: Decimal) -> _Num:
     return _Num(value, "mg")
 
 
-def _steps(steps: list[Decimal]) -> str:
+def steps_text(steps: list[Decimal]) -> str:
     return "/".join(decimal_plain(s) for s in steps) + " mg"
 
 
+def _days_text(days: list[PlanDay]) -> str:
+    first, last = days[0], days[-1]
+    if first.cycle == last.cycle:
+        if first.day == last.day:
+            return f"cycle {first.cycle} day {first.day}"
+        return f"cycle {first.cycle} days {first.day}–{last.day}"
+    return f"cycle {first.cycle} day {first.day} to cycle {last.cycle} day {last.day}"
+
+
+def _compress(values: list[Decimal]) -> str:
+    """10/20/50/70/70/70 -> '10/20/50/70 mg' (a held value is shown once)."""
+    out: list[Decimal] = []
+    for v in values:
+        if not out or v != out[-1]:
+            out.append(v)
+    return steps_text(out)
+
+
+def steps_text_plain(values: list[Decimal]) -> str:
+    """A cycle's daily doses with each run written once and its length: '10/20/50/70x25'."""
+    runs: list[list[Any]] = []
+    for v in values:
+        if runs and runs[-1][0] == v:
+            runs[-1][1] += 1
+        else:
+            runs.append([v, 1])
+    return "/".join(decimal_plain(v) + (f"x{n}" if n > 1 else "") for v, n in runs)
+
+
 class _Checker:
-    def __init__(self, request: OffLabelRequest, rules: LabelRuleSet) -> None:
-        self.request = request
-        self.patient: Patient = request.patient
+    def __init__(self, plan: TreatmentPlan | None, rules: LabelRules, inputs: Any) -> None:
+        self.plan = plan
         self.rules = rules
-        self.data: dict[str, Any] = rules.data
-        self.report = SafetyReport(rules=rules)
-        self.medications = [m for m in self.patient.medications.all() if m.ongoing]
+        self.inputs = inputs
+        self.findings: list[Finding] = []
 
     def add(
         self,
         code: str,
-        severity: str,
         title: Text,
         message: Text,
-        rule: dict[str, Any],
         *,
-        wording_key: str = "wording",
-        confirmed: bool | None = None,
+        rule_path: str | None = None,
+        confirmed: bool = True,
+        severity: str | None = None,
     ) -> None:
-        self.report.findings.append(
+        entry = self.rules.finding(code)
+        rule = self.rules.rule(rule_path or entry.rule_path)
+        self.findings.append(
             Finding(
                 code=code,
-                severity=severity,
+                severity=severity or entry.severity,
                 title=title,
                 message=message,
                 source=gettext("%(source)s (label rules v%(version)s, verified %(date)s)")
                 % {
-                    "source": source_name(self.rules, rule["source"]),
+                    "source": self.rules.sources.get(rule.source, rule.source),
                     "version": self.rules.version,
                     "date": formats.date_format(self.rules.verified_on, "SHORT_DATE_FORMAT"),
                 },
-                wording=rule[wording_key],
-                confirmed=rule.get("confirmed", True) if confirmed is None else confirmed,
+                wording=rule.wording,
+                rule=rule.path,
+                confirmed=rule.confirmed and confirmed,
+                scope=entry.scope,
+                overridable=entry.overridable,
             )
         )
 
-    # --- the checks -----------------------------------------------------------------------
-
-    def run(self) -> SafetyReport:
-        partner = self.data["partners"].get(self.request.regimen)
-        self.check_partner(partner)
-        caps = self.check_interactions(partner)
-        self.check_hepatic(caps)
-        self.check_dose(partner, caps)
-        self.check_ramp_up(partner)
-        self.check_tablets()
+    def run(self) -> list[Finding]:
+        self.check_partner()
+        self.check_medications()
+        self.check_dose()
+        self.check_hepatic_renal()
         self.check_tls()
-        food = self.data["food"]
+        self.check_cytopenias()
         self.add(
             "food",
-            INFO,
             Text(gettext_noop("Food and fruit")),
             Text(
                 gettext_noop(
                     "Take once daily with food; avoid grapefruit, Seville oranges and starfruit."
                 )
             ),
-            food,
         )
-        self.report.findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
-        return self.report
+        self.findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+        return self.findings
 
-    def check_partner(self, partner: dict[str, Any] | None) -> None:
+    # --- partner and ramp-up ------------------------------------------------------------------
+
+    def check_partner(self) -> None:
+        inputs, rules = self.inputs, self.rules
+        partner = rules.partners.get(inputs.regimen)
         if partner is None:
             self.add(
                 "no_label_schedule",
-                WARNING,
                 Text(gettext_noop("No label schedule for this partner")),
                 Text(
                     gettext_noop(
                         "The label gives no VEN schedule with %(regimen)s: the dose and ramp-up "
-                        "are checked only for interactions and tablets; check them against the "
-                        "protocol."
+                        "are checked only for interactions, the liver and tablets; check them "
+                        "against the protocol."
                     ),
-                    regimen=self.request.get_regimen_display()
-                    if self.request.regimen
-                    else gettext_lazy("this regimen"),
+                    regimen=inputs.regimen or "this regimen",
                 ),
-                self.data["ramp_ups"]["hma_3_day"],
             )
             return
-        ramp = self.data["ramp_ups"][partner["ramp_up"]]
-        self.report.label_target_mg = Decimal(ramp["target_mg"])
-        planned = self.request.ramp_up
-        if planned and planned != OffLabelRequest.RampUp.CUSTOM and planned != partner["ramp_up"]:
+        ramp = rules.ramp_ups[partner.ramp_up]
+        if inputs.ramp_up and inputs.ramp_up != CUSTOM and inputs.ramp_up != partner.ramp_up:
             self.add(
                 "ramp_up_partner_mismatch",
-                WARNING,
                 Text(gettext_noop("Ramp-up does not match the partner")),
                 Text(
                     gettext_noop(
-                        "The request plans the %(planned)s, but with %(drug)s the label ramp-up "
-                        "is %(steps)s."
+                        "The request plans the %(planned)s ramp-up, but with %(drug)s the label "
+                        "ramp-up is %(steps)s."
                     ),
-                    planned=self.request.get_ramp_up_display(),
-                    drug=partner["drug"],
-                    steps=_steps([Decimal(s) for s in ramp["steps_mg"]]),
+                    planned=inputs.ramp_up,
+                    drug=partner.drug,
+                    steps=steps_text(list(ramp.steps_mg)),
                 ),
-                ramp,
+                rule_path=ramp.rule.path,
             )
-        bsa = self.patient.bsa_m2
-        if bsa is None:
+        dose = self.plan.partner_dose if self.plan else None
+        if inputs.bsa_m2 is None:
             self.add(
                 "bsa_missing",
-                WARNING,
-                Text(gettext_noop("%(drug)s dose not computed"), drug=partner["drug"].capitalize()),
+                Text(gettext_noop("%(drug)s dose not computed"), drug=partner.drug.capitalize()),
                 Text(
                     gettext_noop("Weight and height are needed for the %(drug)s dose (%(dose)s)."),
-                    drug=partner["drug"],
-                    dose=_Num(Decimal(str(partner["mg_per_m2"])), "mg/m²"),
+                    drug=partner.drug,
+                    dose=_Num(partner.mg_per_m2, "mg/m²"),
                 ),
-                partner,
+                rule_path=partner.rule.path,
             )
-            return
-        per_m2 = Decimal(partner["mg_per_m2"])
-        step = Decimal(partner["round_to_mg"])
-        exact = (per_m2 * bsa).quantize(Decimal("0.01"))
-        rounded = ((exact / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step).normalize()
-        first, last = partner["days"]
-        self.report.partner_dose = PartnerDose(
-            partner["drug"], per_m2, bsa, exact, rounded, step, (first, last), partner["route"]
-        )
-        self.add(
-            "partner_dose",
-            INFO,
-            Text(gettext_noop("%(drug)s dose from BSA"), drug=partner["drug"].capitalize()),
-            Text(
-                gettext_noop(
-                    "%(drug)s %(per_m2)s mg/m² × BSA %(bsa)s m² (Mosteller) = %(exact)s, rounded "
-                    "to %(rounded)s (nearest %(step)s, hospital rule), %(route)s days "
-                    "%(first)s–%(last)s of each cycle."
+        elif dose is not None:
+            self.add(
+                "partner_dose",
+                Text(gettext_noop("%(drug)s dose from BSA"), drug=partner.drug.capitalize()),
+                Text(
+                    gettext_noop(
+                        "%(drug)s %(per_m2)s mg/m² × BSA %(bsa)s m² (Mosteller) = %(exact)s, "
+                        "rounded to %(rounded)s (nearest %(step)s, hospital rule), %(route)s "
+                        "days %(first)s–%(last)s of each cycle."
+                    ),
+                    drug=partner.drug.capitalize(),
+                    per_m2=_Num(dose.mg_per_m2),
+                    bsa=_Num(dose.bsa_m2),
+                    exact=_mg(dose.exact_mg),
+                    rounded=_mg(dose.rounded_mg),
+                    step=_mg(dose.round_to_mg),
+                    route=dose.route,
+                    first=dose.days[0],
+                    last=dose.days[1],
                 ),
-                drug=partner["drug"].capitalize(),
-                per_m2=_Num(per_m2),
-                bsa=_Num(bsa),
-                exact=_mg(exact),
-                rounded=_mg(rounded),
-                step=_mg(step),
-                route=partner["route"],
-                first=first,
-                last=last,
-            ),
-            partner,
-        )
+                rule_path=partner.rule.path,
+            )
 
-    def _inhibitor_rule(self, med: ConcomitantMedication) -> dict[str, Any] | None:
-        name = med.drug_name.lower()
-        for rule in self.data["inhibitors"]:
-            if any(n in name for n in rule.get("match_names", [])):
-                return rule
-            if rule.get("match_interaction") == med.interaction:
-                return rule
-            if rule.get("match_pgp_flag") and med.also_pgp_inhibitor:
-                return rule
-        return None
+    # --- medications ----------------------------------------------------------------------------
 
-    def check_interactions(self, partner: dict[str, Any] | None) -> list[Cap]:
-        """Per-medication dose caps: (cap mg, code, who, rule)."""
-        base = self.report.label_target_mg or self.request.ven_target_dose_mg
-        caps: list[Cap] = []
-        strong: list[ConcomitantMedication] = []
-        for med in self.medications:
-            name = med.drug_name.lower()
-            for banned in self.data["contraindicated_drugs"]:
-                if any(n in name for n in banned["match_names"]):
+    def _relevant(self, med: MedicationFacts) -> bool:
+        return med.ongoing or med.stopped_on is not None
+
+    def check_medications(self) -> None:
+        rules = self.rules
+        for med in self.inputs.medications:
+            if not self._relevant(med):
+                if inhibitor_rules_for(med, rules):
                     self.add(
-                        f"contraindicated_{banned['code']}",
-                        banned["severity"],
-                        Text(gettext_noop("%(drug)s: contraindicated"), drug=banned["title"]),
+                        "inhibitor_stop_date_missing",
+                        Text(gettext_noop("Stop date of %(drug)s missing"), drug=med.name),
                         Text(
                             gettext_noop(
-                                "%(drug)s is contraindicated with venetoclax (EU SmPC): stop it "
-                                "before the first dose."
+                                "%(drug)s is marked stopped without a date: record the stop "
+                                "date so the plan knows when the previous dose resumes."
                             ),
-                            drug=med.drug_name,
+                            drug=med.name,
                         ),
-                        banned,
                     )
-            if med.interaction == Interaction.STRONG_CYP3A_INDUCER:
+                continue
+            classes = med.classes
+            if set(med.table_codes) & set(rules.contraindicated_codes):
                 self.add(
-                    "cyp3a_inducer",
-                    self.data["inducers"]["severity"],
-                    Text(gettext_noop("CYP3A inducer")),
+                    "contraindicated",
+                    Text(gettext_noop("%(drug)s: contraindicated"), drug=med.name),
                     Text(
                         gettext_noop(
-                            "%(drug)s induces CYP3A and lowers venetoclax exposure: avoid it."
+                            "%(drug)s is contraindicated with venetoclax (EU SmPC): stop it "
+                            "before the first dose."
                         ),
-                        drug=med.drug_name,
+                        drug=med.name,
                     ),
-                    self.data["inducers"],
                 )
-            rule = self._inhibitor_rule(med)
-            if rule is None:
-                if med.interaction == Interaction.UNKNOWN:
-                    self.add(
-                        "medication_unclassified",
-                        WARNING,
-                        Text(gettext_noop("Medication not classified")),
-                        Text(
-                            gettext_noop(
-                                "%(drug)s: its CYP3A / P-gp class is not recorded; classify it "
-                                "before the first dose (strong, moderate or P-gp inhibitors "
-                                "change the dose)."
-                            ),
-                            drug=med.drug_name,
+            if classes & set(rules.inducer_classes):
+                self.add(
+                    "inducer",
+                    Text(gettext_noop("CYP3A inducer: avoid")),
+                    Text(
+                        gettext_noop(
+                            "%(drug)s induces CYP3A and lowers venetoclax exposure: the label "
+                            "says to avoid it."
                         ),
-                        self.data["inhibitors"][0],
+                        drug=med.name,
+                    ),
+                )
+            known = classes - {"unknown"}
+            if not known:
+                self.add(
+                    "medication_unclassified",
+                    Text(gettext_noop("Medication not classified")),
+                    Text(
+                        gettext_noop(
+                            "%(drug)s is not in the classification table and its CYP3A / P-gp "
+                            "class is not recorded: classify it before the next dose (strong, "
+                            "moderate or P-gp inhibitors change the dose; inducers are avoided)."
+                        ),
+                        drug=med.name,
+                    ),
+                )
+            elif known == {"none_known"} and not med.also_pgp:
+                self.add(
+                    "medication_no_interaction",
+                    Text(gettext_noop("No known interaction")),
+                    Text(
+                        gettext_noop("%(drug)s: no relevant interaction with venetoclax known."),
+                        drug=med.name,
+                    ),
+                    confirmed=False,
+                )
+
+    # --- dose -------------------------------------------------------------------------------------
+
+    def check_dose(self) -> None:
+        inputs, rules, plan = self.inputs, self.rules, self.plan
+        if inputs.ramp_up == CUSTOM and (plan is None or plan.requested_steps_mg is None):
+            if inputs.target_mg is not None:
+                self.add(
+                    "ramp_up_not_computable",
+                    Text(gettext_noop("Custom ramp-up not readable")),
+                    Text(
+                        gettext_noop(
+                            "Write the custom ramp-up as daily doses, e.g. '10/20/50/70 mg'. "
+                            "Until then the plan uses the label's ramp-up under the limits "
+                            "that apply."
+                        )
+                    ),
+                )
+        self.check_tablets()
+        if plan is None:
+            return
+        # Requested days above their maximum, grouped by the limit that binds them.
+        above: dict[str, list[PlanDay]] = {}
+        for day in plan.days:
+            if day.above_max and day.binding is not None:
+                above.setdefault(day.binding.code, []).append(day)
+        for code, days in above.items():
+            binding = days[0].binding
+            assert binding is not None
+            finding = ABOVE_CODE.get(code, "dose_above_inhibitor")
+            confirmed = self._limit_confirmed(binding)
+            self.add(
+                finding,
+                Text(gettext_noop("Dose above the label maximum (%(who)s)"), who=binding.who),
+                Text(
+                    gettext_noop(
+                        "%(when)s: the request asks %(requested)s; with %(who)s the label allows "
+                        "at most %(allowed)s. The plan gives the lower dose, %(planned)s."
+                    ),
+                    when=_days_text(days),
+                    requested=_compress([d.requested_mg for d in days]),
+                    who=binding.who,
+                    allowed=_compress([d.max_mg for d in days if d.max_mg is not None]),
+                    planned=_compress([d.dose_mg for d in days]),
+                ),
+                rule_path=binding.rule_path,
+                confirmed=confirmed,
+            )
+        # Each modification in force, with what the plan gives over the days it applies.
+        spans: dict[tuple[str, str], list[tuple[PlanDay, Limit]]] = {}
+        for day in plan.days:
+            for lim in day.limits:
+                if lim.code != "label":
+                    spans.setdefault((lim.code, lim.who), []).append((day, lim))
+        for pairs in spans.values():
+            lim = pairs[0][1]
+            self.add(
+                "dose_adjusted",
+                Text(gettext_noop("Dose adjusted for %(who)s"), who=lim.who),
+                Text(
+                    gettext_noop(
+                        "%(when)s: with %(who)s the label allows at most %(allowed)s; the "
+                        "plan gives %(planned)s."
+                    ),
+                    when=_days_text([d for d, _ in pairs]),
+                    who=lim.who,
+                    allowed=_compress([x.max_mg for _, x in pairs]),
+                    planned=_compress([d.dose_mg for d, _ in pairs]),
+                ),
+                rule_path=lim.rule_path,
+                confirmed=self._limit_confirmed(lim),
+            )
+        if any(len([x for x in d.limits if x.code != "label"]) > 1 for d in plan.days):
+            self.add(
+                "several_modifications",
+                Text(gettext_noop("Several dose modifications at once")),
+                Text(
+                    gettext_noop(
+                        "More than one inhibitor or hepatic reduction applies on some days: the "
+                        "plan gives the lowest of the adjusted doses."
                     )
-                continue
-            if "max_dose_mg" in rule:
-                cap = Decimal(rule["max_dose_mg"])
-            elif base is not None:
-                cap = base * (100 - Decimal(rule["reduce_by_percent"])) / 100
-            else:
-                continue
-            caps.append((cap, rule["code"], med.drug_name, rule))
-            if rule["code"] in STRONG:
-                strong.append(med)
-        if caps:
+                ),
+            )
+        self.check_inhibitor_advice()
+        self.check_below_label()
+
+    def _limit_confirmed(self, lim: Limit) -> bool:
+        """An inhibitor row applied through an unconfirmed classification needs 'verify'."""
+        if lim.code in ("label", "hepatic"):
+            return True
+        meds = [m for m in self.inputs.medications if m.name == lim.who]
+        return all(self._class_confirmed(m) for m in meds)
+
+    def _class_confirmed(self, med: MedicationFacts) -> bool:
+        return med.class_confirmed
+
+    def check_inhibitor_advice(self) -> None:
+        plan, rules = self.plan, self.rules
+        assert plan is not None
+        inhibitors = sorted(
+            {lim.who for d in plan.days for lim in d.limits if lim.code not in ("label", "hepatic")}
+        )
+        if inhibitors:
             self.add(
                 "inhibitor_resume",
-                INFO,
                 Text(gettext_noop("When the inhibitor stops")),
                 Text(
                     gettext_noop(
-                        "Resume the previous venetoclax dose 2–3 days after %(drugs)s stops."
+                        "Record the stop date of %(drugs)s: the plan resumes the previous "
+                        "venetoclax dose %(days)s days after it (the later end of the label's "
+                        "2–3 days)."
                     ),
-                    drugs=", ".join(sorted({str(who) for _cap, _code, who, _rule in caps})),
+                    drugs=", ".join(inhibitors),
+                    days=rules.resume_after_days,
                 ),
-                self.data["inhibitor_advice"],
             )
-        for med in strong:
+        one = plan.cycle_one
+        ramp_days = one.ramp_up_days + one.days[len(one.ramp_up_days) :][:1] if one else []
+        strong_at_start = sorted(
+            {lim.who for d in ramp_days for lim in d.limits if lim.code in STRONG_ROWS}
+        )
+        for who in strong_at_start:
             self.add(
                 "strong_inhibitor_at_initiation",
-                self.data["initiation_contraindication"]["severity"],
                 Text(gettext_noop("Strong CYP3A inhibitor at initiation")),
                 Text(
                     gettext_noop(
                         "%(drug)s is a strong CYP3A inhibitor. The USPI contraindicates strong "
                         "CYP3A inhibitors at initiation and ramp-up in CLL; in AML the label gives "
-                        "a reduced dose and ramp-up (see below). Check the inhibitor's own label "
+                        "the reduced ramp-up the plan follows. Check the inhibitor's own label "
                         "too."
                     ),
-                    drug=med.drug_name,
+                    drug=who,
                 ),
-                self.data["initiation_contraindication"],
             )
-        return caps
-
-    def check_hepatic(self, caps: list[Cap]) -> None:
-        rule = self.data["hepatic"]
-        function = self.patient.hepatic_function
-        base = self.report.label_target_mg or self.request.ven_target_dose_mg
-        if function == Patient.Hepatic.SEVERE and base is not None:
-            cap = base * (100 - Decimal(rule["severe_reduce_by_percent"])) / 100
-            caps.append((cap, "hepatic_severe", gettext_lazy("severe hepatic impairment"), rule))
-        elif function == Patient.Hepatic.UNKNOWN:
+        if any(lim.code in STRONG_ROWS for d in plan.days for lim in d.limits):
             self.add(
-                "hepatic_unknown",
-                WARNING,
-                Text(gettext_noop("Hepatic function not recorded")),
+                "eu_strong_inhibitor",
+                Text(gettext_noop("EU wording with a strong CYP3A inhibitor")),
                 Text(
                     gettext_noop(
-                        "Hepatic function is not recorded; with severe impairment (Child-Pugh C) "
-                        "the dose is reduced by 50%%."
+                        "The EU SmPC's ramp-up wording with strong inhibitors differs from the "
+                        "USPI's AML rows the plan follows: verify against the current SmPC."
                     )
                 ),
-                rule,
             )
 
-    def check_dose(self, partner: dict[str, Any] | None, caps: list[Cap]) -> None:
-        target = self.request.ven_target_dose_mg
-        if caps:
-            self.report.max_dose_mg = min(cap for cap, *_ in caps)
-        if target is None:
+    def check_below_label(self) -> None:
+        inputs, rules, plan = self.inputs, self.rules, self.plan
+        partner = rules.partners.get(inputs.regimen)
+        if partner is None or inputs.target_mg is None or plan is None:
             return
-        for cap, code, who, rule in caps:
-            if target > cap:
-                self.add(
-                    f"dose_above_{code}",
-                    BLOCKING,
-                    Text(gettext_noop("Dose too high with %(who)s"), who=who),
-                    Text(
-                        gettext_noop(
-                            "With %(who)s the label dose is at most %(cap)s daily; "
-                            "%(target)s is planned."
-                        ),
-                        who=who,
-                        cap=_mg(cap),
-                        target=_mg(target),
-                    ),
-                    rule,
-                )
-            else:
-                self.add(
-                    f"dose_adjusted_{code}",
-                    INFO,
-                    Text(gettext_noop("Dose adjusted for %(who)s"), who=who),
-                    Text(
-                        gettext_noop(
-                            "%(target)s planned, within the label's %(cap)s with %(who)s."
-                        ),
-                        target=_mg(target),
-                        cap=_mg(cap),
-                        who=who,
-                    ),
-                    rule,
-                )
-        label = self.report.label_target_mg
-        if partner is None or label is None or caps:
-            return
-        ramp_rule = self.data["ramp_ups"][partner["ramp_up"]]
-        if target > label:
-            self.add(
-                "dose_above_label",
-                BLOCKING,
-                Text(gettext_noop("Dose above the label")),
-                Text(
-                    gettext_noop("%(target)s is above the label's %(label)s daily with %(drug)s."),
-                    target=_mg(target),
-                    label=_mg(label),
-                    drug=partner["drug"],
-                ),
-                ramp_rule,
-            )
-        elif target < label:
+        label = rules.ramp_ups[partner.ramp_up]
+        modified = any(lim.code != "label" for d in plan.days for lim in d.limits)
+        if inputs.target_mg < label.target_mg and not modified:
             self.add(
                 "dose_below_label",
-                WARNING,
                 Text(gettext_noop("Dose below the label")),
                 Text(
                     gettext_noop(
@@ -465,145 +566,140 @@ class _Checker:
                         "interacting medication or hepatic impairment is recorded: check the "
                         "reason."
                     ),
-                    target=_mg(target),
-                    label=_mg(label),
-                    drug=partner["drug"],
+                    target=_mg(inputs.target_mg),
+                    label=_mg(label.target_mg),
+                    drug=partner.drug,
                 ),
-                ramp_rule,
+                rule_path=label.rule.path,
             )
-
-    def check_ramp_up(self, partner: dict[str, Any] | None) -> None:
-        planned = ramp_up_for(self.request, self.rules)
-        strong = [
-            r
-            for med in self.medications
-            if (r := self._inhibitor_rule(med)) is not None and r["code"] in STRONG
-        ]
-        if not strong and partner is not None:
-            ramp = self.data["ramp_ups"][partner["ramp_up"]]
-            self.report.expected_ramp_up_mg = [Decimal(s) for s in ramp["steps_mg"]]
-            if planned is not None and planned.steps_mg != self.report.expected_ramp_up_mg:
-                self.add(
-                    "ramp_up_differs",
-                    WARNING,
-                    Text(gettext_noop("Ramp-up differs from the label")),
-                    Text(
-                        gettext_noop(
-                            "The request plans %(planned)s; the label ramp-up with %(drug)s is "
-                            "%(expected)s."
-                        ),
-                        planned=_steps(planned.steps_mg),
-                        drug=partner["drug"],
-                        expected=_steps(self.report.expected_ramp_up_mg),
-                    ),
-                    ramp,
-                )
-        if self.request.ramp_up == OffLabelRequest.RampUp.CUSTOM and planned is None:
-            self.add(
-                "ramp_up_not_computable",
-                WARNING,
-                Text(gettext_noop("Custom ramp-up not computable")),
-                Text(
-                    gettext_noop(
-                        "Write the custom ramp-up as daily doses, e.g. '10/20/50/70 mg', so that "
-                        "the tablets and the laboratory times can be computed."
-                    )
-                ),
-                self.data["tls"],
-                wording_key="labs_wording",
-            )
-        if strong:
-            rule = min(strong, key=lambda r: r["max_dose_mg"])
-            expected = [Decimal(s) for s in rule["ramp_up_steps_mg"]]
-            self.report.expected_ramp_up_mg = expected
-            if planned is None or planned.steps_mg != expected:
-                written = (
-                    _steps(planned.steps_mg) if planned else gettext_lazy("no computable ramp-up")
-                )
-                self.add(
-                    "ramp_up_with_inhibitor",
-                    WARNING,
-                    Text(gettext_noop("Ramp-up with a strong CYP3A inhibitor")),
-                    Text(
-                        gettext_noop(
-                            "With %(inhibitor)s the AML ramp-up is %(expected)s (days "
-                            "1–%(days)s); the request plans %(written)s. Verify against the "
-                            "current label."
-                        ),
-                        inhibitor=rule["title"].split(" (")[0].lower(),
-                        expected=_steps(expected),
-                        days=len(expected),
-                        written=written,
-                    ),
-                    rule,
-                    wording_key="ramp_up_wording",
-                    confirmed=rule["ramp_up_confirmed"],
-                )
 
     def check_tablets(self) -> None:
-        smallest = min(tablet_strengths(self.rules))
-        planned = ramp_up_for(self.request, self.rules)
-        doses = set(planned.steps_mg if planned else [])
-        if self.request.ven_target_dose_mg is not None:
-            doses.add(self.request.ven_target_dose_mg)
+        inputs, rules = self.inputs, self.rules
+        smallest = rules.strengths_mg[-1]
+        doses = set(self.plan.requested_steps_mg or []) if self.plan else set()
+        if inputs.target_mg is not None:
+            doses.add(inputs.target_mg)
         for dose in sorted(doses):
             if dose % smallest:
                 self.add(
                     "dose_not_in_tablets",
-                    BLOCKING,
                     Text(gettext_noop("Dose cannot be made from tablets")),
                     Text(
-                        gettext_noop("%(dose)s cannot be made from %(strengths)s tablets."),
-                        dose=_mg(dose),
-                        strengths=", ".join(
-                            f"{decimal_plain(s)} mg" for s in tablet_strengths(self.rules)
+                        gettext_noop(
+                            "%(dose)s cannot be made from %(strengths)s tablets; the plan rounds "
+                            "it down."
                         ),
+                        dose=_mg(dose),
+                        strengths=", ".join(f"{decimal_plain(s)} mg" for s in rules.strengths_mg),
                     ),
-                    self.data["tablets"],
                 )
 
+    # --- liver and kidneys --------------------------------------------------------------------
+
+    def check_hepatic_renal(self) -> None:
+        inputs, rules = self.inputs, self.rules
+        if inputs.hepatic == "unknown":
+            self.add(
+                "hepatic_unknown",
+                Text(gettext_noop("Hepatic function not recorded")),
+                Text(
+                    gettext_noop(
+                        "The Child-Pugh class is not recorded; with severe impairment (Child-Pugh "
+                        "C) the dose is halved."
+                    )
+                ),
+            )
+        crcl = inputs.labs.crcl
+        if crcl is None:
+            self.add(
+                "renal_unknown",
+                Text(gettext_noop("Creatinine clearance not recorded")),
+                Text(
+                    gettext_noop(
+                        "Record the creatinine clearance: below %(limit)s mL/min the label has "
+                        "no recommended dose."
+                    ),
+                    limit=_Num(rules.renal_severe_below),
+                ),
+            )
+        elif crcl < rules.renal_severe_below:
+            self.add(
+                "renal_severe",
+                Text(gettext_noop("Severe renal impairment")),
+                Text(
+                    gettext_noop(
+                        "CrCl %(crcl)s mL/min, below %(limit)s: the label has no recommended dose "
+                        "(not studied). Decide with the physician and monitor closely."
+                    ),
+                    crcl=_Num(crcl),
+                    limit=_Num(rules.renal_severe_below),
+                ),
+            )
+
+    # --- tumour lysis -----------------------------------------------------------------------------
+
     def check_tls(self) -> None:
-        rule = self.data["tls"]
-        limit = Decimal(rule["max_wbc_10e9_l"])
-        wbc = self.patient.wbc_10e9_l
-        if wbc is None:
+        inputs, rules = self.inputs, self.rules
+        labs, tls = inputs.labs, inputs.tls
+        if labs.wbc is None:
             self.add(
                 "wbc_missing",
-                BLOCKING,
                 Text(gettext_noop("WBC not recorded")),
                 Text(
                     gettext_noop(
                         "The WBC must be below %(limit)s ×10⁹/L before the first dose; record it "
                         "in the patient's profile."
                     ),
-                    limit=_Num(limit),
+                    limit=_Num(rules.tls_max_wbc),
                 ),
-                rule,
-                wording_key="wbc_wording",
             )
-        elif wbc >= limit:
+        elif labs.wbc >= rules.tls_max_wbc:
             self.add(
                 "wbc_too_high",
-                BLOCKING,
                 Text(gettext_noop("WBC too high to start")),
                 Text(
                     gettext_noop(
                         "WBC %(wbc)s ×10⁹/L: it must be below %(limit)s ×10⁹/L before the first "
                         "dose (cytoreduce first)."
                     ),
-                    wbc=_Num(wbc),
-                    limit=_Num(limit),
+                    wbc=_Num(labs.wbc),
+                    limit=_Num(rules.tls_max_wbc),
                 ),
-                rule,
-                wording_key="wbc_wording",
             )
-        tls = TlsPrecautions.objects.filter(request=self.request).first()
-        self.report.tls = tls
-        missing = tls_missing(tls)
+        present, unknown = tls_risk_factors(inputs, rules)
+        if present or unknown:
+            measures = bool(tls and tls.risk_note.strip())
+            self.add(
+                "tls_risk_factors",
+                Text(gettext_noop("Tumour-lysis risk factors")),
+                Text(
+                    gettext_noop(
+                        "Present: %(present)s. Not recorded (counted as possible): %(unknown)s. "
+                        "The label asks for increased laboratory monitoring and a lower starting "
+                        "dose for these patients; record the measures in the TLS precautions."
+                    ),
+                    present=", ".join(present) or "none",
+                    unknown=", ".join(unknown) or "none",
+                ),
+                severity=INFO if measures else None,
+            )
+        abnormal = [name for name, _value, status in labs.chemistry if status in ("high", "low")]
+        if abnormal and not (tls and tls.chemistry_corrected):
+            self.add(
+                "tls_chemistry_uncorrected",
+                Text(gettext_noop("Abnormal chemistry not corrected")),
+                Text(
+                    gettext_noop(
+                        "Outside the reference range before treatment: %(analytes)s. Correct it "
+                        "and record the correction in the TLS precautions before the first dose."
+                    ),
+                    analytes=", ".join(abnormal),
+                ),
+            )
+        missing = tls_missing_english(tls)
         if missing:
             self.add(
                 "tls_prophylaxis",
-                WARNING,
                 Text(gettext_noop("TLS prophylaxis not confirmed")),
                 Text(
                     gettext_noop(
@@ -611,11 +707,77 @@ class _Checker:
                     ),
                     missing=_Joined(tls_missing_lazy(tls)),
                 ),
-                rule,
-                wording_key="prophylaxis_wording",
             )
-        if tls is not None:
-            self.report.lab_schedule = lab_schedule(self.request, tls.first_dose_at, self.rules)
+
+    # --- cytopenias ------------------------------------------------------------------------------
+
+    def check_cytopenias(self) -> None:
+        plan, rules = self.plan, self.rules
+        if plan is None:
+            return
+        waiting = next((c for c in plan.cycles if c.waits_for), None)
+        if waiting is not None:
+            self.add(
+                "cytopenia_delay",
+                Text(gettext_noop("Next cycle waits for count recovery")),
+                Text(
+                    gettext_noop(
+                        "%(why)s. Record the recovery date on the adverse event; dispensing "
+                        "waits until then."
+                    ),
+                    why=waiting.waits_for,
+                ),
+            )
+        for mod in plan.modifications:
+            if mod.code.startswith("cytopenia"):
+                self.add(
+                    "cytopenia_modification",
+                    Text(gettext_noop("Cycle changed after a cytopenia")),
+                    Text(gettext_noop("%(detail)s."), detail=mod.detail),
+                )
+        floor = plan.inputs.cycle_days - 2 * rules.cytopenia.shorten_days
+        short = [c for c in plan.cycles if c.ven_days < floor]
+        if short:
+            self.add(
+                "cytopenia_beyond_label",
+                Text(gettext_noop("Cytopenias beyond the label's examples")),
+                Text(
+                    gettext_noop(
+                        "From cycle %(cycle)s VEN would run %(days)s days: the label's examples "
+                        "stop at 2 later occurrences. The physician decides whether to go on."
+                    ),
+                    cycle=short[0].number,
+                    days=short[0].ven_days,
+                ),
+            )
+
+
+def tls_risk_factors(inputs: Any, rules: LabelRules) -> tuple[list[str], list[str]]:
+    """(present, unknown) risk factors of the label, in English."""
+    labs = inputs.labs
+    present: list[str] = []
+    unknown: list[str] = []
+
+    def judge(name: str, value: bool | None) -> None:
+        (unknown if value is None else present if value else []).append(name)
+
+    judge(
+        "circulating blasts",
+        None if labs.peripheral_blasts is None else labs.peripheral_blasts > 0,
+    )
+    judge(
+        "high marrow burden",
+        None if labs.high_marrow_burden == "unknown" else labs.high_marrow_burden == "yes",
+    )
+    judge(
+        "elevated LDH",
+        None if labs.ldh is None or labs.ldh_uln is None else labs.ldh > labs.ldh_uln,
+    )
+    judge(
+        "reduced renal function",
+        None if labs.crcl is None else labs.crcl < rules.tls_reduced_renal_below,
+    )
+    return present, unknown
 
 
 class _Joined:
@@ -628,7 +790,7 @@ class _Joined:
         return ", ".join(str(i) for i in self.items)
 
 
-def tls_missing_lazy(tls: TlsPrecautions | None) -> list[StrOrPromise]:
+def tls_missing_lazy(tls: Any) -> list[StrOrPromise]:
     if tls is None:
         return [
             gettext_lazy("the first-dose time"),
@@ -646,56 +808,44 @@ def tls_missing_lazy(tls: TlsPrecautions | None) -> list[StrOrPromise]:
     return missing
 
 
-def tls_missing(tls: TlsPrecautions | None) -> list[str]:
+def tls_missing_english(tls: Any) -> list[str]:
+    from offlabel.i18n import english
+
+    return [english(item) for item in tls_missing_lazy(tls)]
+
+
+def tls_missing(tls: Any) -> list[str]:
     """What the TLS precautions still lack, in the interface language."""
     return [str(item) for item in tls_missing_lazy(tls)]
 
 
-def lab_schedule(
-    request: OffLabelRequest, first_dose_at: datetime, rules: LabelRuleSet | None = None
-) -> list[LabTime]:
-    """Blood chemistry for TLS: before and 6-8 h after each new dose of the ramp-up, and 24 h
-    after reaching the final dose (label wording in the rules). Day n's dose is taken at the
-    same clock time as day 1's."""
-    rules = rules or label_rules_current()
-    tls = rules.data["tls"]
-    early, late = (timedelta(hours=h) for h in tls["labs_hours_after_new_dose"])
-    after_final = timedelta(hours=tls["labs_hours_after_final_dose"])
-    ramp_up = ramp_up_for(request, rules)
-    target = request.ven_target_dose_mg
-    steps = list(ramp_up.steps_mg) if ramp_up else ([target] if target is not None else [])
-    if target is not None and steps:
-        steps = [min(s, target) for s in steps[:-1]] + [target]
-    times: list[LabTime] = []
-    for day, dose in enumerate(steps, start=1):
-        taken = first_dose_at + timedelta(days=day - 1)
-        label = {"day": day, "dose": _mg(dose)}
-        times.append(LabTime(gettext("Day %(day)s (%(dose)s): pre-dose") % label, taken, taken))
-        times.append(
-            LabTime(
-                gettext("Day %(day)s (%(dose)s): 6–8 h after") % label,
-                taken + early,
-                taken + late,
-            )
-        )
-    if steps:
-        final = first_dose_at + timedelta(days=len(steps) - 1) + after_final
-        times.append(
-            LabTime(
-                gettext("Day %(day)s: 24 h after reaching %(dose)s")
-                % {"day": len(steps) + 1, "dose": _mg(steps[-1])},
-                final,
-                final,
-            )
-        )
-    return times
+def findings_compute(plan: TreatmentPlan | None, rules: LabelRules, inputs: Any) -> list[Finding]:
+    """The findings for a plan and its inputs: pure, no query."""
+    return _Checker(plan, rules, inputs).run()
 
 
-def safety_check(request: OffLabelRequest) -> SafetyReport:
+def safety_check(request: Any) -> SafetyReport:
     """The findings for the request as it stands now, with any overrides attached."""
-    report = _Checker(request, label_rules_current()).run()
+    from pharmacy.selectors import plan_context
+
+    ctx = plan_context(request)
+    report = SafetyReport(rules=ctx.rule_set, plan=ctx.plan, tls=ctx.tls)
+    report.findings = findings_compute(ctx.plan, ctx.rules, ctx.inputs)
     overrides = {o.fingerprint: o for o in SafetyOverride.objects.filter(request=request)}
     for finding in report.findings:
         if finding.severity == BLOCKING:
             finding.override = overrides.get(finding.fingerprint)
     return report
+
+
+__all__ = [
+    "BLOCKING",
+    "INFO",
+    "WARNING",
+    "Finding",
+    "SafetyReport",
+    "findings_compute",
+    "inhibitor_active",
+    "safety_check",
+    "tls_missing",
+]

@@ -21,12 +21,20 @@ from accounts.models import User
 from accounts.roles import Role, roles_of
 from audit.services import audit_record, audit_record_changes
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
-from pharmacy.models import Dispensation, DispensationLine, Payer, SafetyOverride, TlsPrecautions
-from pharmacy.plan import cycle_plan, prices_current
+from pharmacy.models import (
+    Dispensation,
+    DispensationLine,
+    Payer,
+    SafetyOverride,
+    TlsPrecautions,
+    TreatmentPlanVersion,
+)
 from pharmacy.rules import label_rules_current, tablet_strengths
-from pharmacy.safety import BLOCKING, safety_check, tls_missing
+from pharmacy.safety import BLOCKING, SafetyReport, safety_check, tls_missing
+from pharmacy.selectors import dispensed_by_cycle, plan_context, plan_version_latest, prices_current
 from prescriptions.models import Drug, DrugPrice, OffLabelRequest
-from prescriptions.services import drug_default, request_transition
+from prescriptions.selectors import decimal_plain
+from prescriptions.services import drug_default, inputs_changed_register, request_transition
 
 S = OffLabelRequest.Status
 DISPENSABLE = {S.APPROVED, S.ACTIVE}
@@ -84,6 +92,13 @@ def safety_override_create(
                 "This finding no longer applies: the request, the patient's medications or the "
                 "label rules changed. Reload the page to see the current findings."
             )
+        )
+    if not finding.overridable:
+        raise ApplicationError(
+            gettext(
+                "'%(title)s' cannot be overridden: %(message)s Change the plan's inputs instead."
+            )
+            % {"title": finding.title, "message": finding.message}
         )
     if finding.override is not None:
         raise ConflictError(
@@ -212,6 +227,7 @@ def tls_precautions_set(
         before=before,
         after=_tls_data(tls),
     )
+    plan_version_sync(actor=actor, request=request)
     return tls
 
 
@@ -235,6 +251,48 @@ def payer_default(request: OffLabelRequest) -> tuple[str, str]:
     return entry["payer"], entry["source"]
 
 
+def _tablets_text(tablets: dict[Decimal, int]) -> str:
+    return (
+        " + ".join(f"{n} × {decimal_plain(s)} mg" for s, n in sorted(tablets.items(), reverse=True))
+        or "nothing"
+    )
+
+
+def _mg_text(value: Decimal) -> str:
+    return f"{decimal_plain(value)} mg"
+
+
+def dispense_next_cycle(request: OffLabelRequest, plan: Any) -> int:
+    """The first cycle whose planned tablets are not all dispensed yet."""
+    done = dispensed_by_cycle(request)
+    for cycle in plan.cycles:
+        given = done.get(cycle.number, {})
+        if any(given.get(s, 0) < n for s, n in cycle.tablets.items()) or not given:
+            if not cycle.tablets and not given:
+                continue  # a cycle with no VEN day (never, in practice) has nothing to give
+            return int(cycle.number)
+    return len(plan.cycles) + 1
+
+
+def dispense_remaining(request: OffLabelRequest, plan: Any, cycle: int) -> dict[Decimal, int]:
+    """Tablets of the cycle's plan not yet dispensed (what the form pre-fills)."""
+    planned = plan.cycle(cycle)
+    if planned is None:
+        return {}
+    given = dispensed_by_cycle(request).get(cycle, {})
+    left = {s: n - given.get(s, 0) for s, n in planned.tablets.items()}
+    return {s: n for s, n in left.items() if n > 0}
+
+
+def _cycle_held(report: SafetyReport, cycle: int) -> None:
+    held = report.open_blocking_for_cycle(cycle)
+    if held:
+        raise ApplicationError(
+            gettext("Blocking safety findings need a pharmacist's decision first: %(titles)s.")
+            % {"titles": "; ".join(f"{f.title} ({f.message})" for f in held)}
+        )
+
+
 @transaction.atomic
 def dispensation_create(
     *,
@@ -245,10 +303,16 @@ def dispensation_create(
     payer: str = "",
     note: str = "",
 ) -> Dispensation:
-    """Dispense one cycle. Refused for a request not approved (or suspended), a cycle out of
-    order or already dispensed, expired lots, and quantities that differ from the computed
-    plan without a note. Cycle 1 also needs the TLS precautions and no open blocking finding.
-    The first dispensation moves an approved request to active."""
+    """Dispense one cycle, or part of it, locked to the treatment plan.
+
+    Refused: a request not approved or active; a cycle other than the next one due; more
+    tablets of any strength than the plan has for that cycle (so never more milligrams, and
+    never a mix that does not make the plan's daily doses), whatever the note says; a cycle
+    before its start less the hospital's early window; a cycle that waits for count recovery;
+    open blocking findings (cycle 1: all of them; later cycles: those that hold every cycle);
+    cycle 1 without the TLS precautions. Less than the plan is a partial supply: it needs a
+    reason in the note, and the remainder stays due. Every refusal names the plan's figure and
+    the entered one. The first dispensation moves an approved request to active."""
     request = _locked(actor, request)
     _require_pharmacist(actor, gettext_lazy("dispense"))
     if request.status not in DISPENSABLE:
@@ -259,57 +323,86 @@ def dispensation_create(
             )
             % {"reference": request.reference, "status": request.get_status_display()}
         )
-    done = request.dispensations.select_related("dispensed_by").order_by("cycle")
-    existing = next((d for d in done if d.cycle == cycle), None)
-    if existing is not None:
+    version = plan_version_sync(actor=actor, request=request)
+    report = safety_check(request)
+    plan = report.plan
+    if plan is None:
+        raise ApplicationError(
+            gettext("The request has no target dose or cycles: there is no plan to dispense.")
+        )
+    expected_cycle = dispense_next_cycle(request, plan)
+    if cycle > len(plan.cycles):
+        raise ApplicationError(
+            gettext(
+                "All %(n)s planned cycles are dispensed; a further cycle needs an amended request."
+            )
+            % {"n": len(plan.cycles)},
+            extra={"field": "cycle"},
+        )
+    if cycle < expected_cycle:
+        existing = request.dispensations.filter(cycle=cycle).select_related("dispensed_by").last()
         raise ConflictError(
-            gettext("Cycle %(cycle)s was already dispensed by %(who)s at %(when)s.")
+            gettext("Cycle %(cycle)s was already dispensed in full by %(who)s at %(when)s.")
             % {
                 "cycle": cycle,
-                "who": existing.dispensed_by,
-                "when": f"{timezone.localtime(existing.dispensed_at):%Y-%m-%d %H:%M}",
+                "who": existing.dispensed_by if existing else "?",
+                "when": f"{timezone.localtime(existing.dispensed_at):%Y-%m-%d %H:%M}"
+                if existing
+                else "?",
             }
         )
-    expected_cycle = len(done) + 1
     if cycle != expected_cycle:
         raise ApplicationError(
             gettext("The next cycle to dispense is cycle %(expected)s, not %(cycle)s.")
             % {"expected": expected_cycle, "cycle": cycle},
             extra={"field": "cycle"},
         )
-    if request.cycles_planned is not None and cycle > request.cycles_planned:
-        raise ApplicationError(
-            gettext(
-                "All %(n)s planned cycles are dispensed; a further cycle needs an amended request."
-            )
-            % {"n": request.cycles_planned},
-            extra={"field": "cycle"},
-        )
+    planned = plan.cycle(cycle)
+    assert planned is not None
+    _cycle_held(report, cycle)
     if cycle == 1:
-        report = safety_check(request)
-        if report.open_blocking:
-            raise ApplicationError(
-                gettext("Blocking safety findings need a pharmacist's decision first: %(titles)s.")
-                % {"titles": "; ".join(str(f.title) for f in report.open_blocking)}
-            )
         missing = tls_missing(report.tls)
         if missing:
             raise ApplicationError(
                 gettext("Record the TLS precautions before cycle 1: %(missing)s.")
                 % {"missing": ", ".join(missing)}
             )
-    plan = cycle_plan(request, cycle)
-    if plan is None:
+    if planned.waits_for:
         raise ApplicationError(
-            gettext("The request has no target dose: the cycle cannot be computed.")
+            gettext("Cycle %(cycle)s cannot be dispensed: %(why)s.")
+            % {"cycle": cycle, "why": planned.waits_for},
+            extra={"field": "cycle"},
         )
+    today = timezone.localdate()
+    if cycle > 1:
+        window = request.hospital.dispense_early_window_days
+        earliest = planned.earliest_dispense_on(window)
+        if earliest is None:
+            raise ApplicationError(
+                gettext("Cycle %(cycle)s has no start date in the plan yet.") % {"cycle": cycle}
+            )
+        if today < earliest:
+            raise ApplicationError(
+                gettext(
+                    "Too early for cycle %(cycle)s: the plan starts it on %(start)s, so it can be "
+                    "dispensed from %(earliest)s (%(window)s days before, the hospital's "
+                    "window); today is %(today)s."
+                )
+                % {
+                    "cycle": cycle,
+                    "start": planned.start_on.isoformat() if planned.start_on else "?",
+                    "earliest": earliest.isoformat(),
+                    "window": window,
+                    "today": today.isoformat(),
+                },
+                extra={"field": "cycle", "earliest": earliest.isoformat()},
+            )
     if not lines:
         raise ApplicationError(
             gettext("Give at least one line: strength, quantity, lot and expiry."),
             extra={"field": "lines"},
         )
     strengths = set(tablet_strengths(label_rules_current()))
-    today = timezone.localdate()
     given: dict[Decimal, int] = {}
     # "Line 1" for people; the field path counts from 0, like the JSON array it names.
     for i, line in enumerate(lines, start=1):
@@ -336,15 +429,52 @@ def dispensation_create(
                 extra={"field": f"lines[{i - 1}].expiry"},
             )
         given[line.strength_mg] = given.get(line.strength_mg, 0) + line.quantity
-    planned = plan.tablets
-    if given != planned and not note.strip():
+    plan_tablets = planned.tablets
+    already = dispensed_by_cycle(request).get(cycle, {})
+    remaining = {s: n - already.get(s, 0) for s, n in plan_tablets.items()}
+    given_mg = sum((s * n for s, n in given.items()), Decimal(0))
+    remaining_mg = sum((s * n for s, n in remaining.items()), Decimal(0))
+    figures = {
+        "cycle": cycle,
+        "plan": _tablets_text(plan_tablets),
+        "plan_mg": _mg_text(planned.total_mg),
+        "remaining": _tablets_text({s: n for s, n in remaining.items() if n > 0}),
+        "remaining_mg": _mg_text(remaining_mg),
+        "entered": _tablets_text(given),
+        "entered_mg": _mg_text(given_mg),
+    }
+    planned_data = {"planned": {str(s): n for s, n in plan_tablets.items()}}
+    if given_mg > remaining_mg:
         raise ApplicationError(
             gettext(
-                "The quantities differ from the computed plan (%(plan)s): "
-                "give the reason in the note."
+                "Refused: %(entered_mg)s entered (%(entered)s) is more than the plan leaves for "
+                "cycle %(cycle)s: %(remaining_mg)s (%(remaining)s; the whole cycle is "
+                "%(plan_mg)s). A note cannot change this: to give more, change the plan."
             )
-            % {"plan": ", ".join(f"{n} × {s} mg" for s, n in planned.items())},
-            extra={"field": "note", "planned": {str(s): n for s, n in planned.items()}},
+            % figures,
+            extra={"field": "lines", **planned_data},
+        )
+    wrong = sorted(s for s, n in given.items() if n > remaining.get(s, 0))
+    if wrong:
+        raise ApplicationError(
+            gettext(
+                "Refused: the tablets entered (%(entered)s) do not make the plan's daily doses "
+                "for cycle %(cycle)s, which need %(remaining)s. A note cannot change this: "
+                "dispense the plan's strengths, or change the plan."
+            )
+            % figures,
+            extra={"field": "lines", **planned_data},
+        )
+    partial = given_mg < remaining_mg
+    if partial and not note.strip():
+        raise ApplicationError(
+            gettext(
+                "%(entered_mg)s entered (%(entered)s) is less than the plan leaves for cycle "
+                "%(cycle)s, %(remaining_mg)s (%(remaining)s): give the reason for this partial "
+                "supply in the note; the remainder stays due."
+            )
+            % figures,
+            extra={"field": "note", **planned_data},
         )
     if payer and payer not in Payer.values:
         raise ApplicationError(
@@ -354,27 +484,23 @@ def dispensation_create(
     prices = prices_current(request)
     priced = all(line.strength_mg in prices for line in lines)
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            dispensation = Dispensation.objects.create(
-                request=request,
-                cycle=cycle,
-                payer=payer,
-                total_mg=sum((s * n for s, n in given.items()), Decimal(0)),
-                currency=next(iter(prices.values())).currency if prices else "",
-                price_sources=[
-                    f"{p.strength_mg} mg: {p.price_per_unit} {p.currency} ({p.source})"
-                    for p in prices.values()
-                    if p.strength_mg in given
-                ],
-                note=note.strip(),
-                dispensed_by=actor,
-                dispensed_at=now,
-            )
-    except IntegrityError as exc:  # a concurrent dispensation of the same cycle won
-        raise ConflictError(
-            gettext("Cycle %(cycle)s was dispensed by someone else just now.") % {"cycle": cycle}
-        ) from exc
+    dispensation = Dispensation.objects.create(
+        request=request,
+        cycle=cycle,
+        payer=payer,
+        total_mg=given_mg,
+        currency=next(iter(prices.values())).currency if prices else "",
+        price_sources=[
+            f"{p.strength_mg} mg: {p.price_per_unit} {p.currency} ({p.source})"
+            for p in prices.values()
+            if p.strength_mg in given
+        ],
+        note=note.strip(),
+        partial=partial,
+        plan_version=version.number if version else None,
+        dispensed_by=actor,
+        dispensed_at=now,
+    )
     total = Decimal(0)
     for line in lines:
         price = prices.get(line.strength_mg)
@@ -394,13 +520,16 @@ def dispensation_create(
         actor=actor,
         action="dispensation.created",
         target=request,
-        summary=f"{request.reference}: cycle {cycle} dispensed ("
-        + ", ".join(f"{n} × {s} mg" for s, n in sorted(given.items(), reverse=True))
-        + ")",
+        summary=f"{request.reference}: cycle {cycle} dispensed"
+        + (" (partial)" if partial else "")
+        + f" ({_tablets_text(given)}; plan v{version.number if version else '?'}: "
+        f"{_tablets_text(plan_tablets)})",
         after={
             "dispensation": dispensation.pk,
             "cycle": cycle,
             "payer": payer,
+            "partial": partial,
+            "plan_version": version.number if version else None,
             "lines": [
                 {"strength_mg": str(li.strength_mg), "quantity": li.quantity, "lot": li.lot}
                 for li in lines
@@ -413,6 +542,92 @@ def dispensation_create(
             actor=actor, request=request, transition="start_dispensing", automatic=True
         )
     return dispensation
+
+
+# --- Treatment plan versions -----------------------------------------------------------------
+
+# Before approval an attestation is part of the decision being prepared: a new plan withdraws
+# it. After approval it is the record of the decision taken, and stays.
+_ATTESTATIONS_WITHDRAWN_IN = {
+    S.DRAFT,
+    S.SUBMITTED,
+    S.IN_REVIEW,
+    S.CHANGES_REQUESTED,
+    S.RESUBMITTED,
+    S.AWAITING_AUTHORISATION,
+}
+
+
+def plan_version_sync(
+    *, actor: User | None, request: OffLabelRequest
+) -> TreatmentPlanVersion | None:
+    """Record a new plan version if the plan's inputs changed since the last one (call it in
+    the transaction of the change). Consent forms on the old plan are superseded; attestations
+    made on it before approval are withdrawn. Returns the current version."""
+    ctx = plan_context(request)
+    latest = plan_version_latest(request)
+    if latest is not None and latest.inputs_hash == ctx.digest:
+        return latest
+    if ctx.plan is None and latest is None:
+        return None
+    inputs = ctx.inputs.as_data()
+    changed = (
+        sorted(k for k in inputs if inputs.get(k) != (latest.inputs or {}).get(k))
+        if latest is not None
+        else []
+    )
+    version = TreatmentPlanVersion.objects.create(
+        request=request,
+        number=(latest.number + 1) if latest else 1,
+        inputs_hash=ctx.digest,
+        inputs=inputs,
+        schedule=ctx.plan.schedule_data() if ctx.plan else [],
+        rules_version=ctx.rules.version,
+        changed=changed,
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="plan.version_created",
+        target=request,
+        hospital=request.hospital,
+        summary=f"{request.reference}: treatment plan v{version.number}"
+        + (f" (changed: {', '.join(changed)})" if changed else ""),
+        after={"version": version.number, "changed": changed},
+    )
+    if latest is not None:
+        _superseded_by_plan(actor, request, version)
+    return version
+
+
+def _superseded_by_plan(
+    actor: User | None, request: OffLabelRequest, version: TreatmentPlanVersion
+) -> None:
+    from consent.services import consent_supersede_stale
+    from regulatory.models import ChecklistItem
+
+    consent_supersede_stale(request)
+    if request.status not in _ATTESTATIONS_WITHDRAWN_IN:
+        return
+    for item in ChecklistItem.objects.filter(
+        request=request, attested_by__isnull=False, attested_plan_version__lt=version.number
+    ):
+        item.attested_by, item.attested_at = None, None
+        item.save(update_fields=["attested_by", "attested_at"])
+        audit_record(
+            actor=actor,
+            action="checklist.attestation_withdrawn",
+            target=request,
+            hospital=request.hospital,
+            summary=f"{request.reference}: attestation '{item.text}' withdrawn: it was made on "
+            f"plan v{item.attested_plan_version}, now v{version.number}",
+            after={"item": item.pk, "plan_version": version.number},
+        )
+
+
+@inputs_changed_register
+def _plan_inputs_changed(*, actor: User | None, request: OffLabelRequest) -> None:
+    plan_version_sync(actor=actor, request=request)
 
 
 # --- Drug prices -----------------------------------------------------------------------------

@@ -25,24 +25,29 @@ from pharmacy.forms import (
     TlsForm,
 )
 from pharmacy.models import TlsPrecautions
-from pharmacy.plan import cycle_plan, prices_current, treatment_plan
-from pharmacy.safety import safety_check
+from pharmacy.safety import safety_check, steps_text_plain
 from pharmacy.selectors import (
     costs_by_payer,
     dispensations_of,
+    dispensed_by_cycle,
     hospital_dispensations,
+    plan_cost,
+    plan_version_latest,
+    prices_current,
     requests_with_costs,
 )
 from pharmacy.services import (
     LineInput,
     dispensation_create,
+    dispense_next_cycle,
+    dispense_remaining,
     drug_price_add,
     payer_default,
     safety_override_create,
     tls_precautions_set,
 )
 from prescriptions.models import DrugPrice, OffLabelRequest
-from prescriptions.selectors import requests_visible_to
+from prescriptions.selectors import decimal_plain, requests_visible_to
 from prescriptions.services import drug_default
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
@@ -60,30 +65,38 @@ def pharmacy_panel(offlabel: OffLabelRequest) -> dict[str, Any]:
     return {
         "safety_counts": report.counts(),
         "safety_open": report.open_blocking,
-        "cycles_dispensed": offlabel.dispensations.count(),
+        "cycles_dispensed": offlabel.dispensations.values("cycle").distinct().count(),
+        "plan_version": plan_version_latest(offlabel),
     }
 
 
-def _next_cycle_forms(offlabel: OffLabelRequest, cycles_done: int) -> dict[str, Any]:
+def _next_cycle_forms(offlabel: OffLabelRequest, plan: Any) -> dict[str, Any]:
     if offlabel.status not in (OffLabelRequest.Status.APPROVED, OffLabelRequest.Status.ACTIVE):
         return {}
-    if offlabel.cycles_planned is not None and cycles_done >= offlabel.cycles_planned:
-        return {}
-    number = cycles_done + 1
-    plan = cycle_plan(offlabel, number)
     if plan is None:
         return {}
+    number = dispense_next_cycle(offlabel, plan)
+    cycle = plan.cycle(number)
+    if cycle is None:
+        return {}
+    remaining = dispense_remaining(offlabel, plan, number)
     expiry_default = timezone.localdate() + timedelta(days=180)
+    window = offlabel.hospital.dispense_early_window_days
     return {
-        "next_cycle": plan,
+        "next_cycle": cycle,
+        "next_remaining": remaining,
+        "next_remaining_mg": sum((s * n for s, n in remaining.items()), 0),
+        "next_earliest": cycle.earliest_dispense_on(window),
+        "early_window": window,
         "dispense_form": DispenseForm(
             initial={"cycle": number, "payer": payer_default(offlabel)[0]}
         ),
+        # Pre-filled with the plan's strengths and quantities (what is still due).
         "line_formset": DispenseLineFormSet(
             prefix="lines",
             initial=[
-                {"strength_mg": str(s.normalize()), "quantity": n, "expiry": expiry_default}
-                for s, n in plan.tablets.items()
+                {"strength_mg": decimal_plain(s), "quantity": n, "expiry": expiry_default}
+                for s, n in remaining.items()
             ],
         ),
         "payer_source": payer_default(offlabel)[1],
@@ -97,19 +110,33 @@ def request_pharmacy_view(request: HttpRequest, pk: int) -> HttpResponse:
     report = safety_check(offlabel)
     dispensations = list(dispensations_of(offlabel))
     tls = report.tls
+    plan = report.plan
+    given = dispensed_by_cycle(offlabel)
+    window = offlabel.hospital.dispense_early_window_days
+    cycles = [
+        {
+            "cycle": c,
+            "doses": steps_text_plain(c.doses),
+            "dispensed_mg": sum((s * n for s, n in given.get(c.number, {}).items()), 0),
+            "earliest": c.earliest_dispense_on(window),
+        }
+        for c in (plan.cycles if plan else [])
+    ]
     context = {
         "offlabel": offlabel,
         "patient": offlabel.patient,
         "report": report,
         "override_form": OverrideForm(),
         "tls_form": TlsForm(instance=tls or TlsPrecautions(request=offlabel)),
-        "plan": treatment_plan(offlabel),
-        "cycle_one": cycle_plan(offlabel, 1),
+        "plan": plan,
+        "plan_cost": plan_cost(offlabel, plan) if plan else None,
+        "plan_version": plan_version_latest(offlabel),
+        "cycles": cycles,
         "dispensations": dispensations,
         "costs": costs_by_payer(dispensations_of(offlabel)),
         "prices": prices_current(offlabel),
         "is_pharmacist": acting_user(request).has_role(Role.PHARMACIST),
-        **_next_cycle_forms(offlabel, len(dispensations)),
+        **_next_cycle_forms(offlabel, plan),
     }
     return render(request, "pharmacy/request.html", context)
 

@@ -24,6 +24,32 @@ class YesNoUnknown(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
+class LabStatus(models.TextChoices):
+    """A laboratory value against the reporting laboratory's own reference range."""
+
+    NORMAL = "normal", _("Within the reference range")
+    HIGH = "high", _("Above the reference range")
+    LOW = "low", _("Below the reference range")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+def _lab_value(label: Any, digits: int, places: int, maximum: str) -> models.DecimalField[Any, Any]:
+    return models.DecimalField(
+        label,
+        max_digits=digits,
+        decimal_places=places,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal(maximum))],
+    )
+
+
+def _lab_status(label: Any) -> models.CharField[Any, Any]:
+    return models.CharField(
+        label, max_length=8, choices=LabStatus.choices, default=LabStatus.UNKNOWN
+    )
+
+
 class Patient(models.Model):
     class Sex(models.TextChoices):
         FEMALE = "female", _("Female")
@@ -204,8 +230,32 @@ class Patient(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("300"))],
     )
     hepatic_function = models.CharField(
-        _("hepatic function"), max_length=10, choices=Hepatic.choices, default=Hepatic.UNKNOWN
+        _("hepatic function (Child-Pugh class)"),
+        max_length=10,
+        choices=Hepatic.choices,
+        default=Hepatic.UNKNOWN,
     )
+    # Tumour-lysis risk (label: circulating blasts, marrow burden, LDH, renal function) and the
+    # pre-existing chemistry to correct before the first dose. Empty means unknown.
+    peripheral_blasts_10e9_l = _lab_value(_("circulating blasts (×10⁹/L)"), 6, 2, "1000")
+    marrow_blasts_percent = _lab_value(_("bone-marrow blasts (%)"), 4, 1, "100")
+    high_marrow_burden = models.CharField(
+        _("high leukaemic burden in the marrow"),
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+        help_text=_("The physician's judgement from the latest marrow assessment."),
+    )
+    ldh_u_l = _lab_value(_("LDH (U/L)"), 6, 0, "100000")
+    ldh_uln_u_l = _lab_value(_("LDH upper limit of normal (U/L)"), 6, 0, "100000")
+    potassium_mmol_l = _lab_value(_("potassium (mmol/L)"), 4, 2, "20")
+    potassium_status = _lab_status(_("potassium against the reference range"))
+    phosphate_mmol_l = _lab_value(_("phosphate (mmol/L)"), 4, 2, "20")
+    phosphate_status = _lab_status(_("phosphate against the reference range"))
+    uric_acid_umol_l = _lab_value(_("uric acid (µmol/L)"), 6, 0, "5000")
+    uric_acid_status = _lab_status(_("uric acid against the reference range"))
+    calcium_mmol_l = _lab_value(_("calcium (mmol/L)"), 4, 2, "10")
+    calcium_status = _lab_status(_("calcium against the reference range"))
 
     class Meta:
         ordering = ["pseudonym"]
@@ -315,6 +365,10 @@ class ConcomitantMedication(models.Model):
     also_pgp_inhibitor = models.BooleanField(default=False)
     dose_text = models.CharField(_("dose and schedule"), max_length=120, blank=True)
     ongoing = models.BooleanField(default=True)
+    # Dated so the plan knows when an inhibitor's dose change starts and when the previous
+    # dose resumes (the label: 2-3 days after it stops).
+    started_on = models.DateField(_("started on"), null=True, blank=True)
+    stopped_on = models.DateField(_("stopped on"), null=True, blank=True)
 
     class Meta:
         ordering = ["drug_name"]
@@ -370,6 +424,10 @@ class OffLabelRequest(models.Model):
             _("3-day ramp-up 100 / 200 / 400 mg (with azacitidine or decitabine)"),
         )
         LDAC_4_DAY = "ldac_4_day", _("4-day ramp-up 100 / 200 / 400 / 600 mg (with LDAC)")
+        LABEL_ADJUSTED = (
+            "label_adjusted",
+            _("The label's ramp-up for the partner, adjusted for interacting drugs and the liver"),
+        )
         CUSTOM = "custom", _("Other (describe)")
 
     class Jurisdiction(models.TextChoices):
@@ -401,7 +459,7 @@ class OffLabelRequest(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("10")), MaxValueValidator(Decimal("1200"))],
     )
-    ramp_up = models.CharField(_("ramp-up"), max_length=12, choices=RampUp.choices, blank=True)
+    ramp_up = models.CharField(_("ramp-up"), max_length=16, choices=RampUp.choices, blank=True)
     ramp_up_custom = models.CharField(_("ramp-up (describe)"), max_length=200, blank=True)
     cycles_planned = models.PositiveSmallIntegerField(
         _("cycles planned"),

@@ -54,6 +54,19 @@ PROFILE_FIELDS = (
     "platelets_10e9_l",
     "creatinine_clearance_ml_min",
     "hepatic_function",
+    "peripheral_blasts_10e9_l",
+    "marrow_blasts_percent",
+    "high_marrow_burden",
+    "ldh_u_l",
+    "ldh_uln_u_l",
+    "potassium_mmol_l",
+    "potassium_status",
+    "phosphate_mmol_l",
+    "phosphate_status",
+    "uric_acid_umol_l",
+    "uric_acid_status",
+    "calcium_mmol_l",
+    "calcium_status",
 )
 
 
@@ -99,6 +112,8 @@ def profile_as_data(patient: Patient) -> dict[str, Any]:
             "also_pgp_inhibitor": m.also_pgp_inhibitor,
             "dose_text": m.dose_text,
             "ongoing": m.ongoing,
+            "started_on": m.started_on.isoformat() if m.started_on else None,
+            "stopped_on": m.stopped_on.isoformat() if m.stopped_on else None,
         }
         for m in patient.medications.all()
     ]

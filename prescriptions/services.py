@@ -8,6 +8,7 @@ patient by pseudonym.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
@@ -48,6 +49,37 @@ REQUEST_FIELDS = (
     "jurisdiction",
 )  # the pathway, and whether it needs an outside decision, are set by choosing a pathway
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
+
+
+# What other apps do when a request's clinical inputs change (the pharmacy records a new
+# treatment plan version). Registered by those apps at start-up, so this module needs none of
+# them: the dependency points from the pharmacy to the requests, never back.
+InputsChanged = Callable[..., None]
+_INPUTS_CHANGED: list[InputsChanged] = []
+
+
+def inputs_changed_register(hook: InputsChanged) -> InputsChanged:
+    _INPUTS_CHANGED.append(hook)
+    return hook
+
+
+def inputs_changed(*, actor: User | None, requests: Iterable[OffLabelRequest]) -> None:
+    """Tell the registered apps that these requests' inputs may have changed (same transaction)."""
+    for request in requests:
+        for hook in _INPUTS_CHANGED:
+            hook(actor=actor, request=request)
+
+
+def _open_requests_of(patient: Patient) -> list[OffLabelRequest]:
+    return list(
+        OffLabelRequest.objects.filter(patient=patient).exclude(
+            status__in=[
+                OffLabelRequest.Status.COMPLETED,
+                OffLabelRequest.Status.REJECTED,
+                OffLabelRequest.Status.WITHDRAWN,
+            ]
+        )
+    )
 
 
 def _require_role(actor: User, *roles: str) -> None:
@@ -201,6 +233,7 @@ def patient_update(
         before=before,
         after=profile_as_data(patient),
     )
+    inputs_changed(actor=actor, requests=_open_requests_of(patient))
     return patient
 
 
@@ -313,6 +346,7 @@ def request_create(
         summary=f"{request.reference} drafted for {patient.pseudonym}",
         after={k: getattr(request, k) for k in REQUEST_FIELDS},
     )
+    inputs_changed(actor=actor, requests=[request])
     return request
 
 
@@ -367,6 +401,7 @@ def request_update(
         before=before,
         after={k: getattr(request, k) for k in REQUEST_FIELDS},
     )
+    inputs_changed(actor=actor, requests=[request])
     return request
 
 

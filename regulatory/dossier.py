@@ -12,7 +12,8 @@ from accounts.roles import Role
 from audit.services import audit_record
 from offlabel.exceptions import ApplicationError, NotVisible
 from offlabel.pdf import pdf_render_once
-from pharmacy.plan import treatment_plan
+from pharmacy.safety import steps_text_plain
+from pharmacy.selectors import plan_cost, plan_of, plan_version_latest
 from prescriptions.models import OffLabelRequest
 from prescriptions.profile import profile_as_data
 from prescriptions.selectors import evidence_summary
@@ -52,6 +53,7 @@ def dossier_request(*, actor: User, request: OffLabelRequest) -> Dossier:
 def dossier_html(dossier: Dossier) -> str:
     request = dossier.request
     version = dossier.pathway_version
+    plan = plan_of(request)  # the one computation of the dose, as every surface reads it
     context = {
         "dossier": dossier,
         "request": request,
@@ -61,7 +63,10 @@ def dossier_html(dossier: Dossier) -> str:
         "patient": request.patient,
         "attachments": request.attachments.all(),
         "summary": evidence_summary(request),
-        "plan": treatment_plan(request),
+        "plan": plan,
+        "plan_cost": plan_cost(request, plan) if plan else None,
+        "plan_version": plan_version_latest(request),
+        "plan_cycles": [(c, steps_text_plain(c.doses)) for c in plan.cycles] if plan else [],
         "checklist": checklist_state(request),
         "generated_at": timezone.now(),
     }

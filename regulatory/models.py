@@ -194,6 +194,9 @@ class ChecklistItem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     attested_at = models.DateTimeField(null=True, blank=True)
+    attested_plan_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The treatment plan version the attestation was made on."
+    )
     note = models.TextField(blank=True)
     # Document
     document = models.FileField(upload_to="checklist/%Y/%m/", blank=True)

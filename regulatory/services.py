@@ -223,6 +223,17 @@ _ROLE_FOR_ATTESTER = {
 }
 
 
+def plan_version_number(request: Any) -> int | None:
+    from pharmacy.models import TreatmentPlanVersion
+
+    return (
+        TreatmentPlanVersion.objects.filter(request=request)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+
+
 @transaction.atomic
 def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> ChecklistItem:
     item = ChecklistItem.objects.select_for_update().select_related("request").get(pk=item.pk)
@@ -248,14 +259,20 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
             gettext("Already attested by %(who)s.")
             % {"who": item.attested_by.username if item.attested_by else gettext("someone")}
         )
+    from prescriptions.services import inputs_changed
+
+    # The attestation is made on the plan as it stands: record (or refresh) its version first.
+    inputs_changed(actor=actor, requests=[item.request])
+    item.attested_plan_version = plan_version_number(item.request)
     item.attested_by, item.attested_at, item.note = actor, timezone.now(), note.strip()
-    item.save(update_fields=["attested_by", "attested_at", "note"])
+    item.save(update_fields=["attested_by", "attested_at", "note", "attested_plan_version"])
     audit_record(
         actor=actor,
         action="checklist.attested",
         target=item.request,
-        summary=f"{item.request.reference}: attested '{item.text}'",
-        after={"item": item.code, "note": item.note},
+        summary=f"{item.request.reference}: attested '{item.text}'"
+        + (f" on plan v{item.attested_plan_version}" if item.attested_plan_version else ""),
+        after={"item": item.code, "note": item.note, "plan_version": item.attested_plan_version},
     )
     return item
 
