@@ -6,7 +6,8 @@ from accounts.models import Department, Hospital, User
 
 @admin.register(Hospital)
 class HospitalAdmin(admin.ModelAdmin[Hospital]):
-    list_display = ["name", "code", "country", "city", "is_demo"]
+    # All fields are editable (no fieldsets); the dispensing window shows in the list too.
+    list_display = ["name", "code", "country", "city", "dispense_early_window_days", "is_demo"]
     search_fields = ["name", "code"]
 
 

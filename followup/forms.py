@@ -32,6 +32,12 @@ def _date(
     )
 
 
+_RECOVERY_HELP = _(
+    "Grade 4 neutropenia or thrombocytopenia: the day the count was back to grade 2 or lower "
+    "(the treatment plan resumes the next cycle from it)."
+)
+
+
 class ResponseAssessmentForm(forms.Form):
     assessed_on = _date(_("Date of assessment"))
     response = forms.ChoiceField(label=_("Response"), choices=Response.choices)
@@ -51,6 +57,9 @@ class AdverseEventForm(forms.Form):
     serious = forms.BooleanField(required=False, label=_("Serious"))
     onset_on = _date(_("Onset"))
     resolved_on = _date(_("Resolved"), required=False)
+    recovered_to_grade_2_on = _date(
+        _("Recovered to grade ≤ 2 on"), required=False, help_text=_RECOVERY_HELP
+    )
     outcome = forms.ChoiceField(label=_("Outcome"), choices=AeOutcome.choices)
     relation = forms.ChoiceField(label=_("Relation to VEN"), choices=Relation.choices)
     aware_on = _date(
@@ -70,6 +79,9 @@ class AdverseEventUpdateForm(forms.Form):
     serious = forms.BooleanField(label=_("Serious"), required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=AeOutcome.choices)
     resolved_on = _date(_("Resolved"), required=False)
+    recovered_to_grade_2_on = _date(
+        _("Recovered to grade ≤ 2 on"), required=False, help_text=_RECOVERY_HELP
+    )
     relation = forms.ChoiceField(label=_("Relation to VEN"), choices=Relation.choices)
 
 

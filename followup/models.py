@@ -218,6 +218,14 @@ class AdverseEvent(models.Model):
             )
         if self.resolved_on and self.onset_on and self.resolved_on < self.onset_on:
             errors["resolved_on"] = gettext("The event cannot resolve before its onset.")
+        if (
+            self.recovered_to_grade_2_on
+            and self.onset_on
+            and self.recovered_to_grade_2_on < self.onset_on
+        ):
+            errors["recovered_to_grade_2_on"] = gettext(
+                "The event cannot recover to grade 2 or lower before its onset."
+            )
         if self.resolved_on and self.outcome not in RESOLVED_OUTCOMES:
             errors["resolved_on"] = gettext(
                 "A resolution date goes with a recovered, recovered-with-sequelae or fatal outcome."

@@ -19,6 +19,11 @@ from followup.models import (
     ResponseAssessment,
 )
 
+_RECOVERY_HELP = (
+    "Grade 4 neutropenia or thrombocytopenia: the day the count was back to grade <= 2 "
+    "(the treatment plan resumes the next cycle from it). Not before the onset, not in the future."
+)
+
 
 class ResponseAssessmentSerializer(serializers.ModelSerializer[ResponseAssessment]):
     reference = serializers.CharField(source="request.reference", read_only=True)
@@ -100,6 +105,7 @@ class AdverseEventSerializer(serializers.ModelSerializer[AdverseEvent]):
             "serious",
             "onset_on",
             "resolved_on",
+            "recovered_to_grade_2_on",
             "outcome",
             "relation",
             "suspected_reaction",
@@ -122,6 +128,9 @@ class AdverseEventInputSerializer(serializers.Serializer[Any]):
     serious = serializers.BooleanField(default=False)
     onset_on = serializers.DateField()
     resolved_on = serializers.DateField(required=False, allow_null=True, default=None)
+    recovered_to_grade_2_on = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text=_RECOVERY_HELP
+    )
     outcome = serializers.ChoiceField(choices=AeOutcome.choices)
     relation = serializers.ChoiceField(choices=Relation.choices)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -138,6 +147,9 @@ class AdverseEventUpdateSerializer(serializers.Serializer[Any]):
     serious = serializers.BooleanField(required=False)
     outcome = serializers.ChoiceField(choices=AeOutcome.choices, required=False)
     resolved_on = serializers.DateField(required=False, allow_null=True)
+    recovered_to_grade_2_on = serializers.DateField(
+        required=False, allow_null=True, help_text=_RECOVERY_HELP
+    )
     relation = serializers.ChoiceField(choices=Relation.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     aware_on = serializers.DateField(required=False, allow_null=True, default=None)

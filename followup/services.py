@@ -47,6 +47,7 @@ from offlabel.i18n import english
 from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
 from prescriptions.selectors import requests_visible_to
+from prescriptions.services import inputs_changed
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,15 @@ FOLLOWUP_DATES = {
     "death_on": pgettext_lazy("date in a sentence", "date of death"),
     "last_contact_on": pgettext_lazy("date in a sentence", "last contact date"),
 }
-ADVERSE_EVENT_UPDATABLE = ("grade", "serious", "outcome", "resolved_on", "relation", "description")
+ADVERSE_EVENT_UPDATABLE = (
+    "grade",
+    "serious",
+    "outcome",
+    "resolved_on",
+    "recovered_to_grade_2_on",
+    "relation",
+    "description",
+)
 REGISTRY_ROLES = {Role.PHARMACIST, Role.PHYSICIAN, Role.HOSPITAL_ADMIN}
 
 
@@ -178,6 +187,8 @@ def response_assessment_create(
             "mrd": mrd,
         },
     )
+    # Remission is an input of the treatment plan (cycle length, delays): a new plan version.
+    inputs_changed(actor=actor, requests=[request])
     return assessment
 
 
@@ -192,6 +203,7 @@ def _event_data(event: AdverseEvent) -> dict[str, Any]:
         "serious": event.serious,
         "onset_on": event.onset_on,
         "resolved_on": event.resolved_on,
+        "recovered_to_grade_2_on": event.recovered_to_grade_2_on,
         "outcome": event.outcome,
         "relation": event.relation,
     }
@@ -208,6 +220,19 @@ def _event_dates_check(event: AdverseEvent, started: date) -> None:
             pgettext_lazy("date in a sentence", "resolution date"),
             "resolved_on",
         )
+    if event.recovered_to_grade_2_on is not None:
+        _date_check(
+            event.recovered_to_grade_2_on,
+            started,
+            pgettext_lazy("date in a sentence", "date of recovery to grade 2 or lower"),
+            "recovered_to_grade_2_on",
+        )
+        # Also a model rule (AdverseEvent.clean); checked here first to name the field.
+        if event.recovered_to_grade_2_on < event.onset_on:
+            raise ApplicationError(
+                gettext("The event cannot recover to grade 2 or lower before its onset."),
+                extra={"field": "recovered_to_grade_2_on"},
+            )
 
 
 @transaction.atomic
@@ -223,13 +248,15 @@ def adverse_event_create(
     serious: bool = False,
     term_other: str = "",
     resolved_on: date | None = None,
+    recovered_to_grade_2_on: date | None = None,
     description: str = "",
     aware_on: date | None = None,
 ) -> AdverseEvent:
     """Record an adverse event; a serious one also raises its reporting reminder.
 
     ``aware_on``: when the reporter became aware of a serious event (today if not given); the
-    reporting deadline runs from then."""
+    reporting deadline runs from then. A cytopenia (and its recovery) is an input of the
+    treatment plan: the plan gets a new version in the same transaction."""
     request, started = treated_request_for_change(actor, request)
     event = AdverseEvent(
         request=request,
@@ -239,6 +266,7 @@ def adverse_event_create(
         serious=serious,
         onset_on=onset_on,
         resolved_on=resolved_on,
+        recovered_to_grade_2_on=recovered_to_grade_2_on,
         outcome=outcome,
         relation=relation,
         description=description.strip(),
@@ -259,6 +287,7 @@ def adverse_event_create(
     )
     if event.serious:
         pv_reminder_raise(actor=actor, event=event, aware_on=aware_on)
+    inputs_changed(actor=actor, requests=[request])
     return event
 
 
@@ -266,8 +295,9 @@ def adverse_event_create(
 def adverse_event_update(
     *, actor: User, event: AdverseEvent, fields: dict[str, Any], aware_on: date | None = None
 ) -> AdverseEvent:
-    """Change how an event evolved (grade, outcome, resolution, seriousness, relation). An
-    event that becomes serious raises its reporting reminder then."""
+    """Change how an event evolved (grade, outcome, resolution, recovery to grade <= 2,
+    seriousness, relation). An event that becomes serious raises its reporting reminder then;
+    the treatment plan gets a new version in the same transaction."""
     unknown = set(fields) - set(ADVERSE_EVENT_UPDATABLE)
     if unknown:
         raise ApplicationError(
@@ -294,6 +324,7 @@ def adverse_event_update(
     )
     if event.serious and not PharmacovigilanceReminder.objects.filter(adverse_event=event).exists():
         pv_reminder_raise(actor=actor, event=event, aware_on=aware_on)
+    inputs_changed(actor=actor, requests=[request])
     return event
 
 

@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     # One name per shared choice set (several fields use each).
     "ENUM_NAME_OVERRIDES": {
         "YesNoUnknownEnum": "prescriptions.models.YesNoUnknown",
+        "LabStatusEnum": "prescriptions.models.LabStatus",
         "RequestStatusEnum": "prescriptions.models.OffLabelRequest.Status",
         "BodyEnum": "regulatory.models.Body",
         "RenderStatusEnum": "regulatory.models.Dossier.Status",

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import date
+from functools import cache
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pharmacy.classes import classes_current, medication_classify
 from prescriptions.models import (
     ConcomitantMedication,
     Gene,
@@ -13,36 +16,58 @@ from prescriptions.models import (
     Patient,
     PatientIdentity,
     PatientMutation,
+    YesNoUnknown,
+    medication_dates_error,
 )
-from prescriptions.profile import PROFILE_FIELDS
+from prescriptions.profile import PROFILE_FIELDS, TLS_CHEMISTRY_FIELDS
 from prescriptions.services import REQUEST_FIELDS
 
-# Common interacting drugs, so the pharmacist's check starts from a classification (VEN USPI
-# section 7 / SmPC 4.5 classes; the dose checks of a later feature hold the sourced table).
-KNOWN_INTERACTIONS = {
-    "posaconazole": Interaction.STRONG_CYP3A_INHIBITOR,
-    "voriconazole": Interaction.STRONG_CYP3A_INHIBITOR,
-    "itraconazole": Interaction.STRONG_CYP3A_INHIBITOR,
-    "ketoconazole": Interaction.STRONG_CYP3A_INHIBITOR,
-    "clarithromycin": Interaction.STRONG_CYP3A_INHIBITOR,
-    "fluconazole": Interaction.MODERATE_CYP3A_INHIBITOR,
-    "isavuconazole": Interaction.MODERATE_CYP3A_INHIBITOR,
-    "erythromycin": Interaction.MODERATE_CYP3A_INHIBITOR,
-    "ciprofloxacin": Interaction.MODERATE_CYP3A_INHIBITOR,
-    "diltiazem": Interaction.MODERATE_CYP3A_INHIBITOR,
-    "verapamil": Interaction.MODERATE_CYP3A_INHIBITOR,
-    "amiodarone": Interaction.PGP_INHIBITOR,
-    "carvedilol": Interaction.PGP_INHIBITOR,
-    "ciclosporin": Interaction.PGP_INHIBITOR,
-    "ranolazine": Interaction.PGP_INHIBITOR,
-    "rifampicin": Interaction.STRONG_CYP3A_INDUCER,
-    "carbamazepine": Interaction.STRONG_CYP3A_INDUCER,
-    "phenytoin": Interaction.STRONG_CYP3A_INDUCER,
-    "st john's wort": Interaction.STRONG_CYP3A_INDUCER,
+# The interaction class a drug's entry in the sourced classes file gives, in this form's
+# choices. The form has one "strong/moderate inducer" choice; foods are not medications.
+_CLASS_TO_INTERACTION: dict[str, Interaction] = {
+    "strong_cyp3a_inhibitor": Interaction.STRONG_CYP3A_INHIBITOR,
+    "moderate_cyp3a_inhibitor": Interaction.MODERATE_CYP3A_INHIBITOR,
+    "pgp_inhibitor": Interaction.PGP_INHIBITOR,
+    "strong_cyp3a_inducer": Interaction.STRONG_CYP3A_INDUCER,
+    "moderate_cyp3a_inducer": Interaction.STRONG_CYP3A_INDUCER,
+    "none_known": Interaction.NONE_KNOWN,
 }
+
+
+@cache
+def known_interactions() -> dict[str, Interaction]:
+    """Every name of the classes file (INN, Italian, brand…) -> its interaction class, so the
+    pharmacist's check starts from the sourced classification."""
+    return {
+        alias: _CLASS_TO_INTERACTION[drug.klass]
+        for alias, drug in sorted(classes_current().aliases)
+        if drug.klass in _CLASS_TO_INTERACTION
+    }
+
+
+def interaction_for_name(name: str) -> Interaction | None:
+    """The class a typed name gives ("Posaconazolo 300 mg" -> strong inhibitor); None when the
+    table does not know it, or when its known parts disagree (a combination: the pharmacist
+    classifies it)."""
+    found = {
+        _CLASS_TO_INTERACTION[drug.klass]
+        for drug in medication_classify(name)
+        if drug.klass in _CLASS_TO_INTERACTION
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 MEDICATION_ROWS = 6
+_MEDICATION_PARTS = ("name", "interaction", "dose", "started_on", "stopped_on")
 
 _ORDERED_PROFILE = list(PROFILE_FIELDS)
+# The lab statuses and the marrow-burden answer: a profile saved before they existed, or a
+# value not yet back from the laboratory, is "unknown" rather than an error.
+_TLS_ANSWERS = tuple(
+    name
+    for name in TLS_CHEMISTRY_FIELDS
+    if name == "high_marrow_burden" or name.endswith("_status")
+)
 
 
 class PatientProfileForm(forms.ModelForm[Patient]):
@@ -58,6 +83,8 @@ class PatientProfileForm(forms.ModelForm[Patient]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in _TLS_ANSWERS:
+            self.fields[name].required = False  # not given: unknown
         current: dict[str, str] = {}
         meds: list[ConcomitantMedication] = []
         if self.instance.pk:
@@ -86,10 +113,22 @@ class PatientProfileForm(forms.ModelForm[Patient]):
             self.fields[f"med_{i}_dose"] = forms.CharField(
                 label=_("Dose"), required=False, initial=med.dose_text if med else ""
             )
+            # The plan dates an inhibitor's dose change from these (a start may be planned).
+            for part, label in (("started_on", _("Started on")), ("stopped_on", _("Stopped on"))):
+                self.fields[f"med_{i}_{part}"] = forms.DateField(
+                    label=label,
+                    required=False,
+                    initial=getattr(med, part) if med else None,
+                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                )
 
     @property
     def profile_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in _ORDERED_PROFILE]
+        return [self[name] for name in _ORDERED_PROFILE if name not in TLS_CHEMISTRY_FIELDS]
+
+    @property
+    def tls_chemistry_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in TLS_CHEMISTRY_FIELDS]
 
     @property
     def mutation_fields(self) -> list[forms.BoundField]:
@@ -98,17 +137,23 @@ class PatientProfileForm(forms.ModelForm[Patient]):
     @property
     def medication_rows(self) -> list[list[forms.BoundField]]:
         return [
-            [self[f"med_{i}_{part}"] for part in ("name", "interaction", "dose")]
-            for i in range(MEDICATION_ROWS)
+            [self[f"med_{i}_{part}"] for part in _MEDICATION_PARTS] for i in range(MEDICATION_ROWS)
         ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in _TLS_ANSWERS:
+            if name in data and not data[name]:
+                data[name] = YesNoUnknown.UNKNOWN
         for i in range(MEDICATION_ROWS):
             name = (data.get(f"med_{i}_name") or "").strip()
-            known = KNOWN_INTERACTIONS.get(name.lower())
-            if name and known and data.get(f"med_{i}_interaction") in ("", Interaction.UNKNOWN):
-                data[f"med_{i}_interaction"] = known  # fill the class the label gives
+            known = interaction_for_name(name) if name else None
+            if known and data.get(f"med_{i}_interaction") in ("", Interaction.UNKNOWN):
+                data[f"med_{i}_interaction"] = known  # fill the class the sourced table gives
+            started: date | None = data.get(f"med_{i}_started_on")
+            stopped: date | None = data.get(f"med_{i}_stopped_on")
+            if started and stopped and stopped < started:
+                self.add_error(f"med_{i}_stopped_on", medication_dates_error())
         return data
 
     def profile(self) -> dict[str, Any]:
@@ -128,6 +173,8 @@ class PatientProfileForm(forms.ModelForm[Patient]):
                         "interaction": self.cleaned_data.get(f"med_{i}_interaction")
                         or Interaction.UNKNOWN,
                         "dose_text": self.cleaned_data.get(f"med_{i}_dose") or "",
+                        "started_on": self.cleaned_data.get(f"med_{i}_started_on"),
+                        "stopped_on": self.cleaned_data.get(f"med_{i}_stopped_on"),
                     }
                 )
         return rows

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -356,6 +357,11 @@ class Interaction(models.TextChoices):
     UNKNOWN = "unknown", _("Not classified")
 
 
+def medication_dates_error() -> str:
+    """The one wording of the rule, for the model, the form and the API."""
+    return str(_("The stop date is before the start date."))
+
+
 class ConcomitantMedication(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
     drug_name = models.CharField(max_length=120)
@@ -375,6 +381,10 @@ class ConcomitantMedication(models.Model):
 
     def __str__(self) -> str:
         return self.drug_name
+
+    def clean(self) -> None:
+        if self.started_on and self.stopped_on and self.stopped_on < self.started_on:
+            raise ValidationError({"stopped_on": medication_dates_error()})
 
 
 class Drug(models.Model):

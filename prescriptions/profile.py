@@ -69,6 +69,9 @@ PROFILE_FIELDS = (
     "calcium_status",
 )
 
+# Tumour-lysis risk and the chemistry to correct before the first dose: one group on the page.
+TLS_CHEMISTRY_FIELDS = PROFILE_FIELDS[PROFILE_FIELDS.index("peripheral_blasts_10e9_l") :]
+
 
 def field_label(name: str) -> str:
     field = Patient._meta.get_field(name)

@@ -14,6 +14,7 @@ from prescriptions.models import (
     PatientIdentity,
     PatientMutation,
     RequestTransition,
+    medication_dates_error,
 )
 from prescriptions.profile import PROFILE_FIELDS
 from prescriptions.services import REQUEST_FIELDS
@@ -23,7 +24,25 @@ from prescriptions.workflow import TRANSITIONS
 class MedicationSerializer(serializers.ModelSerializer[ConcomitantMedication]):
     class Meta:
         model = ConcomitantMedication
-        fields = ["drug_name", "interaction", "also_pgp_inhibitor", "dose_text", "ongoing"]
+        fields = [
+            "drug_name",
+            "interaction",
+            "also_pgp_inhibitor",
+            "dose_text",
+            "ongoing",
+            "started_on",
+            "stopped_on",
+        ]
+        extra_kwargs = {
+            "started_on": {"help_text": "ISO date; may be in the future (a planned start)."},
+            "stopped_on": {"help_text": "ISO date; not before started_on."},
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        started, stopped = attrs.get("started_on"), attrs.get("stopped_on")
+        if started and stopped and stopped < started:
+            raise serializers.ValidationError({"stopped_on": [medication_dates_error()]})
+        return attrs
 
 
 class PatientSerializer(serializers.ModelSerializer[Patient]):

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -48,6 +49,17 @@ REQUEST_FIELDS = (
     "clinical_rationale",
     "jurisdiction",
 )  # the pathway, and whether it needs an outside decision, are set by choosing a pathway
+MEDICATION_FIELDS = frozenset(
+    {
+        "drug_name",
+        "interaction",
+        "also_pgp_inhibitor",
+        "dose_text",
+        "ongoing",
+        "started_on",
+        "stopped_on",
+    }
+)
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 
 
@@ -144,9 +156,22 @@ def _medications_set(patient: Patient, medications: list[dict[str, Any]] | None)
     if medications is None:
         return
     patient.medications.all().delete()
-    for item in medications:
+    for i, item in enumerate(medications):
+        unknown = set(item) - MEDICATION_FIELDS
+        if unknown:
+            raise ApplicationError(
+                gettext("%(name)s is not a medication field.")
+                % {"name": ", ".join(sorted(unknown))},
+                extra={"field": "medications"},
+            )
         medication = ConcomitantMedication(patient=patient, **item)
-        medication.full_clean(exclude=["patient"])
+        try:
+            medication.full_clean(exclude=["patient"])
+        except ValidationError as exc:
+            raise ApplicationError(
+                f"{medication.drug_name}: {' '.join(exc.messages)}",
+                extra={"field": "medications", "row": i, "errors": exc.message_dict},
+            ) from exc
         medication.save()
 
 

@@ -23,11 +23,11 @@ from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from pharmacy.views import pharmacy_panel
 from prescriptions.apis import RequestFilter
 from prescriptions.forms import (
-    KNOWN_INTERACTIONS,
     AttachForm,
     IdentityForm,
     PatientProfileForm,
     RegimenForm,
+    known_interactions,
 )
 from prescriptions.models import OffLabelRequest
 from prescriptions.profile import profile_missing
@@ -181,7 +181,7 @@ def request_new_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "identity_form": identity_form,
         "my_patients": my_patients,
-        "known_drugs": sorted(KNOWN_INTERACTIONS),
+        "known_drugs": list(known_interactions()),
     }
     return render(request, "prescriptions/step_patient.html", context)
 
@@ -207,7 +207,7 @@ def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         **_step_context(offlabel, "patient"),
         "form": form,
-        "known_drugs": sorted(KNOWN_INTERACTIONS),
+        "known_drugs": list(known_interactions()),
         "missing": profile_missing(offlabel.patient),
     }
     return render(request, "prescriptions/step_patient.html", context)

@@ -143,16 +143,19 @@ def test_an_override_given_in_italian_holds_in_english(client, pharmacist, draft
     italian(client)
     url = reverse("pharmacy:request", args=[draft.pk])
     page = html.unescape(client.get(url).content.decode())
-    assert "Dose troppo alta con posaconazole" in page and "Controlli di sicurezza" in page
+    assert "Dose superiore al massimo da RCP (posaconazole)" in page
+    assert "Controlli di sicurezza" in page
     with translation.override("it"):
         finding = safety_check(draft).open_blocking[0]
-    assert str(finding.message).startswith("Con posaconazole la dose da RCP")
+    assert "la richiesta prevede 100/200/400 mg; con posaconazole l'RCP consente" in str(
+        finding.message
+    )
     client.post(
         reverse("pharmacy:override", args=[draft.pk]),
         {"fingerprint": finding.fingerprint, "reason": "L'inibitore si sospende domani."},
     )
     override = SafetyOverride.objects.get()
-    assert override.message.startswith("With posaconazole the label dose is at most 70 mg")
+    assert "the request asks 100/200/400 mg; with posaconazole the label allows" in override.message
     with translation.override("en"):
         assert not safety_check(draft).open_blocking  # the same finding, decided
     assert "Deroga di ph.rossi" in client.get(url).content.decode()

@@ -85,17 +85,33 @@ def dispense_cycle_one(request: OffLabelRequest, pharmacist: Any) -> OffLabelReq
     """What the pharmacy does to start treatment: TLS precautions, then cycle 1 as planned."""
     from datetime import date
 
-    from pharmacy.plan import cycle_plan
     from pharmacy.services import LineInput, dispensation_create
 
     tls_record(request, pharmacist)
-    plan = cycle_plan(request, 1)
-    assert plan is not None
     dispensation_create(
         actor=pharmacist,
         request=request,
         cycle=1,
-        lines=[LineInput(s, n, "LOT-T1", date(2031, 1, 31)) for s, n in plan.tablets.items()],
+        lines=[
+            LineInput(s, n, "LOT-T1", date(2031, 1, 31))
+            for s, n in planned_tablets(request, 1).items()
+        ],
     )
     request.refresh_from_db()
     return request
+
+
+def planned_tablets(request: OffLabelRequest, cycle: int) -> dict[Decimal, int]:
+    """The plan's tablets for one cycle, as every surface reads them."""
+    from pharmacy.selectors import plan_of
+
+    plan = plan_of(request)
+    assert plan is not None and plan.cycle(cycle) is not None
+    return plan.cycle(cycle).tablets  # type: ignore[union-attr]
+
+
+def cycle_start(cycle: int) -> datetime:
+    """Noon on the day cycle ``cycle`` starts (28-day cycles from FIRST_DOSE)."""
+    from datetime import timedelta
+
+    return (FIRST_DOSE + timedelta(days=28 * (cycle - 1))).replace(hour=12)

@@ -37,7 +37,7 @@ def _rules_with_wording(node: Any, path: str = "") -> list[tuple[str, dict[str, 
 def test_the_stored_brief_is_the_domain_brief():
     if SHARED_BRIEF.exists():  # beside the project on a developer's machine
         assert BRIEF.read_text(encoding="utf-8") == SHARED_BRIEF.read_text(encoding="utf-8")
-    assert "posaconazole -> 70 mg" in BRIEF.read_text(encoding="utf-8")
+    assert "day 3 50 mg, day 4 70 mg; then 70 mg daily" in BRIEF.read_text(encoding="utf-8")
 
 
 def test_every_label_wording_is_quoted_from_the_brief():
@@ -90,13 +90,14 @@ def test_loading_is_idempotent_and_a_changed_file_becomes_a_new_version(db, tmp_
 
     changed = json.loads(LABEL_RULES_FILE.read_text(encoding="utf-8"))
     changed["version"] = 2
-    changed["inhibitors"][0]["max_dose_mg"] = 60  # an invented label change
+    changed["inhibitors"][0]["steady_mg"] = 60  # an invented label change
+    changed["inhibitors"][0]["ramp_up_steps_mg"][-1] = 60
     changed_file = tmp_path / "rules.json"
     changed_file.write_text(json.dumps(changed), encoding="utf-8")
     second = label_rules_load(path=changed_file)
     assert second.created and second.version == 2
     current = label_rules_current()
-    assert current.version == 2 and current.data["inhibitors"][0]["max_dose_mg"] == 60
+    assert current.version == 2 and current.data["inhibitors"][0]["steady_mg"] == 60
     assert LabelRuleSet.objects.get(version=1).is_current is False
 
     back = label_rules_load()  # the shipped file again: its version becomes current again

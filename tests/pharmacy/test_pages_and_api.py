@@ -30,9 +30,13 @@ def test_pharmacist_sees_findings_with_sources_and_can_override_on_the_page(
     page = client.get(url)
     text = page.content.decode()
     assert page.status_code == 200
-    assert "With posaconazole the label dose is at most 70 mg daily; 400 mg is planned." in text
-    assert "posaconazole -&gt; 70 mg" in text  # the label wording, quoted
-    assert "verify against the current label" in text  # the unconfirmed ramp-up
+    assert (
+        "the request asks 100/200/400 mg; with posaconazole the label allows at most "
+        "10/20/50/70 mg. The plan gives the lower dose, 10/20/50/70 mg."
+    ) in text
+    assert "day 4 70 mg; then 70 mg daily" in text  # the label wording, quoted
+    assert "inhibitors.posaconazole" in text  # the rule, cited by its code
+    assert "verify against the current label" in text  # the EU SmPC's differing wording
     assert 'name="fingerprint"' in text and "130 mg" in text  # azacitidine from BSA
     finding = safety_check(posaconazole_draft).open_blocking[0]
     too_short = client.post(
@@ -55,10 +59,10 @@ def test_the_prescriber_sees_the_findings_but_no_override_form(
 ):
     client.force_login(physician)
     page = client.get(reverse("pharmacy:request", args=[posaconazole_draft.pk])).content.decode()
-    assert "Dose too high with posaconazole" in page and 'name="fingerprint"' not in page
-    assert "A pharmacist decides." in page
+    assert "Dose above the label maximum (posaconazole)" in page
+    assert 'name="fingerprint"' not in page and "A pharmacist decides." in page
     detail = client.get(reverse("requests:detail", args=[posaconazole_draft.pk])).content
-    assert b"1 blocking" in detail and b"Dose too high with posaconazole" in detail
+    assert b"1 blocking" in detail and b"Dose above the label maximum (posaconazole)" in detail
 
 
 def test_other_hospitals_and_roles_without_access_get_nothing(
@@ -108,7 +112,7 @@ def test_tls_and_dispensing_through_the_page(client, approved, pharmacist):
     approved.refresh_from_db()
     assert approved.status == OffLabelRequest.Status.ACTIVE
     again = client.post(reverse("pharmacy:dispense", args=[approved.pk]), form, follow=True)
-    assert "Cycle 1 was already dispensed by ph.rossi" in again.content.decode()
+    assert "Cycle 1 was already dispensed in full by ph.rossi" in again.content.decode()
     assert Dispensation.objects.count() == 1
 
 
@@ -186,20 +190,22 @@ def test_prices_page_and_api(client, api_client, pharmacist, physician):
 def test_costs_page_queries_do_not_grow_with_requests(
     client, pharmacist, physician, draft, make_request, hospital
 ):
-    from pharmacy.plan import cycle_plan
     from pharmacy.services import LineInput, dispensation_create
+    from tests.pharmacy.conftest import planned_tablets
 
     client.force_login(pharmacist)
 
     def dispense_one(request):
         request = approve(request, physician, pharmacist)
         tls_record(request, pharmacist)
-        plan = cycle_plan(request, 1)
         dispensation_create(
             actor=pharmacist,
             request=request,
             cycle=1,
-            lines=[LineInput(s, n, "LOT-1", date(2031, 1, 1)) for s, n in plan.tablets.items()],
+            lines=[
+                LineInput(s, n, "LOT-1", date(2031, 1, 1))
+                for s, n in planned_tablets(request, 1).items()
+            ],
         )
 
     dispense_one(draft)

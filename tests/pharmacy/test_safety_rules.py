@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from pharmacy.safety import BLOCKING, INFO, WARNING, lab_schedule, safety_check
+from pharmacy.safety import BLOCKING, INFO, WARNING, safety_check
 from tests.pharmacy.conftest import FIRST_DOSE, ROME, tls_record
 
 POSACONAZOLE = {"drug_name": "posaconazole", "interaction": "strong_cyp3a_inhibitor"}
@@ -23,88 +23,102 @@ def _by_code(request):
 def test_the_label_dose_raises_no_dose_finding(make_request):
     findings = _by_code(make_request())  # VEN 400 mg + azacitidine, 3-day ramp-up
     assert not [f for f in findings.values() if f.severity == BLOCKING]
-    assert not {"dose_above_label", "dose_below_label", "ramp_up_differs"} & set(findings)
+    assert not {"dose_above_label", "dose_below_label", "dose_adjusted"} & set(findings)
     report = safety_check(make_request())
     assert report.label_target_mg == Decimal(400) and report.max_dose_mg is None
     assert report.expected_ramp_up_mg == [Decimal(100), Decimal(200), Decimal(400)]
 
 
-def test_posaconazole_caps_the_dose_at_70_mg_and_blocks_400(make_request):
-    findings = _by_code(make_request([POSACONAZOLE]))
-    blocking = findings["dose_above_posaconazole"]
-    assert blocking.severity == BLOCKING
+def test_posaconazole_plans_10_20_50_70_and_blocks_a_request_for_400(make_request):
+    """USPI AML rows: "posaconazole: ramp-up day 1 10 mg, day 2 20 mg, day 3 50 mg, day 4 70
+    mg; then 70 mg daily"."""
+    report = safety_check(make_request([POSACONAZOLE]))
+    findings = {f.code: f for f in report.findings}
+    blocking = findings["dose_above_inhibitor"]
+    assert blocking.severity == BLOCKING and blocking.rule == "inhibitors.posaconazole"
     assert blocking.message == (
-        "With posaconazole the label dose is at most 70 mg daily; 400 mg is planned."
+        "cycle 1 day 1 to cycle 4 day 28: the request asks 100/200/400 mg; with posaconazole the "
+        "label allows at most 10/20/50/70 mg. The plan gives the lower dose, 10/20/50/70 mg."
     )
-    assert "posaconazole -> 70 mg" in blocking.wording and "USPI" in blocking.source
+    assert "day 4 70 mg; then 70 mg daily" in blocking.wording and "USPI" in blocking.source
+    assert blocking.confirmed is True
     assert findings["strong_inhibitor_at_initiation"].severity == WARNING
-    ramp = findings["ramp_up_with_inhibitor"]
-    assert "10/20/50/70 mg (days 1–4)" in ramp.message and ramp.confirmed is False
-    assert (
-        findings["inhibitor_resume"].message
-    ) == "Resume the previous venetoclax dose 2–3 days after posaconazole stops."
-    assert safety_check(make_request([POSACONAZOLE])).max_dose_mg == Decimal(70)
+    assert findings["inhibitor_resume"].message == (
+        "Record the stop date of posaconazole: the plan resumes the previous venetoclax dose 3 "
+        "days after it (the later end of the label's 2–3 days)."
+    )
+    assert report.max_dose_mg == Decimal(70)
+    assert report.expected_ramp_up_mg == [Decimal(10), Decimal(20), Decimal(50), Decimal(70)]
 
 
 def test_posaconazole_with_70_mg_and_its_ramp_up_is_not_blocked(make_request):
-    request = make_request(
-        [POSACONAZOLE],
-        ven_target_dose_mg=Decimal(70),
-        ramp_up="custom",
-        ramp_up_custom="10/20/50/70 mg",
-    )
-    findings = _by_code(request)
-    assert findings["dose_adjusted_posaconazole"].severity == INFO
-    assert "ramp_up_with_inhibitor" not in findings
-    assert not safety_check(request).open_blocking
+    for ramp in (
+        {"ramp_up": "custom", "ramp_up_custom": "10/20/50/70 mg"},
+        {"ramp_up": "label_adjusted"},
+    ):
+        request = make_request([POSACONAZOLE], ven_target_dose_mg=Decimal(70), **ramp)
+        findings = _by_code(request)
+        assert findings["dose_adjusted"].severity == INFO
+        assert "dose_above_inhibitor" not in findings
+        assert not safety_check(request).open_blocking
 
 
-def test_another_strong_inhibitor_caps_the_dose_at_100_mg(make_request):
-    findings = _by_code(make_request([VORICONAZOLE], ven_target_dose_mg=Decimal(200)))
-    assert findings["dose_above_strong_cyp3a"].message == (
-        "With voriconazole the label dose is at most 100 mg daily; 200 mg is planned."
-    )
-    assert "10/20/50/100 mg" in findings["ramp_up_with_inhibitor"].message
-    ok = _by_code(make_request([VORICONAZOLE], ven_target_dose_mg=Decimal(100)))
-    assert ok["dose_adjusted_strong_cyp3a"].severity == INFO
+def test_another_strong_inhibitor_plans_10_20_50_100(make_request):
+    """USPI AML rows: "other strong CYP3A inhibitor: day 1 10 mg, day 2 20 mg, day 3 50 mg,
+    day 4 100 mg; then 100 mg"."""
+    report = safety_check(make_request([VORICONAZOLE], ven_target_dose_mg=Decimal(200)))
+    findings = {f.code: f for f in report.findings}
+    assert findings["dose_above_inhibitor"].rule == "inhibitors.strong_cyp3a"
+    assert report.expected_ramp_up_mg == [Decimal(10), Decimal(20), Decimal(50), Decimal(100)]
+    ok = _by_code(make_request([VORICONAZOLE], ven_target_dose_mg=100, ramp_up="label_adjusted"))
+    assert ok["dose_adjusted"].severity == INFO and "dose_above_inhibitor" not in ok
 
 
 @pytest.mark.parametrize(
-    ("regimen", "ramp_up", "cap"),
-    [("azacitidine", "hma_3_day", "200"), ("ldac", "ldac_4_day", "300")],
+    ("regimen", "ramp_up", "steps"),
+    [("azacitidine", "hma_3_day", [50, 100, 200]), ("ldac", "ldac_4_day", [50, 100, 200, 300])],
 )
-def test_a_moderate_inhibitor_halves_the_label_dose(make_request, regimen, ramp_up, cap):
+def test_a_moderate_inhibitor_halves_every_step_and_the_steady_dose(
+    make_request, regimen, ramp_up, steps
+):
+    """USPI AML rows: "moderate CYP3A inhibitor, or P-gp inhibitor: reduce the dose by at
+    least 50%, during ramp-up and at the steady daily dose"."""
     label = {"azacitidine": 400, "ldac": 600}[regimen]
-    findings = _by_code(
+    report = safety_check(
         make_request([FLUCONAZOLE], regimen=regimen, ramp_up=ramp_up, ven_target_dose_mg=label)
     )
-    assert findings["dose_above_moderate_cyp3a"].message == (
-        f"With fluconazole the label dose is at most {cap} mg daily; {label} mg is planned."
-    )
-    assert "reduce by at least 50%" in findings["dose_above_moderate_cyp3a"].wording
+    findings = {f.code: f for f in report.findings}
+    assert findings["dose_above_inhibitor"].rule == "inhibitors.moderate_cyp3a"
+    assert report.expected_ramp_up_mg == [Decimal(s) for s in steps]
     assert "strong_inhibitor_at_initiation" not in findings
 
 
 def test_a_pgp_inhibitor_or_a_drug_flagged_as_one_halves_the_dose(make_request):
-    assert "dose_above_pgp" in _by_code(make_request([AMIODARONE]))
+    report = safety_check(make_request([AMIODARONE]))
+    assert {f.rule for f in report.findings if f.code == "dose_above_inhibitor"} == {
+        "inhibitors.pgp"
+    }
     flagged = {"drug_name": "invented-pgp", "interaction": "none_known", "also_pgp_inhibitor": True}
     findings = _by_code(make_request([flagged], ven_target_dose_mg=Decimal(200)))
-    assert findings["dose_adjusted_pgp"].message == (
-        "200 mg planned, within the label's 200 mg with invented-pgp."
+    assert findings["dose_above_inhibitor"].message.startswith(
+        "cycle 1 days 1–2: the request asks 100/200 mg; with invented-pgp the label allows at "
+        "most 50/100 mg."
     )
 
 
-def test_a_stopped_inhibitor_does_not_count(make_request):
+def test_a_stopped_inhibitor_without_a_date_does_not_count_but_asks_for_the_date(make_request):
     stopped = {**POSACONAZOLE, "ongoing": False}
-    assert "dose_above_posaconazole" not in _by_code(make_request([stopped]))
+    findings = _by_code(make_request([stopped]))
+    assert "dose_above_inhibitor" not in findings
+    assert findings["inhibitor_stop_date_missing"].severity == WARNING
 
 
 def test_severe_hepatic_impairment_halves_the_dose_and_unknown_function_warns(make_request):
-    severe = _by_code(make_request(profile={"hepatic_function": "severe"}))
-    assert severe["dose_above_hepatic_severe"].message == (
-        "With severe hepatic impairment the label dose is at most 200 mg daily; 400 mg is planned."
-    )
-    assert "Child-Pugh C" in severe["dose_above_hepatic_severe"].wording
+    report = safety_check(make_request(profile={"hepatic_function": "severe"}))
+    severe = {f.code: f for f in report.findings}
+    assert severe["dose_above_hepatic"].rule == "hepatic"
+    assert report.expected_ramp_up_mg == [Decimal(50), Decimal(100), Decimal(200)]
+    assert "Child-Pugh C" in severe["dose_above_hepatic"].wording
     unknown = _by_code(make_request(profile={"hepatic_function": "unknown"}))
     assert unknown["hepatic_unknown"].severity == WARNING
 
@@ -113,7 +127,8 @@ def test_dose_above_or_below_the_partner_label_dose(make_request):
     above = _by_code(make_request(ven_target_dose_mg=Decimal(600)))
     assert above["dose_above_label"].severity == BLOCKING
     assert above["dose_above_label"].message == (
-        "600 mg is above the label's 400 mg daily with azacitidine."
+        "cycle 1 day 4 to cycle 4 day 28: the request asks 600 mg; with azacitidine the label "
+        "allows at most 400 mg. The plan gives the lower dose, 400 mg."
     )
     ldac = _by_code(make_request(regimen="ldac", ramp_up="ldac_4_day", ven_target_dose_mg=600))
     assert not {"dose_above_label", "dose_below_label", "ramp_up_partner_mismatch"} & set(ldac)
@@ -124,8 +139,8 @@ def test_dose_above_or_below_the_partner_label_dose(make_request):
 def test_a_ramp_up_that_does_not_match_the_partner_warns(make_request):
     findings = _by_code(make_request(regimen="ldac", ramp_up="hma_3_day", ven_target_dose_mg=600))
     assert findings["ramp_up_partner_mismatch"].message == (
-        "The request plans the 3-day ramp-up 100 / 200 / 400 mg (with azacitidine or "
-        "decitabine), but with cytarabine (low dose) the label ramp-up is 100/200/400/600 mg."
+        "The request plans the hma_3_day ramp-up, but with cytarabine (low dose) the label "
+        "ramp-up is 100/200/400/600 mg."
     )
 
 
@@ -174,16 +189,16 @@ def test_st_johns_wort_inducers_and_unclassified_drugs(make_request):
             ]
         )
     )
-    assert findings["contraindicated_st_johns_wort"].severity == BLOCKING
-    assert findings["cyp3a_inducer"].severity == WARNING
-    assert findings["cyp3a_inducer"].confirmed is False  # not in the brief: shown as "verify"
-    assert findings["medication_unclassified"].message.startswith("invented-drug:")
+    assert findings["contraindicated"].severity == BLOCKING
+    assert findings["inducer"].severity == BLOCKING and findings["inducer"].rule == "inducers"
+    assert findings["medication_unclassified"].message.startswith("invented-drug is not in")
+    assert findings["medication_unclassified"].rule == "classification"
 
 
 def test_a_dose_no_tablet_combination_makes_is_blocking(make_request):
     findings = _by_code(make_request(ven_target_dose_mg=Decimal(75)))
     assert findings["dose_not_in_tablets"].message == (
-        "75 mg cannot be made from 100 mg, 50 mg, 10 mg tablets."
+        "75 mg cannot be made from 100 mg, 50 mg, 10 mg tablets; the plan rounds it down."
     )
 
 
@@ -199,7 +214,8 @@ def test_tls_prophylaxis_is_a_warning_until_recorded(make_request, physician):
 
 
 def _times(request, first=FIRST_DOSE):
-    return [(lab.label, lab.earliest, lab.latest) for lab in lab_schedule(request, first)]
+    tls_record(request, request.prescriber, first_dose_at=first)
+    return [(lab.label, lab.earliest, lab.latest) for lab in safety_check(request).lab_schedule]
 
 
 def test_lab_times_for_the_3_day_ramp_up(make_request):

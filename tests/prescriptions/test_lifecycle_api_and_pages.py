@@ -14,7 +14,12 @@ PROFILE_JSON = {
 
 
 def _last_event():
-    return AuditEvent.objects.order_by("-sequence")[0]
+    """The last event of the action itself (a new treatment plan version is recorded with it)."""
+    return (
+        AuditEvent.objects.exclude(action__in=["plan.version_created", "label_rules.loaded"])
+        .order_by("-sequence")
+        .first()
+    )
 
 
 def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, rules):
@@ -51,7 +56,7 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
             "patient": pid,
             "regimen": "azacitidine",
             "ven_target_dose_mg": "200",  # fluconazole (moderate CYP3A): at least 50% less
-            "ramp_up": "hma_3_day",
+            "ramp_up": "label_adjusted",  # the label's ramp-up, halved for fluconazole
             "cycles_planned": 4,
             "jurisdiction": "GB",
             "clinical_rationale": "Relapse after intensive induction, unfit for re-induction.",
@@ -113,7 +118,20 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
         format="json",
     )
     assert patched.status_code == 200 and patched.json()["cycles_planned"] == 6
-    assert _last_event().action == "request.updated"
+    # The plan changed (6 cycles): a new version, and the attestations made on the old one
+    # before approval are withdrawn; the prescriber and the pharmacist attest again.
+    recent = [e.action for e in AuditEvent.objects.order_by("-sequence")[:12]]
+    assert "request.updated" in recent and "plan.version_created" in recent
+    assert "checklist.attestation_withdrawn" in recent
+    for item in api_client.get(f"/api/v1/requests/{rid}/checklist/").json():
+        if item["kind"] != "attestation" or item.get("attested_by"):
+            continue
+        api_client.force_authenticate(physician if "physician" in item["attesters"] else pharmacist)
+        again = api_client.post(
+            f"/api/v1/checklist-items/{item['id']}/attest/", {"note": "ok"}, format="json"
+        )
+        assert again.status_code == 200, again.content
+    api_client.force_authenticate(physician)
     stale = api_client.patch(
         f"/api/v1/requests/{rid}/",
         {"cycles_planned": 5, "version": current["version"]},
@@ -154,12 +172,16 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
         format="json",
     )
     assert tls.status_code == 200, tls.content
-    # fluconazole: 200 mg from day 3, after 100 and 200 mg: 1 + 2 + 26 x 2 tablets of 100 mg.
+    # fluconazole: the label's 100/200/400 halved, 50/100/200 mg, then 200 mg for 25 days:
+    # 1 x 50 mg, then 1 + 26 x 2 tablets of 100 mg.
     dispensed = api_client.post(
         f"/api/v1/requests/{rid}/dispensations/",
         {
             "cycle": 1,
-            "lines": [{"strength_mg": "100", "quantity": 55, "lot": "L1", "expiry": "2031-01-31"}],
+            "lines": [
+                {"strength_mg": "100", "quantity": 53, "lot": "L1", "expiry": "2031-01-31"},
+                {"strength_mg": "50", "quantity": 1, "lot": "L2", "expiry": "2031-01-31"},
+            ],
         },
         format="json",
     )
