@@ -6,5 +6,7 @@ class PharmacyConfig(AppConfig):
     verbose_name = "Pharmacy: safety checks and dispensing"
 
     def ready(self) -> None:
-        from pharmacy import requirements  # noqa: F401 - registers the approval guard
-        from pharmacy import services  # noqa: F401 - registers the plan-version hook
+        from pharmacy import (
+            requirements,  # noqa: F401 - registers the approval guard
+            services,  # noqa: F401 - registers the plan-version hook
+        )

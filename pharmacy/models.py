@@ -147,6 +147,22 @@ class TreatmentPlanVersion(models.Model):
         return f"Plan v{self.number} of request {self.request_id}"
 
 
+class SafetySummary(models.Model):
+    """How many blocking findings of a request wait for a decision, kept for the lists (the
+    queue shows it per row without running the checks 25 times). Refreshed by every service
+    that changes what the checks read, and when the label rules change."""
+
+    request = models.OneToOneField(
+        "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="safety_summary"
+    )
+    open_blocking = models.PositiveSmallIntegerField(default=0)
+    rules_version = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.open_blocking} open blocking for request {self.request_id}"
+
+
 class Dispensation(models.Model):
     """A supply for one cycle. A cycle may be supplied in parts (a partial supply with its
     reason); together they never exceed the plan's tablets for that cycle."""

@@ -116,8 +116,8 @@ class PlanInputs:
         """JSON-ready, for the version's hash and its stored snapshot."""
 
         def plain(value: Any) -> Any:
-            if isinstance(value, Decimal):
-                return str(value)
+            if isinstance(value, Decimal):  # 400, 400.0 and 4E+2 are one value, one text
+                return format(value.normalize(), "f")
             if isinstance(value, date | datetime):
                 return value.isoformat()
             if isinstance(value, tuple | list):
@@ -517,10 +517,8 @@ def plan_compute(inputs: PlanInputs, rules: LabelRules) -> TreatmentPlan | None:
         for day in range(1, cycle.ven_days + 1):
             on = cycle.start_on + timedelta(days=day - 1) if cycle.start_on else None
             ramp_day = day if number == 1 else STEADY_DAY
-            if number == 1 and day <= len(ramp):
-                requested = min(ramp[day - 1], target)
-            else:
-                requested = target
+            in_ramp_up = number == 1 and day <= len(ramp)
+            requested = min(ramp[day - 1], target) if in_ramp_up else target
             limits = _day_limits(inputs, rules, ramp_day, on, label, requested)
             maximum = min((lim.max_mg for lim in limits), default=None)
             if inputs.ramp_up == LABEL_ADJUSTED and maximum is not None:
@@ -575,7 +573,7 @@ def _lab_times(plan: TreatmentPlan) -> list[LabTime]:
         return []
     rules = plan.rules
     early, late = (timedelta(hours=h) for h in rules.tls_labs_hours_after_new_dose)
-    steps = one.ramp_up_days + [one.days[len(one.ramp_up_days)]]
+    steps = [*one.ramp_up_days, one.days[len(one.ramp_up_days)]]
     times = []
     for day in steps:
         taken = tls.first_dose_at + timedelta(days=day.day - 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -45,6 +46,7 @@ def label_rules_load(*, path: Path = LABEL_RULES_FILE) -> LoadReport:
         if not existing.is_current:
             LabelRuleSet.objects.filter(is_current=True).update(is_current=False)
             LabelRuleSet.objects.filter(pk=existing.pk).update(is_current=True)
+            _summaries_refresh()
         return LoadReport(existing.version, created=False)
     latest = LabelRuleSet.objects.order_by("-version").first()
     LabelRuleSet.objects.filter(is_current=True).update(is_current=False)
@@ -63,7 +65,17 @@ def label_rules_load(*, path: Path = LABEL_RULES_FILE) -> LoadReport:
         target=rule_set,
         summary=f"{rule_set} loaded from the data file v{data['version']}",
     )
+    _summaries_refresh()
     return LoadReport(rule_set.version, created=True)
+
+
+def _summaries_refresh() -> None:
+    """New rules: the stored counts of open blocking findings are recomputed."""
+    from pharmacy.models import SafetySummary
+    from pharmacy.services import safety_summary_refresh
+
+    for summary in SafetySummary.objects.select_related("request__patient"):
+        safety_summary_refresh(summary.request)
 
 
 def label_rules_current() -> LabelRuleSet:
@@ -251,7 +263,7 @@ def _steps(values: Any, where: str) -> tuple[Decimal, ...]:
     if not isinstance(values, list) or not values:
         raise RulesInvalid(f"{where}: needs a non-empty list of doses")
     steps = tuple(_dec(v, where) for v in values)
-    if any(b < a for a, b in zip(steps, steps[1:], strict=False)):
+    if any(b < a for a, b in itertools.pairwise(steps)):
         raise RulesInvalid(f"{where}: ramp-up steps must not decrease")
     return steps
 

@@ -33,6 +33,7 @@ from pharmacy.plan import (
     TreatmentPlan,
     inhibitor_active,
     inhibitor_rules_for,
+    requested_steps,
 )
 from pharmacy.rules import LabelRules
 from prescriptions.selectors import decimal_plain
@@ -406,20 +407,20 @@ class _Checker:
     # --- dose -------------------------------------------------------------------------------------
 
     def check_dose(self) -> None:
-        inputs, rules, plan = self.inputs, self.rules, self.plan
-        if inputs.ramp_up == CUSTOM and (plan is None or plan.requested_steps_mg is None):
-            if inputs.target_mg is not None:
-                self.add(
-                    "ramp_up_not_computable",
-                    Text(gettext_noop("Custom ramp-up not readable")),
-                    Text(
-                        gettext_noop(
-                            "Write the custom ramp-up as daily doses, e.g. '10/20/50/70 mg'. "
-                            "Until then the plan uses the label's ramp-up under the limits "
-                            "that apply."
-                        )
-                    ),
-                )
+        inputs, plan = self.inputs, self.plan
+        unreadable = requested_steps(inputs, self.rules) is None
+        if inputs.ramp_up == CUSTOM and unreadable and inputs.target_mg is not None:
+            self.add(
+                "ramp_up_not_computable",
+                Text(gettext_noop("Custom ramp-up not readable")),
+                Text(
+                    gettext_noop(
+                        "Write the custom ramp-up as daily doses, e.g. '10/20/50/70 mg'. "
+                        "Until then the plan uses the label's ramp-up under the limits "
+                        "that apply."
+                    )
+                ),
+            )
         self.check_tablets()
         if plan is None:
             return

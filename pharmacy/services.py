@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django_stubs_ext import StrOrPromise
@@ -26,6 +26,7 @@ from pharmacy.models import (
     DispensationLine,
     Payer,
     SafetyOverride,
+    SafetySummary,
     TlsPrecautions,
     TreatmentPlanVersion,
 )
@@ -130,6 +131,7 @@ def safety_override_create(
             "reason": reason,
         },
     )
+    safety_summary_refresh(request)
     return override
 
 
@@ -267,9 +269,9 @@ def dispense_next_cycle(request: OffLabelRequest, plan: Any) -> int:
     done = dispensed_by_cycle(request)
     for cycle in plan.cycles:
         given = done.get(cycle.number, {})
-        if any(given.get(s, 0) < n for s, n in cycle.tablets.items()) or not given:
-            if not cycle.tablets and not given:
-                continue  # a cycle with no VEN day (never, in practice) has nothing to give
+        # In milligrams: a cycle supplied in full stays done when a later change to the plan
+        # (an inhibitor recorded afterwards) would have planned it with other tablets.
+        if sum((s * n for s, n in given.items()), Decimal(0)) < cycle.total_mg:
             return int(cycle.number)
     return len(plan.cycles) + 1
 
@@ -544,6 +546,19 @@ def dispensation_create(
     return dispensation
 
 
+def safety_summary_refresh(request: OffLabelRequest) -> SafetySummary:
+    """Store the request's number of open blocking findings for the lists."""
+    report = safety_check(request)
+    summary, _ = SafetySummary.objects.update_or_create(
+        request=request,
+        defaults={
+            "open_blocking": len(report.open_blocking),
+            "rules_version": report.rules.version,
+        },
+    )
+    return summary
+
+
 # --- Treatment plan versions -----------------------------------------------------------------
 
 # Before approval an attestation is part of the decision being prepared: a new plan withdraws
@@ -566,6 +581,7 @@ def plan_version_sync(
     made on it before approval are withdrawn. Returns the current version."""
     ctx = plan_context(request)
     latest = plan_version_latest(request)
+    safety_summary_refresh(request)
     if latest is not None and latest.inputs_hash == ctx.digest:
         return latest
     if ctx.plan is None and latest is None:

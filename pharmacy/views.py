@@ -67,6 +67,9 @@ def pharmacy_panel(offlabel: OffLabelRequest) -> dict[str, Any]:
         "safety_open": report.open_blocking,
         "cycles_dispensed": offlabel.dispensations.values("cycle").distinct().count(),
         "plan_version": plan_version_latest(offlabel),
+        "plan_schedule": "/".join(decimal_plain(d) for d in report.plan.schedule_mg)
+        if report.plan
+        else "",
     }
 
 

@@ -95,6 +95,7 @@ _ROW_RELATED = (
     "prescriber__first_name",
     "prescriber__last_name",
     "drug__name",
+    "safety_summary__open_blocking",
 )
 
 
@@ -102,7 +103,7 @@ def list_rows(queryset: QuerySet[OffLabelRequest]) -> QuerySet[OffLabelRequest]:
     """A request list (``request_list``) trimmed to the columns a list row reads: the request's
     own and a few of its patient, prescriber and drug. For reading only."""
     own = [field.name for field in OffLabelRequest._meta.concrete_fields]
-    return queryset.only(*own, *_ROW_RELATED)
+    return queryset.select_related("safety_summary").only(*own, *_ROW_RELATED)
 
 
 def pharmacy_queue(user: Any) -> QuerySet[OffLabelRequest]:

@@ -107,7 +107,7 @@ def planned_tablets(request: OffLabelRequest, cycle: int) -> dict[Decimal, int]:
 
     plan = plan_of(request)
     assert plan is not None and plan.cycle(cycle) is not None
-    return plan.cycle(cycle).tablets  # type: ignore[union-attr]
+    return plan.cycle(cycle).tablets
 
 
 def cycle_start(cycle: int) -> datetime:

@@ -109,6 +109,7 @@ def test_the_plan_prices_each_strength_at_its_own_price(make_request, hospital, 
     _price(hospital, pharmacist, FIFTY, "30.0000")
     _price(hospital, pharmacist, TEN, "6.5000")
     plan = plan_of(request)
+    assert plan is not None
     cost = plan_cost(request, plan)
     fifty, ten = plan.tablets[FIFTY], plan.tablets[TEN]
     assert cost.cost == Decimal(fifty * 30 + ten * Decimal("6.5")).quantize(Decimal("0.01"))

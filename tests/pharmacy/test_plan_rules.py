@@ -361,7 +361,10 @@ def test_posaconazole_azacitidine_70_mg_ramp_up_10_20_50_70_and_tablets():
     # the standard ramp-up asks 70 mg on days 1-3: above the posaconazole row, blocking
     above = one(found, "dose_above_inhibitor")
     assert (above.rule, above.confirmed, above.open) == ("inhibitors.posaconazole", True, True)
-    assert "days 1–3" in above.message.english and "10/20/50 mg" in above.message.english
+    assert (
+        "cycle 1 days 1–3: the request asks 70 mg; with posaconazole the label allows at most "
+        "10/20/50 mg. The plan gives the lower dose, 10/20/50 mg." in above.message.english
+    )
     start = one(found, "strong_inhibitor_at_initiation")
     assert (start.severity, start.rule) == ("warning", "initiation_contraindication")
     eu = one(found, "eu_strong_inhibitor")
@@ -511,6 +514,28 @@ def test_inhibitor_started_mid_cycle_lowers_the_dose_from_its_start_date():
     assert "days 10–28" in one(found, "dose_above_inhibitor").message.english
     # not on the ramp-up days: no initiation warning
     assert "strong_inhibitor_at_initiation" not in codes(found)
+    # from day 1 it is at initiation; from day 5 (after the ramp-up) it is not
+    for day, warned in ((1, True), (5, False)):
+        later = med("voriconazole", started_on=DAY1 + timedelta(days=day - 1))
+        found = compute(inputs(medications=(later,)))[1]
+        assert ("strong_inhibitor_at_initiation" in codes(found)) is warned, day
+
+
+@cites("initiation_contraindication")
+@pytest.mark.xfail(
+    strict=True,
+    reason="safety.py check_inhibitor_advice: the ramp-up days are read from the adjusted plan "
+    "(PlanCycle.ramp_up_days stops where the dose first stops rising), so a strong inhibitor "
+    "started on ramp-up day 2, 3 or 4 lowers that day's dose, ends the 'ramp-up' early and is "
+    "not reported as a strong CYP3A inhibitor at initiation",
+)
+@pytest.mark.parametrize("day", [2, 3, 4])
+def test_a_strong_inhibitor_started_during_the_ramp_up_is_at_initiation(day):
+    """Contraindications: strong CYP3A inhibitors at initiation and ramp-up (stated for CLL in
+    USPI; posaconazole's own label for leukaemia patients)"""
+    later = med("voriconazole", started_on=DAY1 + timedelta(days=day - 1))
+    found = compute(inputs(medications=(later,)))[1]
+    assert "strong_inhibitor_at_initiation" in codes(found)
 
 
 @cites("inhibitor_advice", findings=("inhibitor_stop_date_missing",))
@@ -975,6 +1000,13 @@ def test_cytopenia_occurrences_shorten_to_21_then_14_then_beyond_label():
     beyond = one(found, "cytopenia_beyond_label")
     assert (beyond.severity, beyond.rule, beyond.open) == (BLOCKING, "cytopenia", True)
     assert "From cycle 5 VEN would run 7 days" in beyond.message.english
+    # a fifth occurrence: the finding still names the first cycle beyond the label
+    fifth = (*episodes, episode(137, 147))
+    plan, found = compute(inputs(cycles=6, remission_on=REMISSION, cytopenias=fifth))
+    assert [c.ven_days for c in plan.cycles] == [28, 28, 21, 14, 7, 0]
+    assert (
+        "From cycle 5 VEN would run 7 days" in one(found, "cytopenia_beyond_label").message.english
+    )
     # the cycles still start every 28 days after the delay
     assert [c.start_on for c in plan.cycles][1:] == [
         date(2027, 1, 5) + timedelta(days=28 * k) for k in range(5)
@@ -1509,3 +1541,16 @@ def test_safety_report_figures_from_the_plan():
     assert (empty.expected_ramp_up_mg, empty.lab_schedule) == ([], [])
     no_days = report(inputs(cycle_days=0, medications=(med("fluconazole"),)))
     assert no_days.plan.days == [] and no_days.max_dose_mg is None
+
+
+def test_tablets_are_listed_largest_strength_first():
+    plan, _ = compute(inputs(target_mg=D(160), cycles=2))
+    assert list(plan.cycle_one.tablets) == [D(100), D(50), D(10)]
+    assert list(plan.tablets) == [D(100), D(50), D(10)]
+    assert plan.schedule_data()[0]["tablets"] == {"100": 1 + 27, "50": 27, "10": 27}
+
+
+def test_the_reports_maximum_is_cycle_ones_last_day():
+    """An inhibitor started on day 28: the last day's adjusted maximum is the report's."""
+    start = DAY1 + timedelta(days=27)
+    assert report(inputs(medications=(med("voriconazole", started_on=start),))).max_dose_mg == 100
