@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone, translation
@@ -48,14 +49,36 @@ def _label(choices: Any, value: str | None) -> str:
     return str(choices(value).label) if value else ""
 
 
-def registry_648_row(request: RequestWithOutcomes) -> list[str]:
-    """One treated request from ``followup.selectors.with_outcomes``."""
+def planned_daily_doses(requests: Iterable[Any]) -> dict[int, Decimal | None]:
+    """The steady daily VEN dose of each request's latest recorded treatment plan (the plan
+    computes the dose once; the registry reads it, not the dose the request asked for)."""
+    from pharmacy.models import TreatmentPlanVersion
+
+    ids = [r.pk for r in requests]
+    latest: dict[int, Any] = {}
+    for version in TreatmentPlanVersion.objects.filter(request_id__in=ids).only(
+        "request_id", "number", "schedule"
+    ):
+        if version.request_id not in latest or version.number > latest[version.request_id].number:
+            latest[version.request_id] = version
+    doses: dict[int, Decimal | None] = {}
+    for request_id, version in latest.items():
+        first = version.schedule[0] if version.schedule else None
+        doses[request_id] = Decimal(first["doses_mg"][-1]) if first and first["doses_mg"] else None
+    return doses
+
+
+def registry_648_row(
+    request: RequestWithOutcomes, planned_dose: Decimal | None = None
+) -> list[str]:
+    """One treated request from ``followup.selectors.with_outcomes``; ``planned_dose`` is the
+    plan's steady daily dose (``planned_daily_doses``)."""
     followup = getattr(request, "followup", None)
     return [
         request.patient.pseudonym,
         request.reference,
         request.get_regimen_display() if request.regimen else "",
-        decimal_plain(request.ven_target_dose_mg) if request.ven_target_dose_mg else "",
+        decimal_plain(planned_dose) if planned_dose is not None else "",
         _day(timezone.localdate(request.started_at)),
         str(request.cycles_dispensed),
         _label(Response, request.best_response),
@@ -78,7 +101,9 @@ def registry_648_csv(requests: Iterable[RequestWithOutcomes]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS_648)
+    requests = list(requests)
+    doses = planned_daily_doses(requests)
     with translation.override("en"):
         for request in requests:
-            writer.writerow(registry_648_row(request))
+            writer.writerow(registry_648_row(request, doses.get(request.pk)))
     return buffer.getvalue()

@@ -186,6 +186,7 @@ class PlanCycle:
     start_on: date | None
     days: list[PlanDay] = field(default_factory=list)
     waits_for: str = ""  # why the cycle cannot start yet (English), e.g. cytopenia recovery
+    cytopenia_occurrences: int = 0  # grade 4 cytopenias after remission before this cycle
 
     @property
     def tablets(self) -> Tablets:
@@ -471,7 +472,12 @@ def plan_compute(inputs: PlanInputs, rules: LabelRules) -> TreatmentPlan | None:
             )
             cycle.start_on = planned_start
             waits = ""
-            for c in [e for e in episodes if planned_start is None or e.onset_on < planned_start]:
+            # Every episode that began by the (possibly delayed) start holds the cycle; a
+            # delay can bring in an episode that began during it, so look again after each.
+            while due := [
+                e for e in episodes if cycle.start_on is None or e.onset_on <= cycle.start_on
+            ]:
+                c = due[0]
                 episodes.remove(c)
                 occurrences += 1
                 if c.recovered_on is None:
@@ -497,6 +503,9 @@ def plan_compute(inputs: PlanInputs, rules: LabelRules) -> TreatmentPlan | None:
                         )
                     )
                     cycle.start_on = c.recovered_on
+                if cycle.start_on is None and planned_start is not None:
+                    break  # waiting: later episodes are placed once this one has recovered
+            cycle.cytopenia_occurrences = occurrences
             cycle.waits_for = waits or previous.waits_for
             if previous.waits_for:
                 cycle.start_on = None

@@ -26,6 +26,7 @@ from offlabel.i18n import Bilingual
 from pharmacy.models import LabelRuleSet, SafetyOverride, TlsPrecautions
 from pharmacy.plan import (
     CUSTOM,
+    LABEL_ADJUSTED,
     Limit,
     MedicationFacts,
     PartnerDose,
@@ -282,7 +283,7 @@ class _Checker:
             )
             return
         ramp = rules.ramp_ups[partner.ramp_up]
-        if inputs.ramp_up and inputs.ramp_up != CUSTOM and inputs.ramp_up != partner.ramp_up:
+        if inputs.ramp_up not in ("", CUSTOM, LABEL_ADJUSTED, partner.ramp_up):
             self.add(
                 "ramp_up_partner_mismatch",
                 Text(gettext_noop("Ramp-up does not match the partner")),
@@ -519,10 +520,20 @@ class _Checker:
                     days=rules.resume_after_days,
                 ),
             )
+        # Initiation: the ramp-up days as the label writes them with a strong inhibitor (or as
+        # requested, if longer), whatever the inhibitor has already done to the doses.
         one = plan.cycle_one
-        ramp_days = one.ramp_up_days + one.days[len(one.ramp_up_days) :][:1] if one else []
+        strong_ramp = max(
+            (len(r.ramp_up_steps_mg) for r in rules.inhibitors if r.code in STRONG_ROWS), default=0
+        )
+        initiation = max(strong_ramp, len(plan.requested_steps_mg or []))
         strong_at_start = sorted(
-            {lim.who for d in ramp_days for lim in d.limits if lim.code in STRONG_ROWS}
+            {
+                lim.who
+                for d in (one.days[:initiation] if one else [])
+                for lim in d.limits
+                if lim.code in STRONG_ROWS
+            }
         )
         for who in strong_at_start:
             self.add(
@@ -713,7 +724,7 @@ class _Checker:
     # --- cytopenias ------------------------------------------------------------------------------
 
     def check_cytopenias(self) -> None:
-        plan, rules = self.plan, self.rules
+        plan = self.plan
         if plan is None:
             return
         waiting = next((c for c in plan.cycles if c.waits_for), None)
@@ -736,8 +747,9 @@ class _Checker:
                     Text(gettext_noop("Cycle changed after a cytopenia")),
                     Text(gettext_noop("%(detail)s."), detail=mod.detail),
                 )
-        floor = plan.inputs.cycle_days - 2 * rules.cytopenia.shorten_days
-        short = [c for c in plan.cycles if c.ven_days < floor]
+        # The label's examples: a first occurrence (delay), then two later ones (28 -> 21 -> 14
+        # days); past them, or with no VEN day left, the physician decides.
+        short = [c for c in plan.cycles if c.cytopenia_occurrences > 3 or c.ven_days <= 0]
         if short:
             self.add(
                 "cytopenia_beyond_label",

@@ -327,3 +327,14 @@ def test_the_queue_shows_blocking_findings_and_the_request_page_the_plan_version
     assert f"Treatment plan version {number}" in detail
     assert "ramp-up 10/20/50/70 mg" in detail
     assert OffLabelRequest.objects.get(pk=draft.pk).safety_summary.open_blocking == 1
+
+
+def test_the_registry_export_reads_the_plans_daily_dose(draft, physician):
+    """Law 648 export: the dose is the plan's (70 mg with posaconazole), not the 400 asked."""
+    from followup.exports import planned_daily_doses
+
+    draft.patient.medications.create(**POSACONAZOLE)
+    request_update(
+        actor=physician, request=draft, fields={"cycles_planned": 3}, expected_version=draft.version
+    )
+    assert planned_daily_doses([draft]) == {draft.pk: Decimal(70)}

@@ -522,13 +522,6 @@ def test_inhibitor_started_mid_cycle_lowers_the_dose_from_its_start_date():
 
 
 @cites("initiation_contraindication")
-@pytest.mark.xfail(
-    strict=True,
-    reason="safety.py check_inhibitor_advice: the ramp-up days are read from the adjusted plan "
-    "(PlanCycle.ramp_up_days stops where the dose first stops rising), so a strong inhibitor "
-    "started on ramp-up day 2, 3 or 4 lowers that day's dose, ends the 'ramp-up' early and is "
-    "not reported as a strong CYP3A inhibitor at initiation",
-)
 @pytest.mark.parametrize("day", [2, 3, 4])
 def test_a_strong_inhibitor_started_during_the_ramp_up_is_at_initiation(day):
     """Contraindications: strong CYP3A inhibitors at initiation and ramp-up (stated for CLL in
@@ -845,11 +838,6 @@ def test_label_adjusted_ramp_up_with_posaconazole_gives_10_20_50_70_without_dose
 
 
 @cites("ramp_ups.hma_3_day")
-@pytest.mark.xfail(
-    strict=True,
-    reason="safety.py check_partner: 'label_adjusted' is not exempted from "
-    "ramp_up_partner_mismatch, so asking for the partner's own label ramp-up warns",
-)
 def test_label_adjusted_ramp_up_is_not_a_partner_mismatch():
     """AML ramp-up: day 1 100 mg, day 2 200 mg, day 3 400 mg; from day 4: 400 mg daily with
     azacitidine or decitabine (3-day ramp-up) … EU and the Italian 648 listing use
@@ -1074,12 +1062,6 @@ def test_grade_4_lasting_6_days_changes_nothing():
 
 
 @cites("cytopenia")
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan.py plan_compute: a cycle delayed to one episode's recovery date ignores "
-    "another post-remission grade 4 episode that began after the planned start and is "
-    "still unrecovered; the cycle starts during it",
-)
 def test_a_delayed_cycle_does_not_start_during_a_second_unrecovered_cytopenia():
     """Cytopenias (AML): before remission usually do not interrupt; after remission lasting
     >= 7 days, grade 4 neutropenia or thrombocytopenia -> delay the next cycle; first occurrence
@@ -1442,12 +1424,6 @@ def test_short_cycles_shortened_past_zero_give_no_ven_days():
 
 
 @cites("cytopenia")
-@pytest.mark.xfail(
-    strict=True,
-    reason="safety.py check_cytopenias: the floor is cycle_days - 2 × 7 and ven_days is clamped "
-    "at 0 in plan.py, so with cycles of 14 days or fewer a fourth occurrence (0 VEN days) "
-    "never raises cytopenia_beyond_label",
-)
 def test_a_fourth_cytopenia_in_14_day_cycles_is_beyond_the_label():
     """Cytopenias (AML): before remission usually do not interrupt; after remission lasting
     >= 7 days, grade 4 neutropenia or thrombocytopenia -> delay the next cycle; first occurrence
@@ -1461,12 +1437,6 @@ def test_a_fourth_cytopenia_in_14_day_cycles_is_beyond_the_label():
 
 
 @cites("cytopenia")
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan.py plan_compute: an episode is counted for a cycle only if its onset is "
-    "strictly before the planned start (`e.onset_on < planned_start`), so an unrecovered grade 4 "
-    "cytopenia beginning on the planned start day lets that cycle start",
-)
 def test_an_unrecovered_cytopenia_beginning_on_the_planned_start_day_holds_that_cycle():
     """Cytopenias (AML): before remission usually do not interrupt; after remission lasting
     >= 7 days, grade 4 neutropenia or thrombocytopenia -> delay the next cycle; first occurrence
