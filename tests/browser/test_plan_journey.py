@@ -17,6 +17,7 @@ from celery import current_app
 from django.utils import timezone
 from pypdf import PdfReader
 
+from audit.models import AuditEvent
 from evidence.services import studies_load_review
 from pharmacy.models import Dispensation
 from pharmacy.rules import label_rules_load
@@ -116,6 +117,7 @@ def _journey(page_for: Any, base: str) -> None:
 
     # 3. Consent: rendered by the worker with the plan's ramp-up; signed; checklist attested.
     doctor.goto(f"{base}/requests/{request.pk}/")
+    doctor.locator("select[name=language]").select_option("en")  # the English day lines
     doctor.click("button:has-text('Prepare the consent form')")
     doctor.wait_for_selector("a:has-text('Download PDF')", timeout=90_000)  # htmx polling
     with doctor.expect_download() as download_info:
@@ -158,6 +160,9 @@ def _journey(page_for: Any, base: str) -> None:
     finding.locator("button:has-text('Override')").click()
     pharmacist.wait_for_selector("text=Override recorded with your reason.")
     assert (
+        AuditEvent.objects.filter(action="safety.overridden", actor_username="ph.plan").count() == 1
+    )
+    assert (
         "Overridden by"
         in pharmacist.locator(
             "#safety tbody tr", has_text="Dose above the label maximum (posaconazole)"
@@ -183,6 +188,7 @@ def _journey(page_for: Any, base: str) -> None:
     tls.locator("[name=chemistry_corrected]").check()
     tls.locator("button:has-text('Record TLS precautions')").click()
     pharmacist.wait_for_selector("text=TLS precautions recorded")
+    assert AuditEvent.objects.filter(action="tls.recorded", actor_username="ph.plan").exists()
 
     dispense = pharmacist.locator("#dispensing form[action$='/dispense/']")
     assert "Dispense cycle 1" in pharmacist.locator("#dispensing").inner_text()
@@ -216,6 +222,7 @@ def _journey(page_for: Any, base: str) -> None:
     pharmacist.wait_for_selector("text=Cycle 1 dispensed.")
     assert Dispensation.objects.count() == 1
     assert Dispensation.objects.get().total_mg == 1830
+    assert AuditEvent.objects.filter(action="dispensation.created").count() == 1
 
     # 6. The form is now for cycle 2, not before its date; dispensing it now is refused.
     plan_text = pharmacist.locator("#dispense-plan").inner_text()
@@ -226,4 +233,7 @@ def _journey(page_for: Any, base: str) -> None:
         dispense.locator(f"[name='lines-{i}-lot']").fill(f"LOT-PLAN-2-{i}")
     dispense.locator("button:has-text('Dispense cycle 2')").click()
     pharmacist.wait_for_selector("text=Too early for cycle 2")
+    earliest = re.search(r"dispensed from (\d{4}-\d{2}-\d{2})", _messages(pharmacist))
+    assert earliest and earliest.group(1) > timezone.localdate().isoformat(), _messages(pharmacist)
     assert Dispensation.objects.count() == 1
+    assert AuditEvent.objects.filter(action="dispensation.created").count() == 1

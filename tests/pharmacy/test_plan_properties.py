@@ -6,6 +6,7 @@ cytopenias. Each invariant is one test, named after it. Pure: no database.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -36,7 +37,12 @@ from tests.pharmacy.test_plan_rules import (
 )
 
 D = Decimal
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# OFFLABEL_HYPOTHESIS_EXAMPLES lowers the example count for mutation runs only (default 300).
+PROPERTY = settings(
+    max_examples=int(os.environ.get("OFFLABEL_HYPOTHESIS_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 DAY1 = FIRST_DOSE.date()
 REGIMENS = [*RULES.partners, "flag_ida", "dli", "monotherapy", "other", ""]
 LABEL_RAMP_UPS = list(RULES.ramp_ups)

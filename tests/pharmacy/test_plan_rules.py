@@ -1361,7 +1361,7 @@ def test_plan_inputs_and_days_are_frozen_values():
         )
     )
     day = plan.days[0]
-    values = [
+    values: list[Any] = [
         plan.inputs,
         plan.inputs.medications[0],
         plan.inputs.labs,
@@ -1524,3 +1524,216 @@ def test_the_reports_maximum_is_cycle_ones_last_day():
     """An inhibitor started on day 28: the last day's adjusted maximum is the report's."""
     start = DAY1 + timedelta(days=27)
     assert report(inputs(medications=(med("voriconazole", started_on=start),))).max_dose_mg == 100
+
+
+# --- pinned by mutation testing ------------------------------------------------------------------
+
+
+def test_a_plan_without_cycles_has_an_empty_schedule():
+    """A plan built with no cycles (never by plan_compute) reads an empty schedule, no steady
+    dose and no lab times rather than failing."""
+    empty = TreatmentPlan(inputs(), RULES, mg(100, 200, 400))
+    assert empty.cycle_one is None and empty.cycle(1) is None
+    assert empty.schedule_mg == [] and empty.steady_mg is None
+    assert empty.days == [] and empty.total_mg == 0 and empty.tablets == {}
+
+
+def test_severe_hepatic_impairment_caps_each_day_at_half_the_label_step():
+    """The hepatic cap is the label step less 50%: 50/100/200 mg, not merely a dose that rounds
+    down to it."""
+    plan, found = compute(inputs(hepatic="severe"))
+    assert [d.max_mg for d in plan.days[:4]] == mg(50, 100, 200, 200)
+    assert all(d.binding.code == "hepatic" for d in plan.days)
+    assert (
+        "the label allows at most 50/100/200 mg" in one(found, "dose_above_hepatic").message.english
+    )
+
+
+def test_initiation_lasts_as_long_as_the_longest_strong_inhibitor_ramp_up():
+    """The initiation warning covers the longest strong-inhibitor ramp-up of the rules file (or
+    the requested one, if longer): with a 5-step posaconazole row, a strong inhibitor started on
+    day 5 is still at initiation."""
+    longer = label_rules_parse(
+        _broken(lambda d: d["inhibitors"][0].update(ramp_up_steps_mg=[10, 20, 30, 50, 70])), 2
+    )
+    assert len(longer.inhibitor("posaconazole").ramp_up_steps_mg) == 5
+    assert len(longer.inhibitor("strong_cyp3a").ramp_up_steps_mg) == 4
+
+    def warned(rules: Any, day: int) -> bool:
+        i = inputs(medications=(med("voriconazole", started_on=DAY1 + timedelta(days=day - 1)),))
+        plan = plan_compute(i, rules)
+        return "strong_inhibitor_at_initiation" in codes(findings_compute(plan, rules, i))
+
+    assert [warned(longer, day) for day in (4, 5, 6)] == [True, True, False]
+    assert [warned(RULES, day) for day in (4, 5)] == [True, False]
+
+
+@cites("cytopenia")
+def test_one_ven_day_left_is_not_beyond_the_label():
+    """Cytopenias (AML): before remission usually do not interrupt; after remission lasting
+    >= 7 days, grade 4 neutropenia or thrombocytopenia -> delay the next cycle; first occurrence
+    resume at the same dose once grade 1–2; later occurrences shorten VEN by 7 days per cycle
+    (e.g. 21 of 28)"""
+    # 8-day cycles; two 7-day episodes before cycle 2: VEN on day 1 only, still within the label
+    episodes = (episode(1, 8), episode(2, 9, THROMBOCYTOPENIA))
+    plan, found = compute(inputs(cycles=2, cycle_days=8, remission_on=DAY1, cytopenias=episodes))
+    assert plan.cycle(2).cytopenia_occurrences == 2
+    assert plan.cycle(2).ven_days == 1 and doses(plan, 2) == mg(400)
+    assert "cytopenia_beyond_label" not in codes(found)
+
+
+def test_parsed_rule_objects_are_frozen():
+    """The typed rules are cached per process and shared by every plan: none can be changed."""
+    rules = label_rules_parse(DATA, 2)
+    values: list[Any] = [
+        rules,
+        rules.rule("renal"),
+        rules.ramp_ups["hma_3_day"],
+        rules.partners["azacitidine"],
+        rules.inhibitor("pgp"),
+        rules.finding("food"),
+        rules.cytopenia,
+    ]
+    for value in values:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.__setattr__(next(iter(value.__dataclass_fields__)), None)
+
+
+def test_label_rules_parse_defaults_and_inclusive_bounds():
+    """What the file may leave out, and the edges of what it may say."""
+    rules = label_rules_parse(DATA, 2)
+    # match_also_pgp defaults to false: only the P-gp row matches a P-gp flag
+    assert [r.code for r in rules.inhibitors if r.match_also_pgp] == ["pgp"]
+    assert "match_also_pgp" not in DATA["inhibitors"][1]
+    # a rule without "confirmed" is confirmed
+    data = _broken(lambda d: d["renal"].pop("confirmed", None))
+    assert label_rules_parse(data).rule("renal").confirmed is True
+    # a held ramp-up step is not a decrease
+    data = _broken(lambda d: d["ramp_ups"]["hma_3_day"].update(steps_mg=[100, 200, 200, 400]))
+    assert label_rules_parse(data).ramp_ups["hma_3_day"].steps_mg == (
+        D(100),
+        D(200),
+        D(200),
+        D(400),
+    )
+    # reduce_by_percent is strictly between 0 and 100: 1 and 99 are accepted
+    for percent in (1, 99):
+
+        def reduce(d: dict[str, Any], p: int = percent) -> None:
+            d["inhibitors"][3].update(reduce_by_percent=p)
+
+        data = _broken(reduce)
+        assert label_rules_parse(data).inhibitor("pgp").reduce_by_percent == D(percent)
+    # whole numbers are non-negative: 0 is accepted, -1 is not
+    data = _broken(lambda d: d["cytopenia"].update(recovered_grade=0))
+    assert label_rules_parse(data).cytopenia.recovered_grade == 0
+    with pytest.raises(RulesInvalid, match="cytopenia: -1 is not a non-negative whole number"):
+        label_rules_parse(_broken(lambda d: d["cytopenia"].update(recovered_grade=-1)))
+    # numbers may be written as text; 0 is a non-negative number
+    data = _broken(lambda d: d["hepatic"].update(severe_reduce_by_percent="50"))
+    assert label_rules_parse(data).hepatic_reduce_by_percent == D(50)
+    data = _broken(lambda d: d["renal"].update(severe_below_ml_min=0))
+    assert label_rules_parse(data).renal_severe_below == D(0)
+    with pytest.raises(RulesInvalid, match=r"renal: \[30\] is not a number"):
+        label_rules_parse(_broken(lambda d: d["renal"].update(severe_below_ml_min=[30])))
+
+
+def test_stored_rule_set_helpers_read_its_data():
+    """A stored version's digest (stable across releases: a reload of the same file must match
+    it), its tablet strengths largest first, a source's name, and its typed rules parsed once."""
+    from pharmacy.models import LabelRuleSet
+    from pharmacy.rules import _digest, label_rules_typed, source_name, tablet_strengths
+
+    # sorted keys, non-ASCII kept as is
+    assert _digest({"b": "è", "a": 1}) == (
+        "098f500240b82abb80ce09b2b442f9b934fb88c63451a2c65996c7a60c435380"
+    )
+    rule_set = LabelRuleSet(version=7, data=DATA, data_hash="pure-test-" + "0" * 54)
+    unsorted = LabelRuleSet(data={"tablets": {"strengths_mg": [10, 100, 50]}, "sources": {}})
+    assert tablet_strengths(unsorted) == (D(100), D(50), D(10))
+    assert source_name(rule_set, "uspi") == DATA["sources"]["uspi"]
+    assert source_name(unsorted, "blog") == "blog"
+    typed = label_rules_typed(rule_set)
+    assert typed.version == 7 and typed.strengths_mg == RULES.strengths_mg
+    assert label_rules_typed(rule_set) is typed
+
+
+def _classes_data(*drugs: dict[str, Any], **top: Any) -> dict[str, Any]:
+    def drug(code: str, **changes: Any) -> dict[str, Any]:
+        return {"code": code, "class": "none_known", "source": "s", "wording": "w", **changes}
+
+    return {
+        "version": 4,
+        "sources": {"s": "Source title"},
+        "drugs": [drug(**d) for d in drugs],
+        **top,
+    }
+
+
+def test_classes_parse_reads_each_drug_with_its_defaults():
+    """The classes file: a drug's name defaults to its code, its P-gp flag and 'confirmed' to
+    false; aliases (and the code) match whole words, accents folded, longest alias first."""
+    from pharmacy.classes import Classes, DrugClass, classes_parse
+
+    data = _classes_data(
+        {"code": "zorbazole", "class": "strong_cyp3a_inhibitor", "aliases": ["Zorbà", " "]},
+        {
+            "code": "mixocin",
+            "name": "Mixocin",
+            "class": "moderate_cyp3a_inhibitor",
+            "also_pgp_inhibitor": True,
+            "confirmed": True,
+            "aliases": ["mixo cin forte"],
+        },
+    )
+    parsed = classes_parse(data)
+    assert parsed.version == 4
+    assert parsed.digest == hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    zorba, mixo = parsed.drugs
+    assert zorba == DrugClass(
+        "zorbazole", "zorbazole", "strong_cyp3a_inhibitor", False, "Source title", "w", False
+    )
+    assert (mixo.name, mixo.also_pgp_inhibitor, mixo.confirmed) == ("Mixocin", True, True)
+    assert [alias for alias, _ in parsed.aliases] == [
+        "mixo cin forte",
+        "zorbazole",
+        "mixocin",
+        "zorba",
+    ]
+    assert medication_classify("ZORBA 5 mg", parsed) == (zorba,)
+    assert medication_classify("zorbazole + Mixo Cin Forte", parsed) == (mixo, zorba)
+    assert classes_parse({"sources": {"s": "S"}, "drugs": [data["drugs"][0]]}).version == 0
+    for value in (parsed, zorba):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.__setattr__(next(iter(value.__dataclass_fields__)), None)
+    assert isinstance(parsed, Classes)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_classes_data({"code": "a", "class": "weak"}), "drugs[0] (a): class 'weak' is unknown"),
+        (_classes_data({"code": "a", "source": "blog"}), "drugs[0] (a): source 'blog' is unknown"),
+        (_classes_data({"code": "a", "wording": "  "}), "drugs[0] (a): the wording is empty"),
+        (
+            _classes_data({"code": "a"}, {"code": "b", "aliases": ["A"]}),
+            "drugs[1] (b): alias 'A' also names a",
+        ),
+        (_classes_data(), "the file lists no drugs"),
+        ({}, "the file lists no drugs"),
+        ({"drugs": [{"code": "a", "class": "none_known", "source": "s"}]}, "source 's' is unknown"),
+    ],
+)
+def test_classes_parse_refuses_malformed_entries_naming_them(data, message):
+    from pharmacy.classes import ClassesInvalid, classes_parse
+
+    with pytest.raises(ClassesInvalid) as refused:
+        classes_parse(data)
+    assert message in str(refused.value)
+
+
+def test_classes_parse_accepts_a_drugs_own_code_repeated_as_an_alias():
+    from pharmacy.classes import classes_parse
+
+    parsed = classes_parse(_classes_data({"code": "a", "aliases": ["A", "a"]}))
+    assert [alias for alias, _ in parsed.aliases] == ["a"]
