@@ -837,11 +837,12 @@ def findings_compute(plan: TreatmentPlan | None, rules: LabelRules, inputs: Any)
     return _Checker(plan, rules, inputs).run()
 
 
-def safety_check(request: Any) -> SafetyReport:
-    """The findings for the request as it stands now, with any overrides attached."""
+def safety_check(request: Any, ctx: Any = None) -> SafetyReport:
+    """The findings for the request as it stands now, with any overrides attached; ``ctx`` is
+    the request's ``plan_context`` when the caller has just computed it."""
     from pharmacy.selectors import plan_context
 
-    ctx = plan_context(request)
+    ctx = ctx or plan_context(request)
     report = SafetyReport(rules=ctx.rule_set, plan=ctx.plan, tls=ctx.tls)
     report.findings = findings_compute(ctx.plan, ctx.rules, ctx.inputs)
     overrides = {o.fingerprint: o for o in SafetyOverride.objects.filter(request=request)}

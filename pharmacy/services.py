@@ -546,9 +546,9 @@ def dispensation_create(
     return dispensation
 
 
-def safety_summary_refresh(request: OffLabelRequest) -> SafetySummary:
+def safety_summary_refresh(request: OffLabelRequest, ctx: Any = None) -> SafetySummary:
     """Store the request's number of open blocking findings for the lists."""
-    report = safety_check(request)
+    report = safety_check(request, ctx)
     summary, _ = SafetySummary.objects.update_or_create(
         request=request,
         defaults={
@@ -581,7 +581,7 @@ def plan_version_sync(
     made on it before approval are withdrawn. Returns the current version."""
     ctx = plan_context(request)
     latest = plan_version_latest(request)
-    safety_summary_refresh(request)
+    safety_summary_refresh(request, ctx)
     if latest is not None and latest.inputs_hash == ctx.digest:
         return latest
     if ctx.plan is None and latest is None:

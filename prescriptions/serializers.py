@@ -17,22 +17,14 @@ from prescriptions.models import (
     medication_dates_error,
 )
 from prescriptions.profile import PROFILE_FIELDS
-from prescriptions.services import REQUEST_FIELDS
+from prescriptions.services import MEDICATION_FIELD_NAMES, REQUEST_FIELDS
 from prescriptions.workflow import TRANSITIONS
 
 
 class MedicationSerializer(serializers.ModelSerializer[ConcomitantMedication]):
     class Meta:
         model = ConcomitantMedication
-        fields = [
-            "drug_name",
-            "interaction",
-            "also_pgp_inhibitor",
-            "dose_text",
-            "ongoing",
-            "started_on",
-            "stopped_on",
-        ]
+        fields = list(MEDICATION_FIELD_NAMES)
         extra_kwargs = {
             "started_on": {"help_text": "ISO date; may be in the future (a planned start)."},
             "stopped_on": {"help_text": "ISO date; not before started_on."},

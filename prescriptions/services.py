@@ -49,17 +49,17 @@ REQUEST_FIELDS = (
     "clinical_rationale",
     "jurisdiction",
 )  # the pathway, and whether it needs an outside decision, are set by choosing a pathway
-MEDICATION_FIELDS = frozenset(
-    {
-        "drug_name",
-        "interaction",
-        "also_pgp_inhibitor",
-        "dose_text",
-        "ongoing",
-        "started_on",
-        "stopped_on",
-    }
+# What a concomitant medication row holds, in the order the API shows it.
+MEDICATION_FIELD_NAMES = (
+    "drug_name",
+    "interaction",
+    "also_pgp_inhibitor",
+    "dose_text",
+    "ongoing",
+    "started_on",
+    "stopped_on",
 )
+MEDICATION_FIELDS = frozenset(MEDICATION_FIELD_NAMES)
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 
 
