@@ -417,9 +417,12 @@ def test_letermovir_is_moderate_and_its_unconfirmed_class_is_flagged():
     above = one(found, "dose_above_inhibitor")
     assert (above.rule, above.confirmed, above.open) == ("inhibitors.moderate_cyp3a", False, True)
     assert one(found, "dose_adjusted").confirmed is False
-    # a confirmed table entry gives a confirmed finding
-    _, confirmed = compute(inputs(medications=(med("ciclosporin"),)))
+    # a confirmed table entry gives a confirmed finding (posaconazole: its own label row); an
+    # entry keyed from the manufacturer's page, not the label text, is flagged "verify"
+    _, confirmed = compute(inputs(medications=(med("posaconazole"),)))
     assert one(confirmed, "dose_above_inhibitor").confirmed is True
+    _, hcp_page = compute(inputs(medications=(med("ciclosporin"),)))
+    assert one(hcp_page, "dose_above_inhibitor").confirmed is False
 
 
 @cites("inhibitors.pgp")
