@@ -29,7 +29,15 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from evidence.models import DESIGN_LEVEL, Design, MutationFinding, RegimenCode, SettingTag, Study
+from evidence.models import (
+    DESIGN_LEVEL,
+    Design,
+    MutationFinding,
+    Outcome,
+    RegimenCode,
+    SettingTag,
+    Study,
+)
 from offlabel.i18n import Bilingual
 
 # --- What a request may say about the patient ------------------------------------------------
@@ -760,14 +768,38 @@ def _score_prior_therapy_subgroups(tally: _Tally, features: PatientFeatures, stu
         tally.quote(
             PRIOR_THERAPY_SUBGROUP_WEIGHT,
             _phrase(
-                gettext_noop(
-                    "Reports a separate result for %(who)s, like this patient (%(population)s)"
-                ),
-                who=who,
-                population=outcome.population,
+                _prior_therapy_template(study, outcome), who=who, population=outcome.population
             ),
             outcome.wording,
         )
+
+
+def _prior_therapy_template(study: Study, outcome: Outcome) -> str:
+    """The direction of a prior-therapy subgroup's result, read from the same sentence's
+    comparator (Feld: 14.3% previously exposed vs 66.7% HMA-naive; Aldoss: 14% vs 63%), said
+    the way mutation findings say it; no comparator, no direction."""
+    comparator = next(
+        (
+            o
+            for o in study.outcomes.all()
+            if o.pk != outcome.pk
+            and o.wording.strip() == outcome.wording.strip()
+            and o.measure == outcome.measure
+            and o.value is not None
+        ),
+        None,
+    )
+    theirs = comparator.value if comparator is not None else None
+    if theirs is not None and outcome.value is not None and outcome.value != theirs:
+        if outcome.value < theirs:
+            return gettext_noop(
+                "Reports a worse outcome for %(who)s, like this patient (unfavourable): "
+                "%(population)s"
+            )
+        return gettext_noop(
+            "Reports a better outcome for %(who)s, like this patient (favourable): %(population)s"
+        )
+    return gettext_noop("Reports a separate result for %(who)s, like this patient (%(population)s)")
 
 
 def _score_evidence(tally: _Tally, study: Study) -> None:

@@ -169,14 +169,27 @@ def test_tp53_patient_sees_the_tp53_cohort_high_with_directions_stated(studies: 
 
 def test_prior_hma_patient_sees_the_prior_hma_results(studies: None) -> None:
     ranked = _by_reference(studies_rank(PatientFeatures(regimen="azacitidine", prior_hma=True)))
+    # The review: prior HMA exposure is unfavourable (Aldoss 14% vs 63%; Feld 14.3% vs 66.7%).
     assert any(
-        r.startswith("Reports a separate result for patients previously treated with an HMA")
+        r.startswith(
+            "Reports a worse outcome for patients previously treated with an HMA, like this "
+            "patient (unfavourable): prior HMA monotherapy"
+        )
         and "Lower response = 14% vs. 63%, p = 0.025 if prior HMA monotherapy." in r
         for r in ranked[68].reasons
     )
+    assert any(
+        "worse outcome for patients previously treated with an HMA" in r
+        and "(unfavourable)" in r
+        and "14.3%" in r
+        for r in ranked[79].reasons
+    )
     naive = _by_reference(studies_rank(PatientFeatures(regimen="azacitidine", prior_hma=False)))
-    assert any("HMA-naive patients" in r for r in naive[79].reasons)
-    assert not any("HMA" in r and "separate result" in r for r in naive[68].reasons)
+    assert any(
+        "better outcome for HMA-naive patients, like this patient (favourable)" in r
+        for r in naive[79].reasons
+    )
+    assert not any("HMA" in r and "outcome for" in r for r in naive[68].reasons)
 
 
 def test_unfavourable_subgroup_makes_a_study_more_relevant_not_less(studies: None) -> None:
