@@ -22,6 +22,35 @@ class Hospital(models.Model):
         default=3,
         help_text="A cycle may be dispensed at most this many days before it starts.",
     )
+    # What the consent form prints (issue 13): a form without a number the patient can call
+    # at night is not given to a patient; the data-protection notice (GDPR arts. 13-14) names
+    # the controller, the DPO's contact and how long records are kept.
+    emergency_phone_24h = models.CharField(
+        "24-hour contact telephone",
+        max_length=40,
+        blank=True,
+        help_text="Printed on every consent form; a department's own number takes precedence. "
+        "Consent forms cannot be prepared without one.",
+    )
+    data_controller = models.CharField(
+        "data controller",
+        max_length=200,
+        blank=True,
+        help_text="Legal name of the data controller (GDPR art. 13); blank: the hospital's name.",
+    )
+    dpo_contact = models.CharField(
+        "data protection officer contact",
+        max_length=300,
+        blank=True,
+        help_text="E-mail or postal address of the DPO, printed on the consent form.",
+    )
+    records_retention_years = models.PositiveSmallIntegerField(
+        "medical records retention (years)",
+        null=True,
+        blank=True,
+        help_text="As the hospital's records policy sets it; blank: the form says records are "
+        "kept as long as the law on medical records requires.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -34,6 +63,13 @@ class Hospital(models.Model):
 class Department(models.Model):
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="departments")
     name = models.CharField(max_length=200)
+    emergency_phone_24h = models.CharField(
+        "24-hour contact telephone",
+        max_length=40,
+        blank=True,
+        help_text="The department's own 24-hour number (e.g. the haematology ward); printed on "
+        "the consent forms of its physicians' patients instead of the hospital's.",
+    )
 
     class Meta:
         ordering = ["hospital__name", "name"]

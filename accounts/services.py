@@ -17,6 +17,10 @@ DEMO_HOSPITAL = {
     "name": "Ospedale Dimostrativo di Milano (DEMO)",
     "country": "IT",
     "city": "Milano",
+    # Invented, like everything here: no real line answers these (the consent form needs them).
+    "emergency_phone_24h": "+39 02 0000 0000 (INVENTED, demo)",
+    "data_controller": "Ospedale Dimostrativo di Milano (DEMO, invented)",
+    "dpo_contact": "dpo@demo-milano.example.invalid (invented)",
 }
 DEMO_DEPARTMENTS = ["Ematologia", "Farmacia ospedaliera", "Direzione sanitaria"]
 # username, first name, last name, role, department (all invented)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -50,15 +51,27 @@ def localised_number(value: object, language: str) -> str:
     return text.replace(".", ",") if language in DECIMAL_COMMA else text
 
 
-RISK_KEYWORDS = {  # which reported adverse events feed which risk paragraph
+# Which reported adverse events feed which risk paragraph, tried in this order (a death from
+# an infection is a death first). Deaths come from the event's wording or a grade 5.
+RISK_KEYWORDS = {
+    "death": ("mortality", "death", "fatal"),
     "febrile_neutropenia": ("febrile neutropenia", "neutropenic fever"),
     "neutropenia": ("neutropenia",),
     "infections": ("infection", "pneumonia", "sepsis", "bacteremia"),
     "thrombocytopenia": ("thrombocytopenia",),
     "anaemia": ("anemia", "anaemia"),
     "tumour_lysis": ("tumor lysis", "tumour lysis"),
+    "heart_failure": ("heart failure", "cardiac failure"),
+    "bleeding": ("bleeding", "hemorrhage", "haemorrhage"),
     "nausea_diarrhoea": ("nausea", "diarrhea", "diarrhoea", "vomiting"),
 }
+# A comparator arm's figures (chemotherapy without venetoclax) are not this treatment's risks.
+NOT_THIS_TREATMENT = ("comparator", "no ven")
+_MORTALITY_DAYS = re.compile(r"(\d+)-day mortality")
+
+
+class ConsentSettingMissing(ApplicationError):
+    """A hospital setting that every consent form prints is not filled in."""
 
 
 def template_version() -> str:
@@ -67,14 +80,91 @@ def template_version() -> str:
     return f"consent-{TEXTS_VERSION}"
 
 
-def _risk_key(event: str) -> str | None:
+def _risk_key(event: str, grade: str = "") -> str | None:
     text = event.lower()
+    if any(w in text for w in NOT_THIS_TREATMENT):
+        return None
+    if grade == "5":
+        return "death"
     for key, words in RISK_KEYWORDS.items():
         if any(w in text for w in words):
             if key == "neutropenia" and "febrile" in text:
                 continue
             return key
     return None
+
+
+def _death_kind(event: str, grade: str) -> tuple[str, int | None]:
+    """Which kind of death figure the study reports, so each language can name it."""
+    text = event.lower()
+    days = _MORTALITY_DAYS.search(text)
+    if days:
+        return "mortality_days", int(days.group(1))
+    if "treatment-related" in text:
+        return "treatment_related", None
+    if grade == "5" or "fatal" in text:
+        return "fatal_grade5", None
+    if "discontinuation" in text:
+        return "death_during_treatment", None
+    return "death_other", None
+
+
+def _study_risks(snap: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attached study's own safety figures, each with its grade and population.
+
+    A figure is printed only as the study states it: a percent, or, for a grade 5 (fatal) event
+    reported as a count, that count. Nothing is computed from them."""
+    label = f"{snap.get('first_author')} {snap.get('year') or ''}".strip()
+    risks = []
+    for s in snap.get("safety", []):
+        event, grade = s.get("event", ""), (s.get("grade") or "").strip()
+        key = _risk_key(event, grade)
+        if key is None:
+            continue
+        entry: dict[str, Any] = {
+            "risk": key,
+            "percent": s.get("percent"),
+            "study": label,
+            "population": snap.get("n_patients"),
+            "event": event,
+            "grade": grade,
+        }
+        if key == "death":
+            entry["kind"], entry["days"] = _death_kind(event, grade)
+            if s.get("percent") is None:
+                if entry["kind"] != "fatal_grade5" or s.get("n") is None:
+                    continue
+                entry["n"] = s["n"]
+        elif s.get("percent") is None:
+            continue
+        risks.append(entry)
+    return risks
+
+
+def consent_contact_24h(request: OffLabelRequest) -> str:
+    """The prescriber's department's own 24-hour number, else the hospital's."""
+    department = request.prescriber.department
+    if department is not None and department.emergency_phone_24h.strip():
+        return department.emergency_phone_24h.strip()
+    return request.hospital.emergency_phone_24h.strip()
+
+
+def consent_settings_missing(inputs: dict[str, Any]) -> None:
+    """Refuse a form that would leave the patient without a night number or a DPO contact."""
+    missing = []
+    if not inputs.get("contact_24h"):
+        missing.append(gettext("“24-hour contact telephone” (hospital or department)"))
+    if not (inputs.get("data_protection") or {}).get("dpo"):
+        missing.append(gettext("“data protection officer contact” (hospital)"))
+    if missing:
+        raise ConsentSettingMissing(
+            gettext(
+                "The consent form cannot be prepared: fill in the setting %(settings)s in the "
+                "hospital settings (administration, Hospitals) first."
+            )
+            % {"settings": "; ".join(missing)},
+            extra={"field": "hospital"},
+        )
 
 
 def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
@@ -98,13 +188,8 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
     for a in request.attachments.all().order_by("pk"):
         snap = a.snapshot
         levels.append(DESIGN_LEVEL.get(snap.get("design", ""), 0))
-        label = f"{snap.get('first_author')} {snap.get('year') or ''}".strip()
-        for s in snap.get("safety", []):
-            key = _risk_key(s.get("event", ""))
-            if key and s.get("percent") is not None:
-                risks.append(
-                    {"risk": key, "percent": s["percent"], "study": label, "event": s["event"]}
-                )
+        risks.extend(_study_risks(snap))
+    hospital = request.hospital
     return {
         "language": language,
         "hospital": request.hospital.name,
@@ -117,7 +202,15 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
             "pseudonym": request.patient.pseudonym,
         },
         "physician": request.prescriber.get_full_name() or request.prescriber.get_username(),
-        "rationale": request.clinical_rationale,
+        # The clinical rationale is written for colleagues and never printed here.
+        "lay_summary": request.lay_summary.strip(),
+        "contact_24h": consent_contact_24h(request),
+        "data_protection": {
+            "country": hospital.country.upper(),
+            "controller": hospital.data_controller.strip() or hospital.name,
+            "dpo": hospital.dpo_contact.strip(),
+            "retention_years": hospital.records_retention_years,
+        },
         "partner": request.regimen or "other",
         "partner_other": request.regimen_other,
         "dose_mg": decimal_plain(plan.steady_mg) if plan and plan.steady_mg is not None else "",
@@ -129,8 +222,9 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
         "pathway": choice.pathway_version.pathway.code if choice else "generic",
         "pathway_version": choice.pathway_version.version if choice else None,
         "evidence": {
-            "n_studies": summary.n_studies,
-            "n_patients": summary.n_patients,
+            # R/R, VEN-treated figures only: the studies and patients behind the ORR range.
+            "n_studies": summary.rr.orr.n_studies,
+            "n_patients": summary.rr.orr.n_patients,
             "orr_low": decimal_plain(summary.orr_range[0]) if summary.orr_range else None,
             "orr_high": decimal_plain(summary.orr_range[1]) if summary.orr_range else None,
             "design_level": max(levels) if levels else None,
@@ -210,6 +304,7 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
                 "Record the patient's identifying data first: the consent form carries the name."
             )
         )
+    consent_settings_missing(inputs)
     digest = inputs_hash(inputs, version)
     document, created = ConsentDocument.objects.get_or_create(
         request=request,
@@ -235,10 +330,45 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
     return document
 
 
+def _grade_text(grade: str) -> str:
+    """The study's grade qualifier as printed: "3-4" -> "3–4", ">=3" -> "≥ 3"."""
+    return grade.replace(">=", "≥ ").replace("<=", "≤ ").replace("-", "–").strip()
+
+
+def _risk_line(t: dict[str, str], names: dict[str, str], r: dict[str, Any], lang: str) -> str:
+    from consent.texts import DEATH_EVENTS
+
+    if r["risk"] == "death":
+        event = DEATH_EVENTS[lang][r["kind"]].format(days=r.get("days"))
+    else:
+        event = names[r["risk"]].lower()
+        if r.get("grade"):
+            # Never "neutropenia 47%" for a grade 3–4 figure: the grade is the study's.
+            event = t["risk_graded"].format(event=event, grade=_grade_text(r["grade"]))
+    study = r["study"]
+    if r.get("population"):
+        study = t["study_population"].format(study=study, n=r["population"])
+    if r.get("percent") is None:
+        return t["risk_count"].format(study=study, event=event, n=r["n"])
+    return t["risk_frequency"].format(
+        study=study, event=event, percent=localised_number(r["percent"], lang)
+    )
+
+
 def consent_html(document: ConsentDocument) -> str:
-    from consent.texts import LANGUAGES, PATHWAY_TEXTS, RISKS, TEXTS
+    from consent.texts import (
+        CONDITIONAL_RISKS,
+        COSTS,
+        DATA_RECIPIENTS,
+        LANGUAGES,
+        PATHWAY_TEXTS,
+        RISKS,
+        SUPERVISORY_AUTHORITIES,
+        TEXTS,
+    )
 
     inputs = document.inputs
+    consent_settings_missing(inputs)  # a form is never printed without them
     lang = document.language
     t = TEXTS[lang]
     fmt = {
@@ -252,6 +382,7 @@ def consent_html(document: ConsentDocument) -> str:
         "cycles": inputs["cycles"],
         "cycle_days": inputs["cycle_days"],
         "physician": inputs["physician"],
+        "phone": inputs["contact_24h"],
     }
     partner = t.get(f"partner_{inputs['partner']}", t["partner_other"])
     evidence = inputs["evidence"]
@@ -272,6 +403,16 @@ def consent_html(document: ConsentDocument) -> str:
         evidence["design_level"]
     )
     pathway_texts = PATHWAY_TEXTS[lang]
+    names = {key: name for key, (name, _) in RISKS[lang].items()}
+    reported = {r["risk"] for r in inputs["risks"]}
+    data = inputs["data_protection"]
+    country = data["country"] if data["country"] in SUPERVISORY_AUTHORITIES[lang] else "other"
+    retention = (
+        t["data_retention_years"].format(years=data["retention_years"])
+        if data["retention_years"]
+        else t["data_retention_law"]
+    )
+    recipients = DATA_RECIPIENTS[lang].get(inputs["pathway"], "")
     context = {
         "t": t,
         "document": document,
@@ -280,6 +421,7 @@ def consent_html(document: ConsentDocument) -> str:
         "subtitle": t["subtitle"].format(**fmt),
         "medicine_what": t["medicine_what"].format(**fmt),
         "medicine_offlabel": t["medicine_offlabel"].format(**fmt),
+        "why_text": inputs["lay_summary"] or t["why_in_person"].format(**fmt),
         "regimen_text": t["regimen_text"].format(**fmt | {"partner": partner}),
         "ramp_days": [
             t["rampup_day"].format(day=i, dose_mg=d)
@@ -291,21 +433,27 @@ def consent_html(document: ConsentDocument) -> str:
         "risks": [
             (
                 RISKS[lang][key],
-                [
-                    # The risk's name in the patient's language, not the study's English wording.
-                    t["risk_frequency"].format(
-                        study=r["study"],
-                        event=RISKS[lang][key][0].lower(),
-                        percent=localised_number(r["percent"], lang),
-                    )
-                    for r in inputs["risks"]
-                    if r["risk"] == key
-                ],
+                [_risk_line(t, names, r, lang) for r in inputs["risks"] if r["risk"] == key],
             )
             for key in RISKS[lang]
+            # Heart failure and serious bleeding: where an attached study reports them.
+            if key not in CONDITIONAL_RISKS or key in reported
         ],
+        "risks_report": t["risks_report"].format(**fmt),
+        "risks_reproduction": t["risks_reproduction"].format(**fmt),
         "pathway_text": pathway_texts.get(inputs["pathway"], pathway_texts["generic"]).format(
             **fmt
+        ),
+        "cost_text": COSTS[lang].get(inputs["pathway"], COSTS[lang]["generic"]).format(**fmt),
+        "data_controller": t["data_controller"].format(
+            controller=data["controller"], dpo=data["dpo"]
+        ),
+        "data_recipients": t["data_recipients"].format(recipients=recipients)
+        if recipients
+        else t["data_recipients_care"],
+        "data_retention": retention,
+        "data_authority": t["data_authority"].format(
+            authority=SUPERVISORY_AUTHORITIES[lang][country]
         ),
         "contacts_text": t["contacts_text"].format(**fmt),
         "consent_lines": t["consent_statements"].format(**fmt).split("\n"),

@@ -2,15 +2,15 @@
 
 Every value is a ``str.format`` template. Each language has exactly the same keys as English and
 uses exactly the same placeholders. Numbers never appear in the prose itself except label facts
-(8 hours for a missed dose, 30 days of contraception, 38 °C fever, 6 to 8 and 24 hours for
-tumour lysis blood tests), legal references and section numbers; study figures and doses come
-only from the placeholders.
+(8 hours for a missed dose, 30 days of contraception, 1 week without breastfeeding, 38 °C fever,
+6 to 8 and 24 hours for tumour lysis blood tests), legal references, GDPR articles and section
+numbers; study figures, doses and the hospital's settings come only from the placeholders.
 
 French values use a no-break space (U+00A0) before ; : ? ! % and inside « », as French
 typography requires.
 """
 
-TEXTS_VERSION = "2026.1"
+TEXTS_VERSION = "2026.2"
 LANGUAGES = {"it": "Italiano", "en": "English", "fr": "Français"}
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -81,26 +81,30 @@ TEXTS: dict[str, dict[str, str]] = {
             "dose."
         ),
         "monitoring_text": (
-            "Tumour lysis syndrome: when many leukaemia cells die quickly, they release substances "
-            "(such as potassium, phosphate and uric acid) into the blood. These substances can "
-            "harm the kidneys and upset the rhythm of the heart. The risk is highest in the first "
-            "days, while the dose is being increased. To prevent it, before the first dose you "
-            "will drink plenty of fluids (or receive them through a drip), and you will receive a "
-            "medicine that lowers uric acid. If your white blood cell count is high, you may first "
-            "receive treatment to lower it. Blood tests are taken before the first dose, 6 to 8 "
-            "hours after each new dose, and 24 hours after reaching the full dose. You may need to "
-            "stay in hospital during these days. Throughout treatment you will have regular blood "
-            "counts (tests that count your blood cells); depending on the results, your doctor may "
-            "adjust or pause the treatment."
+            "Tumour lysis syndrome: when many leukaemia cells die quickly, they release "
+            "substances (such as potassium, phosphate and uric acid) into the blood. These "
+            "substances can harm the kidneys and upset the rhythm of the heart. The risk is "
+            "highest in the first days, while the dose is being increased. To prevent it, "
+            "before the first dose you will drink plenty of fluids (or receive them through a "
+            "drip), and you will receive a medicine that lowers uric acid. If your white blood "
+            "cell count is high, you may first receive treatment to lower it. Blood tests are "
+            "taken before the first dose and before each new dose while the dose is being "
+            "increased, 6 to 8 hours after each new dose, and 24 hours after reaching the full "
+            "dose. You may need to stay in hospital during these days. Throughout treatment you "
+            "will have regular blood counts (tests that count your blood cells); depending on "
+            "the results, your doctor may adjust or pause the treatment."
         ),
         "benefits_numbers": (
-            "In the {n_studies} published studies your doctor relied on, which together included "
-            "{n_patients} patients, between {orr_low}% and {orr_high}% of patients had their "
-            "leukaemia respond to treatment."
+            "In the {n_studies} published studies your doctor relied on that report results for "
+            "patients like you (with leukaemia that came back or did not respond, treated with "
+            "venetoclax; {n_patients} patients in all), between {orr_low}% and {orr_high}% of "
+            "these patients had their leukaemia respond to treatment."
         ),
         "benefits_single": (
-            "In the published study your doctor relied on ({n_patients} patients), {orr_low}% of "
-            "patients had their leukaemia respond to treatment."
+            "In the published study your doctor relied on that reports results for patients like "
+            "you ({n_patients} patients with leukaemia that came back or did not respond, treated "
+            "with venetoclax), {orr_low}% of these patients had their leukaemia respond to "
+            "treatment."
         ),
         "benefits_no_numbers": (
             "The published studies your doctor relied on do not give one overall response figure "
@@ -124,17 +128,14 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "risk_frequency": "In {study}, {event}: {percent}% of patients.",
         "risks_report": (
-            "Call the team immediately, at any time of day or night, if you have: a fever of 38 °C "
-            "or higher; chills or shivering; unusual bleeding or bruising; shortness of breath; "
-            "little urine; severe diarrhoea. Do not wait for your next appointment."
+            "Call the team immediately, at any time of day or night, on {phone}, if you have: a "
+            "fever of 38 °C or higher; chills or shivering; unusual bleeding or bruising; "
+            "shortness of breath; little urine; severe diarrhoea. Do not wait for your next "
+            "appointment."
         ),
         "risks_other": (
             "Other side effects are possible, including some that are not yet known. Your team "
-            "will tell you about any new information that could change your decision. This "
-            "treatment may harm an unborn baby. If you could become pregnant, use effective "
-            "contraception during treatment and for 30 days after the last dose. Men should ask "
-            "the team which contraception to use, because the other medicines in the treatment may "
-            "also require it. Tell your doctor at once if a pregnancy occurs."
+            "will tell you about any new information that could change your decision."
         ),
         "alternatives_text": (
             "You do not have to receive this treatment. Other options may include: taking part in "
@@ -160,19 +161,74 @@ TEXTS: dict[str, dict[str, str]] = {
             "decide and talk it over with your family or your family doctor. You may ask for a "
             "copy of this document."
         ),
-        "data_text": (
-            "Your personal and health data are used to treat you. When the rules of this pathway "
-            "require it, they are also used to monitor the safety and results of the treatment "
-            "(for example, in a registry kept by the health authorities). Your data are processed "
-            "under the EU General Data Protection Regulation (GDPR, EU 2016/679). Only authorised "
-            "people can see them, and they are kept confidential. You have the right to see your "
-            "data, to have mistakes corrected and to ask how they are used. For any question, "
-            "contact the hospital's data protection officer. You can also complain to the data "
-            "protection authority."
-        ),
         "contacts_text": (
-            "For questions or problems, contact {physician} at {hospital}. In an emergency, go to "
-            "the nearest emergency department and show this document."
+            "For questions or problems, contact {physician} at {hospital}. Day and night, call "
+            "{phone}. In an emergency, go to the nearest emergency department and show this "
+            "document."
+        ),
+        "phone_24h_label": "24-hour telephone (day and night)",
+        "why_in_person": (
+            "Your doctor will explain to you in person, in words you can understand, why this "
+            "treatment is proposed for you, and will answer your questions before you sign."
+        ),
+        "risk_graded": "grade {grade} {event}",
+        "study_population": "{study} ({n} patients)",
+        "risk_count": "In {study}, {event}: {n} patients.",
+        "risks_reproduction": (
+            "Pregnancy, breastfeeding and fertility. This treatment may harm an unborn baby. If "
+            "you could become pregnant, use effective contraception during treatment and for 30 "
+            "days after the last dose, and tell your doctor at once if a pregnancy occurs. Men "
+            "should ask the team which contraception to use, because the other medicines in the "
+            "treatment may also require it. Do not breastfeed during treatment and for 1 week "
+            "after the last dose. {drug} may impair fertility in men (the ability to father a "
+            "child): if you may wish to have children, talk to the team before starting."
+        ),
+        "risks_vaccines": (
+            "Vaccines. Do not receive live vaccines (vaccines made with a weakened living germ) "
+            "before, during or after treatment, until your doctor tells you that your immune "
+            "defences (B cells, a type of white blood cell) have recovered. Ask the team before "
+            "any vaccination."
+        ),
+        "cost_label": "Who pays for the medicine?",
+        "data_controller": (
+            "The data controller (the body responsible for your data) is {controller}. You can "
+            "contact its data protection officer (DPO) at: {dpo}."
+        ),
+        "data_purpose": (
+            "Your personal and health data are used to treat you and, where the rules described "
+            "in section 8 require it, to monitor the safety and results of the treatment and to "
+            "report suspected side effects. They are processed under the General Data "
+            "Protection Regulation (GDPR, Regulation (EU) 2016/679). The legal basis is the "
+            "provision of health care (article 9(2)(h) GDPR) and, for safety monitoring, "
+            "reasons of public interest in the area of public health (article 9(2)(i) GDPR). "
+            "Only authorised people bound by professional secrecy can see them."
+        ),
+        "data_recipients": (
+            "Besides the team caring for you, your data may be shared with: {recipients}; and "
+            "with the authorities responsible for the safety of medicines, when a suspected "
+            "side effect is reported."
+        ),
+        "data_recipients_care": (
+            "Your data are shared only with the team caring for you and, when a suspected side "
+            "effect is reported, with the authorities responsible for the safety of medicines."
+        ),
+        "data_retention_years": (
+            "Your medical records are kept for {years} years, as the hospital's records policy "
+            "sets."
+        ),
+        "data_retention_law": (
+            "Your medical records are kept for as long as the law on medical records requires; "
+            "the data protection officer can tell you for how long."
+        ),
+        "data_rights": (
+            "You have the right to access your data and to obtain their rectification, their "
+            "erasure and the restriction of their processing, and to object to their processing "
+            "(articles 15 to 18 and 21 GDPR), within the limits that the law sets for medical "
+            "records. To exercise these rights, contact the data protection officer."
+        ),
+        "data_authority": (
+            "If you believe that your data are not processed lawfully, you may lodge a "
+            "complaint with the supervisory authority: {authority}."
         ),
         "consent_statements": (
             "I have read and understood this information, or it was read and explained to me.\n"
@@ -285,25 +341,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "monitoring_text": (
             "Sindrome da lisi tumorale: quando molte cellule leucemiche muoiono rapidamente, "
             "liberano nel sangue alcune sostanze (come potassio, fosfato e acido urico). Queste "
-            "sostanze possono danneggiare i reni e alterare il ritmo del cuore. Il rischio è più "
-            "alto nei primi giorni, mentre la dose viene aumentata. Per prevenirla, prima della "
-            "prima dose Le sarà chiesto di bere molti liquidi (oppure li riceverà con una flebo) e "
-            "riceverà un medicinale che abbassa l'acido urico. Se i Suoi globuli bianchi sono "
-            "alti, potrebbe ricevere prima una cura per ridurli. Gli esami del sangue si fanno "
-            "prima della prima dose, da 6 a 8 ore dopo ogni nuova dose e 24 ore dopo aver "
-            "raggiunto la dose piena. Per questi giorni potrebbe essere necessario il ricovero in "
-            "ospedale. Per tutta la durata del trattamento farà regolarmente l'emocromo (l'esame "
-            "del sangue che conta le cellule del sangue); in base ai risultati, il medico potrà "
-            "modificare o sospendere il trattamento."
+            "sostanze possono danneggiare i reni e alterare il ritmo del cuore. Il rischio è "
+            "più alto nei primi giorni, mentre la dose viene aumentata. Per prevenirla, prima "
+            "della prima dose Le sarà chiesto di bere molti liquidi (oppure li riceverà con una "
+            "flebo) e riceverà un medicinale che abbassa l'acido urico. Se i Suoi globuli "
+            "bianchi sono alti, potrebbe ricevere prima una cura per ridurli. Gli esami del "
+            "sangue si fanno prima della prima dose e prima di ogni nuova dose durante "
+            "l'aumento graduale, da 6 a 8 ore dopo ogni nuova dose e 24 ore dopo aver raggiunto "
+            "la dose piena. Per questi giorni potrebbe essere necessario il ricovero in "
+            "ospedale. Per tutta la durata del trattamento farà regolarmente l'emocromo "
+            "(l'esame del sangue che conta le cellule del sangue); in base ai risultati, il "
+            "medico potrà modificare o sospendere il trattamento."
         ),
         "benefits_numbers": (
-            "Il Suo medico si è basato su {n_studies} studi pubblicati, che insieme comprendevano "
-            "{n_patients} pazienti. In questi studi, la percentuale di pazienti la cui leucemia ha "
-            "risposto al trattamento è stata compresa tra {orr_low}% e {orr_high}%."
+            "Il Suo medico si è basato su {n_studies} studi pubblicati che riportano risultati per "
+            "pazienti come Lei (con leucemia ricaduta o che non ha risposto alle terapie, trattati "
+            "con venetoclax; {n_patients} pazienti in tutto). In questi pazienti, la percentuale "
+            "di risposta della leucemia al trattamento è stata compresa tra {orr_low}% e "
+            "{orr_high}%."
         ),
         "benefits_single": (
-            "Nello studio pubblicato su cui si è basato il Suo medico ({n_patients} pazienti), la "
-            "percentuale di pazienti la cui leucemia ha risposto al trattamento è stata {orr_low}%."
+            "Nello studio pubblicato su cui si è basato il Suo medico, che riporta risultati per "
+            "pazienti come Lei ({n_patients} pazienti con leucemia ricaduta o che non ha risposto "
+            "alle terapie, trattati con venetoclax), la percentuale di risposta della leucemia al "
+            "trattamento è stata {orr_low}%."
         ),
         "benefits_no_numbers": (
             "Gli studi pubblicati su cui si è basato il Suo medico non forniscono un unico dato "
@@ -329,19 +390,15 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "risk_frequency": "Nello studio {study}, {event}: {percent}% dei pazienti.",
         "risks_report": (
-            "Contatti subito l'équipe curante, a qualsiasi ora del giorno e della notte, se ha: "
-            "febbre uguale o superiore a 38 °C; brividi; sanguinamenti o lividi insoliti; fiato "
-            "corto (difficoltà a respirare); poca urina; diarrea grave. Non aspetti la visita "
-            "successiva."
+            "Contatti subito l'équipe curante, a qualsiasi ora del giorno e della notte, al "
+            "numero {phone}, se ha: febbre uguale o superiore a 38 °C; brividi; sanguinamenti o "
+            "lividi insoliti; fiato corto (difficoltà a respirare); poca urina; diarrea grave. "
+            "Non aspetti la visita successiva."
         ),
         "risks_other": (
             "Sono possibili anche altri effetti indesiderati, compresi alcuni non ancora "
             "conosciuti. L'équipe curante La informerà di ogni nuova informazione che potrebbe "
-            "cambiare la Sua decisione. Questo trattamento può nuocere a un bambino non ancora "
-            "nato. Se può rimanere incinta, usi un metodo contraccettivo efficace durante il "
-            "trattamento e per 30 giorni dopo l'ultima dose. Gli uomini devono chiedere all'équipe "
-            "quale contraccezione usare, perché anche gli altri medicinali del trattamento possono "
-            "richiederla. In caso di gravidanza informi subito il medico."
+            "cambiare la Sua decisione."
         ),
         "alternatives_text": (
             "Lei non ha alcun obbligo di ricevere questo trattamento. Le alternative possono "
@@ -370,20 +427,81 @@ TEXTS: dict[str, dict[str, str]] = {
             "il tempo necessario per decidere e parlarne con i Suoi familiari o con il Suo medico "
             "di famiglia. Può chiedere una copia di questo documento."
         ),
-        "data_text": (
-            "I Suoi dati personali e sanitari sono usati per curarLa. Quando le regole di questo "
-            "percorso lo richiedono, sono usati anche per controllare la sicurezza e i risultati "
-            "del trattamento (per esempio in un registro tenuto dalle autorità sanitarie). I dati "
-            "sono trattati secondo il Regolamento generale sulla protezione dei dati dell'Unione "
-            "europea (GDPR, Regolamento UE 2016/679). Possono vederli solo le persone autorizzate "
-            "e sono protetti dal segreto professionale. Ha il diritto di accedere ai Suoi dati, di "
-            "farli correggere se sono sbagliati e di chiedere come vengono usati. Per qualsiasi "
-            "domanda può rivolgersi al Responsabile della protezione dei dati (DPO) dell'ospedale. "
-            "Può anche presentare un reclamo all'autorità di controllo per la protezione dei dati."
-        ),
         "contacts_text": (
-            "Per domande o problemi, si rivolga a {physician} presso {hospital}. In caso di "
-            "emergenza, vada al pronto soccorso più vicino e mostri questo documento."
+            "Per domande o problemi, si rivolga a {physician} presso {hospital}. Di giorno e di "
+            "notte può chiamare il numero {phone}. In caso di emergenza, vada al pronto "
+            "soccorso più vicino e mostri questo documento."
+        ),
+        "phone_24h_label": "Telefono attivo 24 ore su 24 (giorno e notte)",
+        "why_in_person": (
+            "Il Suo medico Le spiegherà di persona, con parole comprensibili, perché Le propone "
+            "questo trattamento e risponderà alle Sue domande prima della firma."
+        ),
+        "risk_graded": "{event} di grado {grade}",
+        "study_population": "{study} ({n} pazienti)",
+        "risk_count": "Nello studio {study}, {event}: {n} pazienti.",
+        "risks_reproduction": (
+            "Gravidanza, allattamento e fertilità. Questo trattamento può nuocere a un bambino "
+            "non ancora nato. Se può rimanere incinta, usi un metodo contraccettivo efficace "
+            "durante il trattamento e per 30 giorni dopo l'ultima dose, e in caso di gravidanza "
+            "informi subito il medico. Gli uomini devono chiedere all'équipe quale "
+            "contraccezione usare, perché anche gli altri medicinali del trattamento possono "
+            "richiederla. Non allatti al seno durante il trattamento e per 1 settimana dopo "
+            "l'ultima dose. {drug} può ridurre la fertilità maschile (la capacità di avere "
+            "figli): se desidera avere figli, ne parli con l'équipe prima di iniziare."
+        ),
+        "risks_vaccines": (
+            "Vaccini. Non deve ricevere vaccini vivi attenuati (vaccini preparati con un germe "
+            "vivo indebolito) prima, durante e dopo il trattamento, finché il medico non Le "
+            "conferma che le Sue difese immunitarie (i linfociti B, un tipo di globuli bianchi) "
+            "si sono ristabilite. Chieda all'équipe prima di qualsiasi vaccinazione."
+        ),
+        "cost_label": "Chi paga il medicinale?",
+        "data_controller": (
+            "Il titolare del trattamento dei dati (il soggetto responsabile dei Suoi dati) è "
+            "{controller}. Può contattare il Responsabile della protezione dei dati (RPD/DPO) "
+            "al seguente recapito: {dpo}."
+        ),
+        "data_purpose": (
+            "I Suoi dati personali e sanitari sono trattati per curarLa e, quando le regole "
+            "descritte nella sezione 8 lo richiedono, per controllare la sicurezza e i "
+            "risultati del trattamento e per segnalare le sospette reazioni avverse. Sono "
+            "trattati secondo il Regolamento generale sulla protezione dei dati (GDPR, "
+            "Regolamento (UE) 2016/679). La base giuridica è la finalità di cura (articolo 9, "
+            "paragrafo 2, lettera h, del GDPR) e, per il controllo della sicurezza, i motivi di "
+            "interesse pubblico nel settore della sanità pubblica (articolo 9, paragrafo 2, "
+            "lettera i, del GDPR). Possono vederli solo le persone autorizzate, tenute al "
+            "segreto professionale."
+        ),
+        "data_recipients": (
+            "Oltre all'équipe che La cura, i Suoi dati possono essere comunicati a: "
+            "{recipients}; e alle autorità competenti per la sicurezza dei medicinali, quando "
+            "viene segnalata una sospetta reazione avversa."
+        ),
+        "data_recipients_care": (
+            "I Suoi dati sono comunicati solo all'équipe che La cura e, quando viene segnalata "
+            "una sospetta reazione avversa, alle autorità competenti per la sicurezza dei "
+            "medicinali."
+        ),
+        "data_retention_years": (
+            "La Sua documentazione sanitaria è conservata per {years} anni, secondo le regole "
+            "di conservazione dell'ospedale."
+        ),
+        "data_retention_law": (
+            "La Sua documentazione sanitaria è conservata per il tempo previsto dalle norme "
+            "sulla documentazione sanitaria; il Responsabile della protezione dei dati può "
+            "indicarLe per quanto tempo."
+        ),
+        "data_rights": (
+            "Ha il diritto di accedere ai Suoi dati e di ottenerne la rettifica, la "
+            "cancellazione e la limitazione del trattamento, e di opporsi al trattamento "
+            "(articoli da 15 a 18 e 21 del GDPR), nei limiti previsti dalla legge per la "
+            "documentazione sanitaria. Per esercitare questi diritti si rivolga al Responsabile "
+            "della protezione dei dati."
+        ),
+        "data_authority": (
+            "Se ritiene che i Suoi dati non siano trattati in modo conforme alla legge, può "
+            "proporre reclamo all'autorità di controllo: {authority}."
         ),
         "consent_statements": (
             "Ho letto e compreso queste informazioni, oppure mi sono state lette e spiegate.\n"
@@ -501,28 +619,34 @@ TEXTS: dict[str, dict[str, str]] = {
             "dans le sang. Votre médecin devra alors peut-être modifier la dose."
         ),
         "monitoring_text": (
-            "Syndrome de lyse tumorale\u00a0: lorsque de nombreuses cellules leucémiques meurent "
-            "rapidement, elles libèrent dans le sang certaines substances (comme le potassium, le "
-            "phosphate et l'acide urique). Ces substances peuvent abîmer les reins et perturber le "
-            "rythme du cœur. Le risque est le plus élevé pendant les premiers jours, lorsque la "
-            "dose augmente. Pour le prévenir, avant la première dose, vous boirez beaucoup (ou "
-            "vous recevrez des liquides par perfusion) et vous recevrez un médicament qui fait "
-            "baisser l'acide urique. Si votre nombre de globules blancs est élevé, vous pourrez "
-            "d'abord recevoir un traitement pour le faire baisser. Des prises de sang sont faites "
-            "avant la première dose, 6 à 8 heures après chaque nouvelle dose et 24 heures après "
-            "avoir atteint la dose complète. Vous devrez peut-être rester à l'hôpital pendant ces "
-            "jours. Pendant tout le traitement, vous aurez régulièrement une numération formule "
-            "sanguine (une prise de sang qui compte les cellules du sang)\u00a0; selon les "
-            "résultats, votre médecin pourra adapter ou interrompre le traitement."
+            "Syndrome de lyse tumorale\u00a0: lorsque de nombreuses cellules leucémiques "
+            "meurent rapidement, elles libèrent dans le sang certaines substances (comme le "
+            "potassium, le phosphate et l'acide urique). Ces substances peuvent abîmer les "
+            "reins et perturber le rythme du cœur. Le risque est le plus élevé pendant les "
+            "premiers jours, lorsque la dose augmente. Pour le prévenir, avant la première "
+            "dose, vous boirez beaucoup (ou vous recevrez des liquides par perfusion) et vous "
+            "recevrez un médicament qui fait baisser l'acide urique. Si votre nombre de "
+            "globules blancs est élevé, vous pourrez d'abord recevoir un traitement pour le "
+            "faire baisser. Des prises de sang sont faites avant la première dose et avant "
+            "chaque nouvelle dose pendant la phase d'augmentation, 6 à 8 heures après chaque "
+            "nouvelle dose et 24 heures après avoir atteint la dose complète. Vous devrez "
+            "peut-être rester à l'hôpital pendant ces jours. Pendant tout le traitement, vous "
+            "aurez régulièrement une numération formule sanguine (une prise de sang qui compte "
+            "les cellules du sang)\u00a0; selon les résultats, votre médecin pourra adapter ou "
+            "interrompre le traitement."
         ),
         "benefits_numbers": (
-            "Dans les {n_studies} études publiées sur lesquelles votre médecin s'est appuyé, qui "
-            "portaient au total sur {n_patients} patients, la leucémie a répondu au traitement "
-            "chez {orr_low}\u00a0% à {orr_high}\u00a0% des patients."
+            "Dans les {n_studies} études publiées sur lesquelles votre médecin s'est appuyé et "
+            "qui donnent des résultats pour des patients comme vous (leucémie en rechute ou "
+            "résistante, traitée par vénétoclax\u00a0; {n_patients} patients au total), la "
+            "leucémie a répondu au traitement chez {orr_low}\u00a0% à {orr_high}\u00a0% de ces "
+            "patients."
         ),
         "benefits_single": (
-            "Dans l'étude publiée sur laquelle votre médecin s'est appuyé ({n_patients} patients), "
-            "la leucémie a répondu au traitement chez {orr_low}\u00a0% des patients."
+            "Dans l'étude publiée sur laquelle votre médecin s'est appuyé et qui donne des "
+            "résultats pour des patients comme vous ({n_patients} patients atteints d'une "
+            "leucémie en rechute ou résistante, traités par vénétoclax), la leucémie a répondu au "
+            "traitement chez {orr_low}\u00a0% de ces patients."
         ),
         "benefits_no_numbers": (
             "Les études publiées sur lesquelles votre médecin s'est appuyé ne donnent pas de "
@@ -548,19 +672,16 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "risk_frequency": "Dans l'étude {study}, {event}\u00a0: {percent}\u00a0% des patients.",
         "risks_report": (
-            "Contactez immédiatement l'équipe soignante, à toute heure du jour ou de la nuit, si "
-            "vous avez\u00a0: une fièvre de 38 °C ou plus\u00a0; des frissons\u00a0; des "
-            "saignements ou des bleus inhabituels\u00a0; un essoufflement\u00a0; très peu "
-            "d'urine\u00a0; une diarrhée sévère. N'attendez pas le prochain rendez-vous."
+            "Contactez immédiatement l'équipe soignante, à toute heure du jour ou de la nuit, "
+            "au {phone}, si vous avez\u00a0: une fièvre de 38 °C ou plus\u00a0; des "
+            "frissons\u00a0; des saignements ou des bleus inhabituels\u00a0; un "
+            "essoufflement\xa0; très peu d'urine\xa0; une diarrhée sévère. N'attendez pas le "
+            "prochain rendez-vous."
         ),
         "risks_other": (
-            "D'autres effets indésirables sont possibles, dont certains ne sont pas encore connus. "
-            "L'équipe soignante vous informera de toute nouvelle donnée qui pourrait modifier "
-            "votre décision. Ce traitement peut être dangereux pour un enfant à naître. Si vous "
-            "pouvez être enceinte, utilisez une contraception efficace pendant le traitement et "
-            "pendant 30 jours après la dernière dose. Les hommes doivent demander à l'équipe "
-            "quelle contraception utiliser, car les autres médicaments du traitement peuvent aussi "
-            "l'exiger. En cas de grossesse, prévenez immédiatement votre médecin."
+            "D'autres effets indésirables sont possibles, dont certains ne sont pas encore "
+            "connus. L'équipe soignante vous informera de toute nouvelle donnée qui pourrait "
+            "modifier votre décision."
         ),
         "alternatives_text": (
             "Rien ne vous oblige à recevoir ce traitement. D'autres possibilités peuvent "
@@ -589,21 +710,84 @@ TEXTS: dict[str, dict[str, str]] = {
             "pouvez prendre le temps de réfléchir et en parler avec vos proches ou avec votre "
             "médecin traitant. Vous pouvez demander une copie de ce document."
         ),
-        "data_text": (
-            "Vos données personnelles et de santé sont utilisées pour vous soigner. Lorsque les "
-            "règles de ce cadre l'exigent, elles servent aussi à surveiller la sécurité et les "
-            "résultats du traitement (par exemple dans un registre tenu par les autorités de "
-            "santé). Elles sont traitées conformément au Règlement général sur la protection des "
-            "données de l'Union européenne (RGPD, règlement UE 2016/679). Seules les personnes "
-            "autorisées peuvent les consulter, et elles sont protégées par le secret médical. Vous "
-            "avez le droit d'accéder à vos données, de les faire rectifier si elles sont inexactes "
-            "et de demander comment elles sont utilisées. Pour toute question, adressez-vous au "
-            "délégué à la protection des données (DPO) de l'établissement. Vous pouvez aussi "
-            "adresser une réclamation à l'autorité de contrôle de la protection des données."
-        ),
         "contacts_text": (
-            "Pour toute question ou tout problème, contactez {physician} ({hospital}). En cas "
-            "d'urgence, rendez-vous au service des urgences le plus proche et montrez ce document."
+            "Pour toute question ou tout problème, contactez {physician} ({hospital}). De jour "
+            "comme de nuit, appelez le {phone}. En cas d'urgence, rendez-vous au service des "
+            "urgences le plus proche et montrez ce document."
+        ),
+        "phone_24h_label": "Téléphone joignable 24\u00a0h/24 (jour et nuit)",
+        "why_in_person": (
+            "Votre médecin vous expliquera de vive voix, avec des mots simples, pourquoi il "
+            "vous propose ce traitement, et répondra à vos questions avant la signature."
+        ),
+        "risk_graded": "{event} de grade {grade}",
+        "study_population": "{study} ({n}\u00a0patients)",
+        "risk_count": "Dans l'étude {study}, {event}\xa0: {n}\xa0patients.",
+        "risks_reproduction": (
+            "Grossesse, allaitement et fertilité. Ce traitement peut être dangereux pour un "
+            "enfant à naître. Si vous pouvez être enceinte, utilisez une contraception efficace "
+            "pendant le traitement et pendant 30 jours après la dernière dose, et prévenez "
+            "immédiatement votre médecin en cas de grossesse. Les hommes doivent demander à "
+            "l'équipe quelle contraception utiliser, car les autres médicaments du traitement "
+            "peuvent aussi l'exiger. N'allaitez pas pendant le traitement et pendant 1 semaine "
+            "après la dernière dose. {drug} peut altérer la fertilité masculine (la capacité à "
+            "avoir des enfants)\xa0: si vous souhaitez avoir des enfants, parlez-en à l'équipe "
+            "avant de commencer."
+        ),
+        "risks_vaccines": (
+            "Vaccins. Vous ne devez pas recevoir de vaccin vivant atténué (vaccin fabriqué avec "
+            "un germe vivant affaibli) avant, pendant et après le traitement, tant que votre "
+            "médecin ne vous a pas confirmé que vos défenses immunitaires (les lymphocytes B, "
+            "un type de globules blancs) se sont rétablies. Demandez l'avis de l'équipe avant "
+            "toute vaccination."
+        ),
+        "cost_label": "Qui paie le médicament\u00a0?",
+        "data_controller": (
+            "Le responsable du traitement des données (l'organisme responsable de vos données) "
+            "est {controller}. Vous pouvez contacter son délégué à la protection des données "
+            "(DPO) à l'adresse suivante\xa0: {dpo}."
+        ),
+        "data_purpose": (
+            "Vos données personnelles et de santé sont traitées pour vous soigner et, lorsque "
+            "les règles décrites à la rubrique 8 l'exigent, pour surveiller la sécurité et les "
+            "résultats du traitement et pour déclarer les effets indésirables suspectés. Elles "
+            "sont traitées conformément au Règlement général sur la protection des données "
+            "(RGPD, règlement (UE) 2016/679). La base juridique est la prise en charge "
+            "sanitaire (article 9, paragraphe 2, point h, du RGPD) et, pour la surveillance de "
+            "la sécurité, des motifs d'intérêt public dans le domaine de la santé publique "
+            "(article 9, paragraphe 2, point i, du RGPD). Seules les personnes autorisées, "
+            "soumises au secret professionnel, peuvent les consulter."
+        ),
+        "data_recipients": (
+            "Outre l'équipe qui vous soigne, vos données peuvent être communiquées à\xa0: "
+            "{recipients}\xa0; ainsi qu'aux autorités chargées de la sécurité des médicaments, "
+            "lorsqu'un effet indésirable suspecté est déclaré."
+        ),
+        "data_recipients_care": (
+            "Vos données ne sont communiquées qu'à l'équipe qui vous soigne et, lorsqu'un effet "
+            "indésirable suspecté est déclaré, aux autorités chargées de la sécurité des "
+            "médicaments."
+        ),
+        "data_retention_years": (
+            "Votre dossier médical est conservé pendant {years}\u00a0ans, selon les règles de "
+            "conservation de l'établissement."
+        ),
+        "data_retention_law": (
+            "Votre dossier médical est conservé pendant la durée prévue par la réglementation "
+            "sur le dossier médical\u00a0; le délégué à la protection des données peut vous "
+            "indiquer cette durée."
+        ),
+        "data_rights": (
+            "Vous avez le droit d'accéder à vos données, d'en obtenir la rectification, "
+            "l'effacement et la limitation du traitement, et de vous opposer à leur traitement "
+            "(articles 15 à 18 et 21 du RGPD), dans les limites fixées par la loi pour le "
+            "dossier médical. Pour exercer ces droits, adressez-vous au délégué à la protection "
+            "des données."
+        ),
+        "data_authority": (
+            "Si vous estimez que vos données ne sont pas traitées conformément à la loi, vous "
+            "pouvez introduire une réclamation auprès de l'autorité de contrôle\xa0: "
+            "{authority}."
         ),
         "consent_statements": (
             "J'ai lu et compris ces informations, ou elles m'ont été lues et expliquées.\n"
@@ -666,10 +850,8 @@ PATHWAY_TEXTS: dict[str, dict[str, str]] = {
             "authorisation for a single patient, when the doctor judges, on documented grounds, "
             "that no authorised medicine can usefully treat you, and the use is supported by "
             "published studies. Your doctor takes direct personal responsibility for this use. "
-            "Your written consent is required. Under this law the national health service (SSN) "
-            "does not pay for the medicine: before you decide, your doctor will explain how its "
-            "cost is covered. At {hospital}, the pharmacy and the drug committee may also review "
-            "the request before treatment starts."
+            "Your written consent is required. At {hospital}, the pharmacy and the drug committee "
+            "may also review the request before treatment starts."
         ),
         "it_aifa_5_fund": (
             "AIFA 5% Fund (Italy). The hospital asks AIFA (the Italian Medicines Agency) to pay "
@@ -691,8 +873,7 @@ PATHWAY_TEXTS: dict[str, dict[str, str]] = {
             "authorisation, under your doctor's responsibility, because no appropriate authorised "
             "alternative exists and your doctor judges it indispensable based on current "
             "scientific knowledge. The reasons are written in your medical record. This document "
-            "informs you that this use is off-label. If you have questions about how the cost is "
-            "covered, ask your doctor."
+            "informs you that this use is off-label."
         ),
         "de_gkv_cost_coverage": (
             "Cost coverage (Germany). Before treatment starts, the hospital asks your health "
@@ -743,9 +924,7 @@ PATHWAY_TEXTS: dict[str, dict[str, str]] = {
             "base di elementi documentati, che nessun medicinale autorizzato possa curarLa "
             "utilmente e quando l'uso è sostenuto da studi pubblicati. Il Suo medico si assume "
             "direttamente la responsabilità personale di questo uso. È necessario il Suo consenso "
-            "scritto. Con questa legge il medicinale non è a carico del Servizio sanitario "
-            "nazionale (SSN): prima che Lei decida, il medico Le spiegherà come viene coperto il "
-            "costo. Presso {hospital} la richiesta può essere valutata anche dalla farmacia e "
+            "scritto. Presso {hospital} la richiesta può essere valutata anche dalla farmacia e "
             "dalla commissione del farmaco prima dell'inizio del trattamento."
         ),
         "it_aifa_5_fund": (
@@ -771,8 +950,7 @@ PATHWAY_TEXTS: dict[str, dict[str, str]] = {
             "medico, perché non esiste un'alternativa autorizzata adeguata e il medico lo ritiene "
             "indispensabile in base alle attuali conoscenze scientifiche. I motivi sono scritti "
             "nella Sua cartella clinica. Questo documento La informa che si tratta di un uso fuori "
-            "indicazione (off-label). Per domande su come viene coperto il costo, si rivolga al "
-            "Suo medico."
+            "indicazione (off-label)."
         ),
         "de_gkv_cost_coverage": (
             "Copertura dei costi (Germania). Prima dell'inizio del trattamento, l'ospedale chiede "
@@ -827,9 +1005,7 @@ PATHWAY_TEXTS: dict[str, dict[str, str]] = {
             "éléments documentés, qu'aucun médicament autorisé ne peut vous soigner utilement, et "
             "que cette utilisation s'appuie sur des études publiées. Votre médecin engage "
             "directement sa responsabilité personnelle. Votre consentement écrit est obligatoire. "
-            "Dans ce cadre, le service national de santé italien (SSN) ne paie pas le "
-            "médicament\u00a0: avant que vous ne décidiez, votre médecin vous expliquera comment "
-            "son coût est couvert. Dans votre établissement ({hospital}), la pharmacie et le "
+            "Dans votre établissement ({hospital}), la pharmacie et le "
             "comité du médicament peuvent aussi examiner la demande avant le début du traitement."
         ),
         "it_aifa_5_fund": (
@@ -856,8 +1032,7 @@ PATHWAY_TEXTS: dict[str, dict[str, str]] = {
             "n'existe pas d'alternative médicamenteuse appropriée disposant d'une autorisation, et "
             "votre médecin juge ce traitement indispensable au regard des données acquises de la "
             "science. Les raisons de ce choix sont écrites dans votre dossier médical. Ce document "
-            "vous informe que cette prescription est hors AMM. Pour toute question sur la prise en "
-            "charge du coût, adressez-vous à votre médecin."
+            "vous informe que cette prescription est hors AMM."
         ),
         "de_gkv_cost_coverage": (
             "Prise en charge des coûts (Allemagne). Avant le début du traitement, l'hôpital "
@@ -899,6 +1074,16 @@ PATHWAY_TEXTS: dict[str, dict[str, str]] = {
 
 RISKS: dict[str, dict[str, tuple[str, str]]] = {  # key -> (name, plain explanation)
     "en": {
+        "death": (
+            "Risk of death",
+            (
+                "This treatment can cause serious side effects that lead to death, mainly severe "
+                "infections while the number of white blood cells is very low. The leukaemia "
+                "itself can also be fatal. The figures below are the deaths reported by the "
+                "studies your doctor relied on; some of these deaths may have been due to the "
+                "leukaemia rather than to the treatment."
+            ),
+        ),
         "neutropenia": (
             "Neutropenia",
             (
@@ -949,6 +1134,22 @@ RISKS: dict[str, dict[str, tuple[str, str]]] = {  # key -> (name, plain explanat
                 "tests, and treats it quickly if it happens."
             ),
         ),
+        "heart_failure": (
+            "Heart failure",
+            (
+                "The heart may pump less well than it should. You may notice shortness of breath, "
+                "swollen legs or ankles, or unusual tiredness. Tell the team at once if you notice "
+                "these signs."
+            ),
+        ),
+        "bleeding": (
+            "Bleeding",
+            (
+                "When platelets are very low, bleeding can be serious, including inside the body. "
+                "Call the team at once if you have bleeding that does not stop, blood in your "
+                "urine or stools, or if you cough up blood."
+            ),
+        ),
         "nausea_diarrhoea": (
             "Nausea, vomiting and diarrhoea",
             (
@@ -958,6 +1159,16 @@ RISKS: dict[str, dict[str, tuple[str, str]]] = {  # key -> (name, plain explanat
         ),
     },
     "it": {
+        "death": (
+            "Rischio di morte",
+            (
+                "Questo trattamento può causare effetti indesiderati gravi che portano alla morte, "
+                "soprattutto infezioni gravi quando i globuli bianchi sono molto bassi. Anche la "
+                "leucemia stessa può essere mortale. I dati che seguono sono i decessi riportati "
+                "dagli studi su cui si è basato il Suo medico; alcuni di questi decessi possono "
+                "essere stati causati dalla leucemia e non dal trattamento."
+            ),
+        ),
         "neutropenia": (
             "Neutropenia",
             (
@@ -1009,6 +1220,22 @@ RISKS: dict[str, dict[str, tuple[str, str]]] = {  # key -> (name, plain explanat
                 "esami del sangue frequenti, e la cura subito se si presenta."
             ),
         ),
+        "heart_failure": (
+            "Insufficienza cardiaca (scompenso cardiaco)",
+            (
+                "Il cuore può pompare il sangue meno bene del necessario. Può notare fiato corto, "
+                "gonfiore alle gambe o alle caviglie o una stanchezza insolita. Se nota questi "
+                "segni, informi subito l'équipe."
+            ),
+        ),
+        "bleeding": (
+            "Sanguinamenti",
+            (
+                "Quando le piastrine sono molto basse, i sanguinamenti possono essere gravi, anche "
+                "all'interno del corpo. Chiami subito l'équipe se ha un sanguinamento che non si "
+                "ferma, sangue nelle urine o nelle feci, o se tossisce sangue."
+            ),
+        ),
         "nausea_diarrhoea": (
             "Nausea, vomito e diarrea",
             (
@@ -1019,6 +1246,16 @@ RISKS: dict[str, dict[str, tuple[str, str]]] = {  # key -> (name, plain explanat
         ),
     },
     "fr": {
+        "death": (
+            "Risque de décès",
+            (
+                "Ce traitement peut entraîner des effets indésirables graves pouvant conduire au "
+                "décès, surtout des infections graves lorsque les globules blancs sont très bas. "
+                "La leucémie elle-même peut aussi être mortelle. Les chiffres ci-dessous sont les "
+                "décès rapportés par les études sur lesquelles votre médecin s'est appuyé\u00a0; "
+                "certains de ces décès ont pu être dus à la leucémie plutôt qu'au traitement."
+            ),
+        ),
         "neutropenia": (
             "Neutropénie",
             (
@@ -1073,6 +1310,23 @@ RISKS: dict[str, dict[str, tuple[str, str]]] = {  # key -> (name, plain explanat
                 "et le traite rapidement s'il survient."
             ),
         ),
+        "heart_failure": (
+            "Insuffisance cardiaque",
+            (
+                "Le cœur peut pomper le sang moins bien qu'il ne le devrait. Vous pouvez remarquer "
+                "un essoufflement, un gonflement des jambes ou des chevilles, ou une fatigue "
+                "inhabituelle. Prévenez immédiatement l'équipe si vous remarquez ces signes."
+            ),
+        ),
+        "bleeding": (
+            "Saignements",
+            (
+                "Lorsque les plaquettes sont très basses, les saignements peuvent être graves, y "
+                "compris à l'intérieur du corps. Appelez immédiatement l'équipe si vous avez un "
+                "saignement qui ne s'arrête pas, du sang dans les urines ou les selles, ou si vous "
+                "crachez du sang."
+            ),
+        ),
         "nausea_diarrhoea": (
             "Nausées, vomissements et diarrhée",
             (
@@ -1081,5 +1335,256 @@ RISKS: dict[str, dict[str, tuple[str, str]]] = {  # key -> (name, plain explanat
                 "immédiatement si la diarrhée est sévère."
             ),
         ),
+    },
+}
+
+# Printed only when an attached study reports them; the others are always explained.
+CONDITIONAL_RISKS = frozenset({"heart_failure", "bleeding"})
+
+# How each kind of death figure a study reports is named (see consent.services._death_kind).
+DEATH_EVENTS: dict[str, dict[str, str]] = {
+    "en": {
+        "mortality_days": "deaths within the first {days} days of treatment",
+        "treatment_related": "deaths attributed to the treatment",
+        "fatal_grade5": "fatal side effects (grade 5)",
+        "death_during_treatment": "deaths during treatment",
+        "death_other": "deaths reported",
+    },
+    "it": {
+        "mortality_days": "decessi entro i primi {days} giorni di trattamento",
+        "treatment_related": "decessi attribuiti al trattamento",
+        "fatal_grade5": "effetti indesiderati mortali (grado 5)",
+        "death_during_treatment": "decessi durante il trattamento",
+        "death_other": "decessi riportati",
+    },
+    "fr": {
+        "mortality_days": "décès dans les {days} premiers jours de traitement",
+        "treatment_related": "décès attribués au traitement",
+        "fatal_grade5": "effets indésirables mortels (grade 5)",
+        "death_during_treatment": "décès pendant le traitement",
+        "death_other": "décès rapportés",
+    },
+}
+
+# Who pays, per pathway, in plain words (domain brief: regulatory-pathways.md).
+# - it_law_94_98: not reimbursed by the SSN (L. 296/2006 c. 796 lett. z); the medicine is not
+#   charged to the patient and is at the hospital's expense (issue 13's brief).
+# - fr_off_label_no_cpc: the patient must be told the conditions of coverage by Assurance Maladie
+#   (CSP L5121-12-1 III); "non remboursable" when the use is not covered (CSS L162-4).
+#   UNCONFIRMED: that no CPC exists for venetoclax in R/R AML. The sentence therefore says
+#   "may not reimburse" and leaves the answer to the physician, never "is reimbursed".
+# - it_aifa_5_fund: AIFA decides the reimbursement; nothing is promised before its decision.
+COSTS: dict[str, dict[str, str]] = {
+    "en": {
+        "it_law_648": (
+            "The medicine is paid for by the Italian national health service (SSN); it is not "
+            "charged to you."
+        ),
+        "it_law_94_98": (
+            "The medicine is not charged to you. Under Law 94/1998 the national health service "
+            "(SSN) does not reimburse it: its cost is borne by the hospital ({hospital})."
+        ),
+        "it_aifa_5_fund": (
+            "If AIFA agrees to the request, the medicine is paid for from the AIFA fund; it is not "
+            "charged to you. Treatment does not start before AIFA's decision."
+        ),
+        "it_dm_7_9_2017": (
+            "The company supplies the medicine free of charge; it is not charged to you."
+        ),
+        "fr_off_label_no_cpc": (
+            "This use is outside the marketing authorisation and no compassionate prescription "
+            "framework (CPC) covers it: Assurance Maladie (French national health insurance) may "
+            "therefore not reimburse the medicine for this use, and in that case the prescription "
+            "carries the mention « non remboursable » (not reimbursable; article L162-4 of the "
+            "Code de la sécurité sociale). As article L5121-12-1 III of the Code de la santé "
+            "publique requires, before you decide your doctor will tell you how Assurance Maladie "
+            "covers the medicine and whether any cost would remain for you."
+        ),
+        "de_gkv_cost_coverage": (
+            "Before treatment starts, your statutory health insurer decides whether it pays for "
+            "the medicine."
+        ),
+        "us_pt_committee": (
+            "Your insurer decides whether it pays; ask the team about the costs before you decide."
+        ),
+        "generic": (
+            "Before you decide, your doctor will tell you who pays for the medicine and whether "
+            "any cost would remain for you."
+        ),
+    },
+    "it": {
+        "it_law_648": (
+            "Il medicinale è a carico del Servizio sanitario nazionale (SSN); a Lei non viene "
+            "addebitato nulla."
+        ),
+        "it_law_94_98": (
+            "Il medicinale non Le viene addebitato. Con la Legge 94/1998 il Servizio sanitario "
+            "nazionale (SSN) non lo rimborsa: il costo è a carico dell'ospedale ({hospital})."
+        ),
+        "it_aifa_5_fund": (
+            "Se AIFA approva la richiesta, il medicinale è pagato dal fondo AIFA; a Lei non viene "
+            "addebitato nulla. Il trattamento non inizia prima della decisione di AIFA."
+        ),
+        "it_dm_7_9_2017": (
+            "L'azienda fornisce il medicinale gratuitamente; a Lei non viene addebitato nulla."
+        ),
+        "fr_off_label_no_cpc": (
+            "Questo uso è al di fuori dell'autorizzazione all'immissione in commercio e non "
+            "rientra in un quadro di prescrizione compassionevole (CPC): per questo l'Assurance "
+            "Maladie (l'assicurazione sanitaria pubblica francese) potrebbe non rimborsare il "
+            "medicinale per questo uso; in tal caso la ricetta riporta la dicitura «non "
+            "remboursable» (non rimborsabile; articolo L162-4 del Code de la sécurité sociale). "
+            "Come richiede l'articolo L5121-12-1 III del Code de la santé publique, prima che Lei "
+            "decida il medico Le spiegherà come il medicinale è coperto dall'Assurance Maladie e "
+            "se resterebbe qualche costo a Suo carico."
+        ),
+        "de_gkv_cost_coverage": (
+            "Prima dell'inizio del trattamento, è la Sua assicurazione sanitaria obbligatoria a "
+            "decidere se paga il medicinale."
+        ),
+        "us_pt_committee": (
+            "È la Sua assicurazione a decidere se pagare; chieda all'équipe informazioni sui costi "
+            "prima di decidere."
+        ),
+        "generic": (
+            "Prima che Lei decida, il medico Le spiegherà chi paga il medicinale e se resterebbe "
+            "qualche costo a Suo carico."
+        ),
+    },
+    "fr": {
+        "it_law_648": (
+            "Le médicament est pris en charge par le service national de santé italien "
+            "(SSN)\u00a0; il ne vous est pas facturé."
+        ),
+        "it_law_94_98": (
+            "Le médicament ne vous est pas facturé. Dans le cadre de la loi 94/1998, le service "
+            "national de santé italien (SSN) ne le rembourse pas\u00a0: son coût est à la charge "
+            "de l'hôpital ({hospital})."
+        ),
+        "it_aifa_5_fund": (
+            "Si l'AIFA accepte la demande, le médicament est payé par le fonds de l'AIFA\u00a0; il "
+            "ne vous est pas facturé. Le traitement ne commence pas avant la décision de l'AIFA."
+        ),
+        "it_dm_7_9_2017": (
+            "Le laboratoire fournit le médicament gratuitement\u00a0; il ne vous est pas facturé."
+        ),
+        "fr_off_label_no_cpc": (
+            "Cette utilisation est hors AMM et ne relève pas d'un cadre de prescription "
+            "compassionnelle (CPC)\u00a0: l'Assurance Maladie peut donc ne pas rembourser le "
+            "médicament pour cette utilisation, et dans ce cas l'ordonnance porte la mention "
+            "«\u00a0non remboursable\u00a0» (article L162-4 du code de la sécurité sociale). Comme "
+            "l'exige l'article L5121-12-1 III du code de la santé publique, votre médecin vous "
+            "indiquera, avant que vous ne décidiez, les conditions de prise en charge du "
+            "médicament par l'Assurance Maladie et ce qui pourrait rester à votre charge."
+        ),
+        "de_gkv_cost_coverage": (
+            "Avant le début du traitement, votre caisse d'assurance maladie décide si elle paie le "
+            "médicament."
+        ),
+        "us_pt_committee": (
+            "Votre assurance décide si elle paie\u00a0; renseignez-vous auprès de l'équipe sur les "
+            "coûts avant de décider."
+        ),
+        "generic": (
+            "Avant que vous ne décidiez, votre médecin vous indiquera qui paie le médicament et ce "
+            "qui pourrait rester à votre charge."
+        ),
+    },
+}
+
+# Recipients beyond the care team that a pathway implies (GDPR art. 13(1)(e)); pharmacovigilance
+# is added to every form. A pathway not listed shares with the care team only.
+DATA_RECIPIENTS: dict[str, dict[str, str]] = {
+    "en": {
+        "it_law_648": "AIFA (the Italian Medicines Agency), through its monitoring registry",
+        "it_aifa_5_fund": (
+            "AIFA (the Italian Medicines Agency), which receives the request and the reports on "
+            "the treatment"
+        ),
+        "it_dm_7_9_2017": (
+            "the company that supplies the medicine and the ethics committee, for the safety and "
+            "results data that the compassionate-use programme requires (Ministerial Decree of 7 "
+            "September 2017)"
+        ),
+        "de_gkv_cost_coverage": (
+            "your health insurer and, if it consults it, the Medical Service (Medizinischer "
+            "Dienst), for the cost-coverage application"
+        ),
+    },
+    "it": {
+        "it_law_648": "AIFA (Agenzia Italiana del Farmaco), attraverso il registro di monitoraggio",
+        "it_aifa_5_fund": (
+            "AIFA (Agenzia Italiana del Farmaco), che riceve la richiesta e le relazioni sul "
+            "trattamento"
+        ),
+        "it_dm_7_9_2017": (
+            "l'azienda che fornisce il medicinale e il comitato etico, per i dati sulla sicurezza "
+            "e sui risultati richiesti dal programma di uso compassionevole (Decreto Ministeriale "
+            "7 settembre 2017)"
+        ),
+        "de_gkv_cost_coverage": (
+            "la Sua assicurazione sanitaria e, se questa lo consulta, il Servizio medico "
+            "(Medizinischer Dienst), per la domanda di copertura dei costi"
+        ),
+    },
+    "fr": {
+        "it_law_648": "l'AIFA (Agence italienne du médicament), par son registre de suivi",
+        "it_aifa_5_fund": (
+            "l'AIFA (Agence italienne du médicament), qui reçoit la demande et les rapports sur le "
+            "traitement"
+        ),
+        "it_dm_7_9_2017": (
+            "le laboratoire qui fournit le médicament et le comité d'éthique, pour les données de "
+            "sécurité et de résultats qu'exige le programme d'usage compassionnel (décret "
+            "ministériel italien du 7 septembre 2017)"
+        ),
+        "de_gkv_cost_coverage": (
+            "votre caisse d'assurance maladie et, si elle le consulte, le service médical "
+            "(Medizinischer Dienst), pour la demande de prise en charge"
+        ),
+    },
+}
+
+# The supervisory authority of the hospital's country (GDPR art. 13(2)(d)), by name.
+SUPERVISORY_AUTHORITIES: dict[str, dict[str, str]] = {
+    "en": {
+        "IT": (
+            "Garante per la protezione dei dati personali (the Italian data protection authority)"
+        ),
+        "FR": (
+            "Commission nationale de l'informatique et des libertés (CNIL, the French data "
+            "protection authority)"
+        ),
+        "ES": (
+            "Agencia Española de Protección de Datos (AEPD, the Spanish data protection authority)"
+        ),
+        "DE": (
+            "the Federal Commissioner for Data Protection and Freedom of Information (BfDI) or the "
+            "data protection authority of your federal state (Land)"
+        ),
+        "GB": "the Information Commissioner's Office (ICO)",
+        "other": "the data protection authority of your country",
+    },
+    "it": {
+        "IT": "Garante per la protezione dei dati personali",
+        "FR": "Commission nationale de l'informatique et des libertés (CNIL, l'autorità francese)",
+        "ES": "Agencia Española de Protección de Datos (AEPD, l'autorità spagnola)",
+        "DE": (
+            "il Commissario federale per la protezione dei dati e la libertà d'informazione (BfDI) "
+            "o l'autorità di protezione dei dati del Suo Land"
+        ),
+        "GB": "l'Information Commissioner's Office (ICO, l'autorità del Regno Unito)",
+        "other": "l'autorità di protezione dei dati del Suo Paese",
+    },
+    "fr": {
+        "IT": "Garante per la protezione dei dati personali (l'autorité italienne)",
+        "FR": "Commission nationale de l'informatique et des libertés (CNIL)",
+        "ES": "Agencia Española de Protección de Datos (AEPD, l'autorité espagnole)",
+        "DE": (
+            "le Commissaire fédéral à la protection des données et à la liberté d'information "
+            "(BfDI) ou l'autorité de protection des données de votre Land"
+        ),
+        "GB": "l'Information Commissioner's Office (ICO, l'autorité du Royaume-Uni)",
+        "other": "l'autorité de protection des données de votre pays",
     },
 }

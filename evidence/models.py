@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -70,10 +71,32 @@ class RegimenCode(models.TextChoices):
     VEN_OTHER = "ven_other", _("VEN + other")
 
 
+class RRExclusion(models.TextChoices):
+    """Why a study has no ORR among R/R, VEN-treated patients, shown wherever it is left out."""
+
+    MIXED_POPULATION = "mixed_population", _("mixed population: no R/R-specific figure")
+    MIXED_NO_RR_ORR = (
+        "mixed_no_rr_orr",
+        _("mixed population: no R/R-specific ORR (only an R/R CR/CRi rate)"),
+    )
+    POPULATION_NOT_STATED = (
+        "population_not_stated",
+        _("population not stated: no R/R-specific figure"),
+    )
+    NO_ORR_STATED = "no_orr_stated", _("R/R cohort, but no ORR stated")
+    NOT_KEYED = "not_keyed", _("no R/R, VEN-treated figure recorded")
+
+
 class FigureSource(models.TextChoices):
     TABLE = "table", _("Review, Table 1")
     TEXT = "text", _("Review, text")
     PUBLICATION = "publication", _("Publication")
+
+
+def rr_population_label(n: int | None) -> str:
+    if n is None:
+        return gettext("R/R AML, VEN-treated")
+    return gettext("R/R AML, VEN-treated, n = %(n)s") % {"n": n}
 
 
 class Study(models.Model):
@@ -128,6 +151,39 @@ class Study(models.Model):
         help_text=_("Whole-cohort overall response rate as the source states it."),
     )
     orr_note = models.TextField(_("note on the ORR"), blank=True)
+    # Evidence by population: the figures a summary may put in an R/R range. Keyed per study
+    # (not computed from the outcomes) because deciding that a figure is R/R- and VEN-only is a
+    # reading of the source that needs its own quoted words.
+    n_rr_ven_treated = models.PositiveIntegerField(
+        _("R/R patients treated with VEN"), null=True, blank=True
+    )
+    n_rr_ven_treated_wording = models.TextField(blank=True)
+    orr_rr_percent = models.DecimalField(
+        _("ORR in R/R, VEN-treated patients (%)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("Overall response rate among R/R patients treated with VEN, as stated."),
+    )
+    orr_rr_wording = models.TextField(blank=True)
+    cr_cri_rr_percent = models.DecimalField(
+        _("CR/CRi in R/R, VEN-treated patients (%)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    cr_cri_rr_wording = models.TextField(blank=True)
+    rr_exclusion = models.CharField(
+        _("why no R/R ORR"),
+        max_length=24,
+        choices=RRExclusion.choices,
+        default=RRExclusion.NOT_KEYED,
+        blank=True,
+    )
     efficacy_text = models.TextField(_("efficacy as stated"), blank=True)
     safety_text = models.TextField(_("safety as stated"), blank=True)
     source_passage = models.TextField(
@@ -167,6 +223,28 @@ class Study(models.Model):
                 | (Q(orr_percent__gte=0) & Q(orr_percent__lte=100)),
                 name="study_orr_is_percent",
             ),
+            models.CheckConstraint(
+                condition=Q(n_rr_ven_treated__isnull=True)
+                | Q(n_rr_ven_treated__lte=models.F("n_patients")),
+                name="study_rr_ven_not_more_than_cohort",
+            ),
+            # An R/R figure stands on a known number of VEN-treated R/R patients, and a study
+            # without an R/R ORR always says why.
+            models.CheckConstraint(
+                condition=(Q(orr_rr_percent__isnull=True) & Q(cr_cri_rr_percent__isnull=True))
+                | Q(n_rr_ven_treated__isnull=False),
+                name="study_rr_figure_has_patients",
+            ),
+            models.CheckConstraint(
+                condition=(Q(orr_rr_percent__isnull=False) & Q(rr_exclusion=""))
+                | (Q(orr_rr_percent__isnull=True) & ~Q(rr_exclusion="")),
+                name="study_rr_orr_or_exclusion_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(orr_rr_percent__isnull=True)
+                | (Q(orr_rr_percent__gte=0) & Q(orr_rr_percent__lte=100)),
+                name="study_rr_orr_is_percent",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -177,6 +255,11 @@ class Study(models.Model):
     @property
     def is_from_review(self) -> bool:
         return self.origin == self.Origin.REVIEW
+
+    @property
+    def rr_population(self) -> str:
+        """The population behind the R/R figures, e.g. "R/R AML, VEN-treated, n = 55"."""
+        return rr_population_label(self.n_rr_ven_treated)
 
     @property
     def regimen_labels(self) -> list[str]:

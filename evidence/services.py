@@ -19,6 +19,7 @@ from evidence.models import (
     MutationFinding,
     Outcome,
     RegimenCode,
+    RRExclusion,
     SafetyFinding,
     Study,
     StudyRegimen,
@@ -45,6 +46,13 @@ _SCALAR_FIELDS = (
     "interventions_text",
     "orr_percent",
     "orr_note",
+    "n_rr_ven_treated",
+    "n_rr_ven_treated_wording",
+    "orr_rr_percent",
+    "orr_rr_wording",
+    "cr_cri_rr_percent",
+    "cr_cri_rr_wording",
+    "rr_exclusion",
     "efficacy_text",
     "safety_text",
     "text_passages",
@@ -60,6 +68,10 @@ _BLANK_TO_EMPTY = {
     "population_text",
     "interventions_text",
     "efficacy_text",
+    "n_rr_ven_treated_wording",
+    "orr_rr_wording",
+    "cr_cri_rr_wording",
+    "rr_exclusion",
 }
 
 
@@ -75,7 +87,7 @@ def study_fields_from_record(record: dict[str, Any], review_citation: str) -> di
         value = record.get(name)
         if name in _BLANK_TO_EMPTY and value is None:
             value = ""
-        if name in {"median_age", "orr_percent"}:
+        if name in {"median_age", "orr_percent", "orr_rr_percent", "cr_cri_rr_percent"}:
             value = _decimal(value)
         fields[name] = value
     fields["source_passage"] = record["table_passage"]
@@ -247,11 +259,26 @@ EDITABLE_FIELDS = (
     "interventions_text",
     "orr_percent",
     "orr_note",
+    "n_rr_ven_treated",
+    "n_rr_ven_treated_wording",
+    "orr_rr_percent",
+    "orr_rr_wording",
+    "cr_cri_rr_percent",
+    "cr_cri_rr_wording",
+    "rr_exclusion",
     "efficacy_text",
     "safety_text",
     "source_passage",
     "notes",
 )
+
+
+def _rr_exclusion_settle(study: Study) -> None:
+    """A study with an R/R ORR has no exclusion reason; one without always has one."""
+    if study.orr_rr_percent is not None:
+        study.rr_exclusion = ""
+    elif not study.rr_exclusion:
+        study.rr_exclusion = RRExclusion.NOT_KEYED
 
 
 def _snapshot(study: Study) -> dict[str, Any]:
@@ -292,6 +319,7 @@ def study_create(
             gettext("A study needs its citation (DOI, PMID or reference) as its source.")
         )
     study = Study(origin=Study.Origin.ADDED, updated_by=actor, **fields)
+    _rr_exclusion_settle(study)
     study.full_clean()
     study.save()
     _set_tags(study, settings_tags, regimen_codes)
@@ -335,6 +363,7 @@ def study_update(
             gettext("A study needs its citation (DOI, PMID or reference) as its source.")
         )
     study.updated_by = actor
+    _rr_exclusion_settle(study)
     study.full_clean()
     study.save()
     _set_tags(study, settings_tags, regimen_codes)

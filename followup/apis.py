@@ -136,7 +136,9 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sco
         responses=responses(AdverseEventSerializer, 400, 404, 415, status=201),
     )
     def create(self, request: Request) -> Response:
-        """Record an adverse event; a serious one raises a pharmacovigilance reminder."""
+        """Record an adverse event; a suspected adverse reaction (relation possibly, probably or
+        related), serious or not, raises a pharmacovigilance reminder. A grade the term does
+        not define in CTCAE v5.0 is refused (400, naming the term's grades)."""
         payload = AdverseEventInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)

@@ -65,7 +65,10 @@ class AdverseEventForm(forms.Form):
     aware_on = _date(
         _("Aware since"),
         required=False,
-        help_text=_("Serious events: the reporting deadline runs from this day (today if empty)."),
+        help_text=_(
+            "Suspected adverse reactions (possibly related or stronger): the reporting deadline "
+            "runs from this day (today if empty)."
+        ),
     )
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})

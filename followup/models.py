@@ -9,6 +9,7 @@ for the AIFA 5% Fund. Patients appear by pseudonym only.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,9 +18,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django_stubs_ext import StrOrPromise
 
 
 class Response(models.TextChoices):
@@ -85,7 +85,10 @@ class ResponseAssessment(models.Model):
 
 
 class CtcaeTerm(models.TextChoices):
-    """CTCAE v5.0 terms that matter for VEN in AML (label, trials and the review), plus other."""
+    """CTCAE v5.0 terms that matter for VEN in AML (label, trials and the review), plus other.
+
+    Each is a CTCAE v5.0 term, spelled as in the table; the grades each defines are data
+    (``followup/data/ctcae_v5_grades.json``, read by ``followup.ctcae``)."""
 
     NEUTROPHIL_COUNT_DECREASED = "neutrophil_count_decreased", _("Neutrophil count decreased")
     FEBRILE_NEUTROPENIA = "febrile_neutropenia", _("Febrile neutropenia")
@@ -206,6 +209,11 @@ class AdverseEvent(models.Model):
             errors["term_other"] = gettext("Name the event when the term is 'Other (specify)'.")
         if self.term != CtcaeTerm.OTHER and self.term_other:
             errors["term_other"] = gettext("Only for 'Other (specify)': choose one or the other.")
+        from followup.ctcae import grade_problem
+
+        impossible = grade_problem(self.term, self.grade)
+        if impossible:
+            errors["grade"] = impossible
         if self.grade == 5 and self.outcome != AeOutcome.FATAL:
             errors["outcome"] = gettext(
                 "A grade 5 event is a death (CTCAE v5): its outcome is fatal."
@@ -271,37 +279,75 @@ class ReportingDeadline(models.Model):
         return f"{self.country}: {self.text}"
 
 
-def pv_reminder_sentence(
+# The reminder's sentence, English in the record; a page or the API shows it in the reader's
+# language from the parameters stored with it (``PharmacovigilanceReminder.message_params``).
+PV_REMINDER_TEXT = gettext_noop(
+    "%(request)s: suspected adverse reaction '%(term)s' grade %(grade)s (%(seriousness)s) — "
+    "report it to %(where)s %(when)s."
+)
+PV_REMINDER_BY = gettext_noop("by %(when)s")
+PV_REMINDER_NO_DEADLINE = gettext_noop(
+    "(no deadline is stored for %(country)s: as soon as possible)"
+)
+PV_REMINDER_SERIOUS = gettext_noop("serious")
+PV_REMINDER_NOT_SERIOUS = gettext_noop("non-serious")
+PV_REMINDER_DEFAULT_NETWORK = gettext_noop("the national pharmacovigilance system")
+
+
+def pv_reminder_params(
     *,
+    event: AdverseEvent,
     request_label: str,
-    term: StrOrPromise,
-    grade: int,
     network: str,
     due_at: datetime | None,
     country: str,
-) -> str:
-    """The reminder of a serious adverse event, in the active language."""
+    biological: bool,
+) -> dict[str, object]:
+    """What the reminder's sentence is made of, as JSON: the term by its code (translated when
+    shown), the deadline as an ISO time (formatted in the reader's locale)."""
+    return {
+        "request": request_label,
+        "term": event.term,
+        "term_other": event.term_other,
+        "grade": event.grade,
+        "serious": event.serious,
+        "network": network,
+        "due_at": due_at.isoformat() if due_at else None,
+        "country": country,
+        "biological": biological,
+    }
+
+
+def pv_reminder_sentence(params: dict[str, Any]) -> str:
+    """The reminder in the active language, from its stored parameters."""
+    due_at = datetime.fromisoformat(params["due_at"]) if params.get("due_at") else None
     when = (
-        gettext("by %(when)s")
+        gettext(PV_REMINDER_BY)
         % {"when": date_format(timezone.localtime(due_at), "SHORT_DATETIME_FORMAT")}
         if due_at
-        else gettext("(no deadline is stored for %(country)s: as soon as possible)")
-        % {"country": country}
+        else gettext(PV_REMINDER_NO_DEADLINE) % {"country": params.get("country", "")}
     )
-    return gettext(
-        "%(request)s: serious adverse event '%(term)s' grade %(grade)s — report the suspected "
-        "adverse reaction to %(where)s %(when)s."
-    ) % {
-        "request": request_label,
+    code = params.get("term", CtcaeTerm.OTHER)
+    term = (
+        params.get("term_other", "")
+        if code == CtcaeTerm.OTHER or code not in CtcaeTerm.values
+        else CtcaeTerm(code).label
+    )
+    return gettext(PV_REMINDER_TEXT) % {
+        "request": params.get("request", ""),
         "term": term,
-        "grade": grade,
-        "where": network or gettext("the national pharmacovigilance system"),
+        "grade": params.get("grade", ""),
+        "seriousness": gettext(
+            PV_REMINDER_SERIOUS if params.get("serious") else PV_REMINDER_NOT_SERIOUS
+        ),
+        "where": params.get("network") or gettext(PV_REMINDER_DEFAULT_NETWORK),
         "when": when,
     }
 
 
 class PharmacovigilanceReminder(models.Model):
-    """Raised once per serious adverse event; resolved when the report reference is recorded.
+    """Raised once per suspected adverse reaction (relation possible or stronger, serious or
+    not: DM 30-4-2015 art. 22); resolved when the report reference is recorded.
 
     The deadline used is copied here, so a later change of the rule does not rewrite history.
     """
@@ -320,7 +366,10 @@ class PharmacovigilanceReminder(models.Model):
     due_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Empty when no deadline is stored for the country.")
     )
-    message = models.CharField(max_length=400)
+    message = models.CharField(max_length=400, help_text=_("The reminder in English."))
+    message_params = models.JSONField(
+        default=dict, blank=True, help_text=_("What the message is made of, to show it translated.")
+    )
     emailed_to = models.JSONField(default=list, blank=True)
     raised_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -346,20 +395,12 @@ class PharmacovigilanceReminder(models.Model):
 
     @property
     def display_message(self) -> str:
-        """``message`` is the English record (audited, e-mailed); another interface language
-        reads the same sentence rebuilt from the reminder's facts."""
-        if (translation.get_language() or "en").startswith("en"):
+        """``message`` is the English record (audited, e-mailed); a reader of another language
+        gets the same sentence from the parameters stored with it, not from the event as it is
+        now (its grade may have changed since)."""
+        if (translation.get_language() or "en").startswith("en") or not self.message_params:
             return self.message
-        event = self.adverse_event
-        request = event.request
-        return pv_reminder_sentence(
-            request_label=f"{request.reference} ({request.patient.pseudonym})",
-            term=event.term_label,
-            grade=event.grade,
-            network=self.deadline.network if self.deadline else "",
-            due_at=self.due_at,
-            country=self.hospital.country,
-        )
+        return pv_reminder_sentence(self.message_params)
 
 
 class EndReason(models.TextChoices):

@@ -7,7 +7,6 @@ does the arithmetic on a handful of dates per patient for the medians and the su
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -17,6 +16,7 @@ from django.db.models import (
     Count,
     Exists,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -37,6 +37,7 @@ from followup.models import (
     OBJECTIVE_RESPONSES,
     RESPONSE_RANK,
     AdverseEvent,
+    FollowUp,
     Mrd,
     PharmacovigilanceReminder,
     ResponseAssessment,
@@ -152,19 +153,27 @@ class Registry:
     filters: RegistryFilters
     today: date
     n_treated: int
+    # Response rates are over the assessed requests; the others are counted apart, not as
+    # non-responders (a patient not yet assessed has not failed to respond).
+    n_assessed: int
     orr: Proportion
     complete: Proportion
     ongoing: int
-    median_days_on_treatment: float | None
     ae_by_grade: list[GradeRate]
     survival: SurvivalCurve | None
+    time_on_treatment: SurvivalCurve | None
     literature: list[LiteratureGroup] = field(default_factory=list)
+
+    @property
+    def not_assessed(self) -> int:
+        return self.n_treated - self.n_assessed
 
 
 def registry_counts(treated: QuerySet[TreatedRequest]) -> dict[str, int]:
-    """Every count of the page in one aggregate query: treated requests, best responses, and
-    requests (patients' courses) with at least one adverse event of each grade."""
+    """Every count of the page in one aggregate query: treated requests, assessed ones, best
+    responses, and requests (patients' courses) with at least one adverse event of each grade."""
     conditions: dict[str, Exists] = {
+        "assessed": _has(ResponseAssessment),
         "any_objective": _has(ResponseAssessment, response__in=OBJECTIVE_RESPONSES),
         "any_complete": _has(ResponseAssessment, response__in=COMPLETE_RESPONSES),
         **{f"any_grade_{g}": _has(AdverseEvent, grade=g) for g in GRADES},
@@ -179,14 +188,65 @@ def registry_counts(treated: QuerySet[TreatedRequest]) -> dict[str, int]:
     return {key: int(value or 0) for key, value in counts.items()}
 
 
-def _treatment_end(end_on: date | None, death_on: date | None, today: date) -> date:
-    ends = [d for d in (end_on, death_on) if d]
-    return min(ends) if ends else today
+def last_known_dates(treated: QuerySet[TreatedRequest]) -> dict[int, date]:
+    """Per treated request, the latest day the patient is known to have been alive: the last
+    contact, or any later dated record (a dispensation, an assessment, an adverse event's
+    onset, recovery or resolution, the transplant, the end of treatment). Four queries, however
+    many requests. A living patient is censored here, never at today: censoring at today
+    counts the weeks nobody saw the patient as weeks survived."""
+    ids = treated.values("pk")
+    latest: dict[int, date] = {}
+
+    def see(request_id: int, *days: date | None) -> None:
+        for day in days:
+            if day is not None and (request_id not in latest or day > latest[request_id]):
+                latest[request_id] = day
+
+    for row in (
+        Dispensation.objects.filter(request__in=ids)
+        .order_by()
+        .values("request")
+        .annotate(last=Max("dispensed_at"))
+    ):
+        see(row["request"], timezone.localdate(row["last"]))
+    for assessed in (
+        ResponseAssessment.objects.filter(request__in=ids)
+        .order_by()
+        .values("request")
+        .annotate(last=Max("assessed_on"))
+    ):
+        see(assessed["request"], assessed["last"])
+    for event in (
+        AdverseEvent.objects.filter(request__in=ids)
+        .order_by()
+        .values("request")
+        .annotate(
+            onset=Max("onset_on"),
+            resolved=Max("resolved_on"),
+            recovered=Max("recovered_to_grade_2_on"),
+        )
+    ):
+        see(event["request"], event["onset"], event["resolved"], event["recovered"])
+    for record in FollowUp.objects.filter(request__in=ids).values(
+        "request", "last_contact_on", "transplant_on", "treatment_end_on"
+    ):
+        see(
+            record["request"],
+            record["last_contact_on"],
+            record["transplant_on"],
+            record["treatment_end_on"],
+        )
+    return latest
 
 
 def registry_summary(
     *, hospital_id: int, filters: RegistryFilters | None = None, today: date | None = None
 ) -> Registry:
+    """The page's figures. Overall survival: first dispensation to death, a living patient
+    censored at the last day known alive (:func:`last_known_dates`). Time on treatment, also
+    Kaplan–Meier: first dispensation to the end of treatment (or death, whichever is first),
+    an ongoing treatment censored at the last day known on it (the same last known day: with
+    no end recorded, every record is one on treatment)."""
     filters = filters or RegistryFilters()
     today = today or timezone.localdate()
     treated = treated_requests(OffLabelRequest.objects.filter(hospital_id=hospital_id), filters)
@@ -199,21 +259,20 @@ def registry_summary(
             "started_at",
             "followup__treatment_end_on",
             "followup__death_on",
-            "followup__last_contact_on",
         ).order_by("pk")
     )
-    durations = []
-    observations: list[tuple[float, bool]] = []
+    last_known = last_known_dates(treated)
+    survival: list[tuple[float, bool]] = []
+    on_treatment: list[tuple[float, bool]] = []
     for row in rows:
         started = timezone.localdate(row["started_at"])
-        end = _treatment_end(row["followup__treatment_end_on"], row["followup__death_on"], today)
-        durations.append((end - started).days)
         death = row["followup__death_on"]
-        if death:
-            observations.append(((death - started).days, True))
-        else:
-            censor = row["followup__last_contact_on"] or today
-            observations.append(((censor - started).days, False))
+        ends = [d for d in (row["followup__treatment_end_on"], death) if d]
+        last = max(last_known.get(row["pk"], started), started)
+        survival.append(((death - started).days, True) if death else ((last - started).days, False))
+        on_treatment.append(
+            ((min(ends) - started).days, True) if ends else ((last - started).days, False)
+        )
     ongoing = sum(
         1 for row in rows if not (row["followup__treatment_end_on"] or row["followup__death_on"])
     )
@@ -227,16 +286,18 @@ def registry_summary(
         GradeRate(gettext("Grade ≥3 (any)"), proportion_ci(counts["any_grade_3_plus"], n))
     )
     regimens = [filters.regimen] if filters.regimen else sorted({r["regimen"] for r in rows})
+    assessed = counts["assessed"]
     return Registry(
         filters=filters,
         today=today,
         n_treated=n,
-        orr=proportion_ci(counts["any_objective"], n),
-        complete=proportion_ci(counts["any_complete"], n),
+        n_assessed=assessed,
+        orr=proportion_ci(counts["any_objective"], assessed),
+        complete=proportion_ci(counts["any_complete"], assessed),
         ongoing=ongoing,
-        median_days_on_treatment=statistics.median(durations) if durations else None,
         ae_by_grade=grades,
-        survival=km_fit(observations),
+        survival=km_fit(survival),
+        time_on_treatment=km_fit(on_treatment),
         literature=literature_for(regimens),
     )
 

@@ -58,6 +58,11 @@ class ResponseAssessmentInputSerializer(serializers.Serializer[Any]):
 class PharmacovigilanceReminderSerializer(serializers.ModelSerializer[PharmacovigilanceReminder]):
     request = serializers.IntegerField(source="adverse_event.request_id", read_only=True)
     reference = serializers.CharField(source="adverse_event.request.reference", read_only=True)
+    display_message = serializers.CharField(
+        read_only=True,
+        help_text="The reminder in the language of the request (Accept-Language); "
+        "'message' is the English record.",
+    )
 
     class Meta:
         model = PharmacovigilanceReminder
@@ -67,6 +72,7 @@ class PharmacovigilanceReminderSerializer(serializers.ModelSerializer[Pharmacovi
             "request",
             "reference",
             "message",
+            "display_message",
             "aware_at",
             "due_at",
             "deadline_hours",
@@ -138,7 +144,8 @@ class AdverseEventInputSerializer(serializers.Serializer[Any]):
         required=False,
         allow_null=True,
         default=None,
-        help_text="Serious events: the reporting deadline runs from this day (today if empty).",
+        help_text="Suspected adverse reactions (relation possibly or stronger): the reporting "
+        "deadline runs from this day (today if empty).",
     )
 
 

@@ -1,6 +1,6 @@
 """Writes of the follow-up registry: response assessments, adverse events (and the
-pharmacovigilance reminder a serious one raises), the follow-up record, and the audited Law 648
-export.
+pharmacovigilance reminder a suspected adverse reaction raises), the follow-up record, and the
+audited Law 648 export.
 
 Every write checks, in this order: the request is of the actor's hospital (else "not found"),
 the actor is its prescribing physician or a pharmacist of the hospital, treatment has started
@@ -25,6 +25,7 @@ from django_stubs_ext import StrOrPromise
 from accounts.models import User
 from accounts.roles import Role, roles_of
 from audit.services import audit_record, audit_record_changes
+from followup.ctcae import grade_problem
 from followup.models import (
     AdverseEvent,
     FollowUp,
@@ -32,6 +33,7 @@ from followup.models import (
     PharmacovigilanceReminder,
     ReportingDeadline,
     ResponseAssessment,
+    pv_reminder_params,
     pv_reminder_sentence,
 )
 from followup.selectors import (
@@ -108,7 +110,7 @@ def treated_request_for_change(
     record follow-up on it."""
     locked = (
         OffLabelRequest.objects.select_for_update()
-        .select_related("patient", "hospital")
+        .select_related("patient", "hospital", "drug")
         .get(pk=request.pk)
     )
     _require_same_hospital(actor, locked.hospital_id)
@@ -209,6 +211,14 @@ def _event_data(event: AdverseEvent) -> dict[str, Any]:
     }
 
 
+def _event_grade_check(event: AdverseEvent) -> None:
+    """A grade the term does not define in CTCAE v5.0 (febrile neutropenia grade 1) is refused
+    with the grades it does define; also a model rule, checked here first to name the field."""
+    problem = grade_problem(event.term, event.grade)
+    if problem:
+        raise ApplicationError(problem, extra={"field": "grade"})
+
+
 def _event_dates_check(event: AdverseEvent, started: date) -> None:
     _date_check(
         event.onset_on, started, pgettext_lazy("date in a sentence", "onset date"), "onset_on"
@@ -252,9 +262,10 @@ def adverse_event_create(
     description: str = "",
     aware_on: date | None = None,
 ) -> AdverseEvent:
-    """Record an adverse event; a serious one also raises its reporting reminder.
+    """Record an adverse event; a suspected adverse reaction (relation possible or stronger),
+    serious or not, also raises its reporting reminder (DM 30-4-2015 art. 22).
 
-    ``aware_on``: when the reporter became aware of a serious event (today if not given); the
+    ``aware_on``: when the reporter became aware of the reaction (today if not given); the
     reporting deadline runs from then. A cytopenia (and its recovery) is an input of the
     treatment plan: the plan gets a new version in the same transaction."""
     request, started = treated_request_for_change(actor, request)
@@ -272,6 +283,7 @@ def adverse_event_create(
         description=description.strip(),
         recorded_by=actor,
     )
+    _event_grade_check(event)
     _event_dates_check(event, started)
     event.full_clean()
     event.save()
@@ -285,7 +297,7 @@ def adverse_event_create(
         + f", onset {onset_on:%Y-%m-%d}, {english(event.get_relation_display).lower()} to VEN",
         after={"adverse_event": event.pk, **_event_data(event)},
     )
-    if event.serious:
+    if event.is_suspected_reaction:
         pv_reminder_raise(actor=actor, event=event, aware_on=aware_on)
     inputs_changed(actor=actor, requests=[request])
     return event
@@ -296,7 +308,8 @@ def adverse_event_update(
     *, actor: User, event: AdverseEvent, fields: dict[str, Any], aware_on: date | None = None
 ) -> AdverseEvent:
     """Change how an event evolved (grade, outcome, resolution, recovery to grade <= 2,
-    seriousness, relation). An event that becomes serious raises its reporting reminder then;
+    seriousness, relation). An event that becomes a suspected adverse reaction (its relation
+    becomes possible or stronger) raises its reporting reminder then;
     the treatment plan gets a new version in the same transaction."""
     unknown = set(fields) - set(ADVERSE_EVENT_UPDATABLE)
     if unknown:
@@ -310,6 +323,7 @@ def adverse_event_update(
     before = _event_data(event)
     for name, value in fields.items():
         setattr(event, name, value.strip() if isinstance(value, str) else value)
+    _event_grade_check(event)
     _event_dates_check(event, started)
     event.full_clean()
     event.save()
@@ -322,16 +336,19 @@ def adverse_event_update(
         before=before,
         after=_event_data(event),
     )
-    if event.serious and not PharmacovigilanceReminder.objects.filter(adverse_event=event).exists():
+    if (
+        event.is_suspected_reaction
+        and not PharmacovigilanceReminder.objects.filter(adverse_event=event).exists()
+    ):
         pv_reminder_raise(actor=actor, event=event, aware_on=aware_on)
     inputs_changed(actor=actor, requests=[request])
     return event
 
 
-def reporting_deadline_for(country: str) -> ReportingDeadline | None:
-    # VEN, the product's drug, is a small molecule: the rule for non-biological medicines.
+def reporting_deadline_for(country: str, *, biological: bool) -> ReportingDeadline | None:
+    """The current rule of the country for the medicine's kind (``Drug.biological``)."""
     return ReportingDeadline.objects.filter(
-        country=country, biological=False, is_current=True
+        country=country, biological=biological, is_current=True
     ).first()
 
 
@@ -363,8 +380,8 @@ def _mail_after_commit(subject: str, body: str, recipients: list[str]) -> None:
 def pv_reminder_raise(
     *, actor: User, event: AdverseEvent, aware_on: date | None = None
 ) -> PharmacovigilanceReminder:
-    """Raise the reporting reminder of a serious event: once per event (a one-to-one row), in
-    the transaction that recorded the event or made it serious."""
+    """Raise the reporting reminder of a suspected adverse reaction: once per event (a
+    one-to-one row), in the transaction that recorded the event or made it suspected."""
     request = event.request
     today = timezone.localdate()
     aware_on = aware_on or today
@@ -376,18 +393,21 @@ def pv_reminder_raise(
     # Aware today: the deadline runs from now. Aware on an earlier day: from the start of that
     # day, so the reminder is never later than the law's deadline.
     aware_at = timezone.now() if aware_on == today else local_midnight(aware_on)
-    deadline = reporting_deadline_for(request.hospital.country)
+    biological = request.drug.biological
+    deadline = reporting_deadline_for(request.hospital.country, biological=biological)
     due_at = aware_at + timedelta(hours=deadline.hours) if deadline else None
-    # Stored (and e-mailed) in English; pages show it in their language (display_message).
+    params = pv_reminder_params(
+        event=event,
+        request_label=_label(request),
+        network=deadline.network if deadline else "",
+        due_at=due_at,
+        country=request.hospital.country,
+        biological=biological,
+    )
+    # Stored (and e-mailed) in English; pages and the API show it in the reader's language
+    # from ``params`` (display_message).
     with translation.override("en"):
-        message = pv_reminder_sentence(
-            request_label=_label(request),
-            term=event.term_label,
-            grade=event.grade,
-            network=deadline.network if deadline else "",
-            due_at=due_at,
-            country=request.hospital.country,
-        )
+        message = pv_reminder_sentence(params)
     recipients = _pharmacist_emails(request.hospital_id)
     reminder = PharmacovigilanceReminder.objects.create(
         adverse_event=event,
@@ -399,6 +419,7 @@ def pv_reminder_raise(
         aware_at=aware_at,
         due_at=due_at,
         message=message[:400],
+        message_params=params,
         emailed_to=recipients,
     )
     audit_record(
@@ -411,6 +432,7 @@ def pv_reminder_raise(
             "adverse_event": event.pk,
             "due_at": due_at,
             "deadline_hours": reminder.deadline_hours,
+            "biological": biological,
             "source": reminder.deadline_source,
             "emailed_to": recipients,
         },

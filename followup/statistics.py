@@ -65,7 +65,7 @@ class SurvivalCurve:
     """The Kaplan–Meier estimate: S(t) after each time at which someone died or was censored."""
 
     n: int
-    deaths: int
+    deaths: int  # events: deaths for survival, ends of treatment for time on treatment
     times: tuple[float, ...]
     survival: tuple[float, ...]
     censored_times: tuple[float, ...]
@@ -108,7 +108,7 @@ def km_fit(observations: Sequence[tuple[float, bool]]) -> SurvivalCurve | None:
     )
 
 
-def km_svg(curve: SurvivalCurve, *, title: str | None = None) -> str:
+def km_svg(curve: SurvivalCurve, *, title: str | None = None, ylabel: str | None = None) -> str:
     """The curve as an inline ``<svg>`` element (text kept as text, ids stable between runs),
     labelled and numbered in the interface language."""
     title = title or gettext("Overall survival")
@@ -127,9 +127,13 @@ def km_svg(curve: SurvivalCurve, *, title: str | None = None) -> str:
         axes.set_ylim(-0.02, 1.02)
         axes.set_xlim(left=0)
         axes.set_xlabel(gettext("Months from the first VEN dispensation"))
-        axes.set_ylabel(gettext("Probability of survival"))
+        axes.set_ylabel(ylabel or gettext("Probability of survival"))
         axes.set_title(
-            gettext("%(title)s (n = %(n)s, deaths = %(deaths)s; | censored)")
+            (
+                gettext("%(title)s (n = %(n)s, deaths = %(deaths)s; | censored)")
+                if ylabel is None
+                else gettext("%(title)s (n = %(n)s, events = %(deaths)s; | censored)")
+            )
             % {"title": title, "n": curve.n, "deaths": curve.deaths}
         )
         # Tick labels with the decimal separator of the interface language (0,5 in Italian).

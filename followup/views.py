@@ -86,6 +86,13 @@ def registry_view(request: HttpRequest) -> HttpResponse:
         "registry": registry,
         # Our own figures drawn by matplotlib: no user text reaches the SVG.
         "km_svg": km_svg(registry.survival) if registry.survival else "",
+        "tot_svg": km_svg(
+            registry.time_on_treatment,
+            title=_("Time on treatment"),
+            ylabel=_("Probability of still being on treatment"),
+        )
+        if registry.time_on_treatment
+        else "",
         "reminders": pv_reminders_open(requests_visible_to(user)),
         "resolve_form": PvResolveForm(auto_id="pv-%s"),
         "can_resolve": bool(roles_of(user) & {Role.PHARMACIST, Role.PHYSICIAN}),
@@ -205,12 +212,12 @@ def adverse_event_create_view(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(
                     request, _("Adverse event recorded: %(term)s.") % {"term": event.term_label}
                 )
-                if event.serious:
+                if event.is_suspected_reaction:
                     messages.warning(
                         request,
                         _(
-                            "Serious event: a pharmacovigilance reporting reminder was raised "
-                            "and the pharmacists were e-mailed."
+                            "Suspected adverse reaction: a pharmacovigilance reporting reminder "
+                            "was raised and the pharmacists were e-mailed."
                         ),
                     )
             except (ApplicationError, ValidationError) as exc:

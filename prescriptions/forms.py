@@ -68,6 +68,8 @@ _TLS_ANSWERS = tuple(
     for name in TLS_CHEMISTRY_FIELDS
     if name == "high_marrow_burden" or name.endswith("_status")
 )
+# Also "unknown" when not given: a profile saved before the question existed (issue 13).
+_UNKNOWN_WHEN_EMPTY = (*_TLS_ANSWERS, "prior_hma_with_venetoclax")
 
 
 class PatientProfileForm(forms.ModelForm[Patient]):
@@ -83,7 +85,7 @@ class PatientProfileForm(forms.ModelForm[Patient]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in _TLS_ANSWERS:
+        for name in _UNKNOWN_WHEN_EMPTY:
             self.fields[name].required = False  # not given: unknown
         current: dict[str, str] = {}
         meds: list[ConcomitantMedication] = []
@@ -142,7 +144,7 @@ class PatientProfileForm(forms.ModelForm[Patient]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for name in _TLS_ANSWERS:
+        for name in _UNKNOWN_WHEN_EMPTY:
             if name in data and not data[name]:
                 data[name] = YesNoUnknown.UNKNOWN
         for i in range(MEDICATION_ROWS):
@@ -193,7 +195,10 @@ class RegimenForm(forms.ModelForm[OffLabelRequest]):
     class Meta:
         model = OffLabelRequest
         fields = list(REQUEST_FIELDS)
-        widgets = {"clinical_rationale": forms.Textarea(attrs={"rows": 5})}
+        widgets = {
+            "clinical_rationale": forms.Textarea(attrs={"rows": 5}),
+            "lay_summary": forms.Textarea(attrs={"rows": 4}),
+        }
 
     def request_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in REQUEST_FIELDS}

@@ -165,6 +165,17 @@ class Patient(models.Model):
         choices=YesNoUnknown.choices,
         default=YesNoUnknown.UNKNOWN,
     )
+    prior_hma_with_venetoclax = models.CharField(
+        _("prior azacitidine or decitabine given together with venetoclax"),
+        max_length=8,
+        choices=YesNoUnknown.choices,
+        default=YesNoUnknown.UNKNOWN,
+        help_text=_(
+            "For example through the AIFA 5% Fund or off-label: the 2022 amendment of the "
+            "Law 648 listing concerns patients already treated and responding on venetoclax "
+            "with azacitidine or decitabine."
+        ),
+    )
     prior_allo_transplant = models.CharField(
         _("prior allogeneic transplant"),
         max_length=8,
@@ -395,6 +406,13 @@ class Drug(models.Model):
     has_marketing_authorisation = models.BooleanField(
         default=True, help_text=_("Authorised for some indication (venetoclax: EU and US).")
     )
+    # A suspected adverse reaction to a biological medicine is reported within 36 hours in
+    # Italy, not 2 days (DM 30-4-2015 art. 22). Venetoclax is a small molecule.
+    biological = models.BooleanField(
+        _("biological medicinal product"),
+        default=False,
+        help_text=_("Directive 2001/83/EC Annex I, part I, 3.2.1.1 (b): e.g. an antibody."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -486,6 +504,16 @@ class OffLabelRequest(models.Model):
         _("clinical rationale"),
         blank=True,
         help_text=_("Why the authorised options do not serve this patient."),
+    )
+    # The consent form never prints the clinical rationale (written for colleagues); it prints
+    # this summary, written for the patient.
+    lay_summary = models.TextField(
+        _("summary for the patient"),
+        blank=True,
+        help_text=_(
+            "Why this treatment is proposed, in plain words: printed on the consent form "
+            "instead of the clinical rationale."
+        ),
     )
     jurisdiction = models.CharField(
         _("jurisdiction"), max_length=2, choices=Jurisdiction.choices, default=Jurisdiction.IT

@@ -42,6 +42,7 @@ PROFILE_FIELDS = (
     "prior_intensive_chemo",
     "prior_flt3_inhibitor",
     "prior_venetoclax",
+    "prior_hma_with_venetoclax",
     "prior_allo_transplant",
     "allo_transplant_date",
     "eln_risk",

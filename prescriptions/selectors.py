@@ -13,7 +13,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts.roles import Role, roles_of
 from audit.models import AuditEvent
-from evidence.models import DESIGN_LEVEL
+from evidence.models import DESIGN_LEVEL, RRExclusion, rr_population_label
 from prescriptions.models import EvidenceAttachment, OffLabelRequest, Patient
 
 DESIGN_LABEL = {
@@ -130,13 +130,68 @@ def request_timeline(request: OffLabelRequest) -> QuerySet[AuditEvent]:
 
 
 @dataclass(frozen=True)
+class PopulationFigure:
+    """One study's figure with the population it was measured in, and the source's words."""
+
+    study: str
+    reference: int | None
+    value: Decimal
+    n: int
+    population: str
+    wording: str
+
+
+@dataclass(frozen=True)
+class ExcludedStudy:
+    study: str
+    reference: int | None
+    reason_code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PopulationRange:
+    """A range over R/R, VEN-treated figures only, with the studies and patients behind it."""
+
+    range: tuple[Decimal, Decimal] | None
+    figures: tuple[PopulationFigure, ...]
+    n_studies: int
+    n_patients: int
+    population: str
+
+
+@dataclass(frozen=True)
+class RRResponse:
+    """What the consent's benefit sentence needs: the R/R ORR range, the studies and the
+    VEN-treated R/R patients behind it, and what was left out and why."""
+
+    orr: PopulationRange
+    cr_cri: PopulationRange
+    excluded: tuple[ExcludedStudy, ...]
+
+
+@dataclass(frozen=True)
 class EvidenceSummary:
     n_studies: int
+    # VEN-treated R/R patients behind the R/R ORR range (not the studies' whole cohorts).
     n_patients: int
     orr_range: tuple[Decimal, Decimal] | None
     cr_cri_range: tuple[Decimal, Decimal] | None
     highest_design: str | None
     sentence: str
+    rr: RRResponse
+
+    @property
+    def orr_population(self) -> str:
+        return self.rr.orr.population
+
+    @property
+    def cr_cri_population(self) -> str:
+        return self.rr.cr_cri.population
+
+    @property
+    def excluded(self) -> tuple[ExcludedStudy, ...]:
+        return self.rr.excluded
 
 
 def decimal_plain(value: Decimal) -> str:
@@ -156,42 +211,101 @@ def _fmt(r: tuple[Decimal, Decimal] | None) -> str:
     return f"{low}%" if low == high else f"{low}–{high}%"
 
 
+def _study_label(snap: dict[str, Any]) -> str:
+    year = snap.get("year") or gettext("n.d.")
+    ref = f" [{snap['reference']}]" if snap.get("reference") is not None else ""
+    return f"{snap.get('first_author', '')} {year}{ref}"
+
+
+def _figures(
+    snaps: list[dict[str, Any]], value_key: str, wording_key: str
+) -> list[PopulationFigure]:
+    return [
+        PopulationFigure(
+            study=_study_label(s),
+            reference=s.get("reference"),
+            value=Decimal(str(s[value_key])),
+            n=int(s["n_rr_ven_treated"]),
+            population=rr_population_label(int(s["n_rr_ven_treated"])),
+            wording=s.get(wording_key) or "",
+        )
+        for s in snaps
+        if s.get(value_key) is not None and s.get("n_rr_ven_treated") is not None
+    ]
+
+
+def _population_range(figures: list[PopulationFigure]) -> PopulationRange:
+    n_patients = sum(f.n for f in figures)
+    return PopulationRange(
+        range=_range([f.value for f in figures]),
+        figures=tuple(figures),
+        n_studies=len(figures),
+        n_patients=n_patients,
+        population=rr_population_label(n_patients),
+    )
+
+
+def _excluded(snaps: list[dict[str, Any]]) -> list[ExcludedStudy]:
+    """Studies left out of the R/R ORR range. A snapshot taken before the R/R figures were
+    keyed has no rr_exclusion: it is left out as 'not recorded', never guessed."""
+    out = []
+    for s in snaps:
+        if s.get("orr_rr_percent") is not None and s.get("n_rr_ven_treated") is not None:
+            continue
+        code = s.get("rr_exclusion") or RRExclusion.NOT_KEYED
+        label = RRExclusion(code).label if code in RRExclusion.values else code
+        out.append(ExcludedStudy(_study_label(s), s.get("reference"), code, str(label)))
+    return out
+
+
 def evidence_summary(request: OffLabelRequest) -> EvidenceSummary:
     """Built from the frozen snapshots, so it never changes when a study is edited later.
 
-    ORR is each study's whole-cohort ORR as the source states it; CR/CRi uses the whole
-    cohort's or the R/R cohort's CR/CRi figure where the study reports one."""
+    Every range is over R/R, VEN-treated figures only (``orr_rr_percent``,
+    ``cr_cri_rr_percent``): a whole-cohort figure that mixes newly diagnosed patients, a
+    comparator arm without VEN or a subgroup would misstate what a R/R patient can expect.
+    Studies without an R/R ORR are listed in ``excluded`` with the reason."""
     snaps = [a.snapshot for a in request.attachments.all()]
-    orr = [Decimal(str(s["orr_percent"])) for s in snaps if s.get("orr_percent") is not None]
-    cr_cri = [
-        Decimal(str(o["value"]))
-        for s in snaps
-        for o in s.get("outcomes", [])
-        if o["measure"] == "cr_cri"
-        and o.get("value") is not None
-        and any(p in o.get("population", "").lower() for p in ("whole cohort", "r/r"))
-    ]
+    orr = _population_range(_figures(snaps, "orr_rr_percent", "orr_rr_wording"))
+    cr_cri = _population_range(_figures(snaps, "cr_cri_rr_percent", "cr_cri_rr_wording"))
+    excluded = _excluded(snaps)
     levels = [DESIGN_LEVEL.get(s.get("design", ""), 0) for s in snaps]
     highest = str(DESIGN_LABEL[max(levels)]) if levels and max(levels) in DESIGN_LABEL else None
-    n_patients = sum(int(s.get("n_patients") or 0) for s in snaps)
     facts = {
         "n": len(snaps),
-        "patients": n_patients,
-        "orr": _fmt(_range(orr)),
-        "cr_cri": _fmt(_range(cr_cri)),
+        "orr": _fmt(orr.range),
+        "orr_population": orr.population,
+        "orr_studies": orr.n_studies,
+        "cr_cri": _fmt(cr_cri.range),
+        "cr_cri_population": cr_cri.population,
         "design": highest or gettext("none"),
     }
     sentence = (
         ngettext(
-            "%(n)s study with %(patients)s patients in all; overall response %(orr)s; "
-            "CR/CRi %(cr_cri)s; strongest design: %(design)s.",
-            "%(n)s studies with %(patients)s patients in all; overall response %(orr)s; "
-            "CR/CRi %(cr_cri)s; strongest design: %(design)s.",
+            "%(n)s study attached. Overall response %(orr)s (%(orr_population)s, "
+            "%(orr_studies)s with an R/R figure); CR/CRi %(cr_cri)s (%(cr_cri_population)s); "
+            "strongest design: %(design)s.",
+            "%(n)s studies attached. Overall response %(orr)s (%(orr_population)s, "
+            "%(orr_studies)s with an R/R figure); CR/CRi %(cr_cri)s (%(cr_cri_population)s); "
+            "strongest design: %(design)s.",
             len(snaps),
         )
         % facts
     )
-    return EvidenceSummary(len(snaps), n_patients, _range(orr), _range(cr_cri), highest, sentence)
+    if excluded:
+        left_out = "; ".join(f"{e.study}: {e.reason}" for e in excluded)
+        sentence += " " + gettext("Left out of the R/R ranges: %(studies)s.") % {
+            "studies": left_out
+        }
+    return EvidenceSummary(
+        n_studies=len(snaps),
+        n_patients=orr.n_patients,
+        orr_range=orr.range,
+        cr_cri_range=cr_cri.range,
+        highest_design=highest,
+        sentence=sentence,
+        rr=RRResponse(orr=orr, cr_cri=cr_cri, excluded=tuple(excluded)),
+    )
 
 
 def patient_features(request: OffLabelRequest) -> Any:

@@ -156,14 +156,52 @@ class SuggestionSerializer(serializers.Serializer[Any]):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class EvidenceSummarySerializer(serializers.Serializer[Any]):
+class PopulationFigureSerializer(serializers.Serializer[Any]):
+    study = serializers.CharField()
+    reference = serializers.IntegerField(allow_null=True)
+    value = serializers.DecimalField(max_digits=5, decimal_places=1)
+    n = serializers.IntegerField(help_text="VEN-treated R/R patients behind the figure.")
+    population = serializers.CharField()
+    wording = serializers.CharField()
+
+
+class PopulationRangeSerializer(serializers.Serializer[Any]):
+    range = serializers.ListField(
+        child=serializers.DecimalField(max_digits=5, decimal_places=1), allow_null=True
+    )
+    figures = PopulationFigureSerializer(many=True)
     n_studies = serializers.IntegerField()
     n_patients = serializers.IntegerField()
+    population = serializers.CharField()
+
+
+class ExcludedStudySerializer(serializers.Serializer[Any]):
+    study = serializers.CharField()
+    reference = serializers.IntegerField(allow_null=True)
+    reason_code = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class RRResponseSerializer(serializers.Serializer[Any]):
+    orr = PopulationRangeSerializer()
+    cr_cri = PopulationRangeSerializer()
+    excluded = ExcludedStudySerializer(many=True)
+
+
+class EvidenceSummarySerializer(serializers.Serializer[Any]):
+    n_studies = serializers.IntegerField()
+    n_patients = serializers.IntegerField(
+        help_text="VEN-treated R/R patients behind the R/R ORR range."
+    )
     orr_range = serializers.ListField(
         child=serializers.DecimalField(max_digits=5, decimal_places=1), allow_null=True
     )
+    orr_population = serializers.CharField()
     cr_cri_range = serializers.ListField(
         child=serializers.DecimalField(max_digits=5, decimal_places=1), allow_null=True
     )
+    cr_cri_population = serializers.CharField()
     highest_design = serializers.CharField(allow_null=True)
     sentence = serializers.CharField()
+    excluded = ExcludedStudySerializer(many=True)
+    rr = RRResponseSerializer()

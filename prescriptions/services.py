@@ -47,6 +47,7 @@ REQUEST_FIELDS = (
     "cycles_planned",
     "cycle_length_days",
     "clinical_rationale",
+    "lay_summary",
     "jurisdiction",
 )  # the pathway, and whether it needs an outside decision, are set by choosing a pathway
 # What a concomitant medication row holds, in the order the API shows it.

@@ -102,6 +102,7 @@ def rules_load(*, path: Path = RULES_FILE) -> RulesReport:
             | {
                 "source": d.get("source", ""),
                 "confirmed": bool(d.get("confirmed")),
+                "day_of_next_month": d.get("day_of_next_month"),
                 "dataset_version": data["version"],
             },
         )

@@ -7,7 +7,10 @@ the version it was built from and copies the item texts, so history never change
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -125,6 +128,15 @@ class DeadlineRule(models.Model):
         max_length=30, help_text=_("Date field of the application the offset counts from.")
     )
     offset_days = models.IntegerField()
+    day_of_next_month = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text=_(
+            "A calendar cut-off: the deadline is this day of the month after the anchor date, "
+            "then the offset (e.g. 10 and -1: the day before the 10th of the next month)."
+        ),
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.CharField(max_length=300)
     source = models.CharField(max_length=300, blank=True)
@@ -136,6 +148,15 @@ class DeadlineRule(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    def due_on(self, anchor: date) -> date:
+        """The date this deadline falls on for an application whose anchor date is ``anchor``."""
+        if self.day_of_next_month is not None:
+            year, month = (
+                (anchor.year + 1, 1) if anchor.month == 12 else (anchor.year, anchor.month + 1)
+            )
+            anchor = date(year, month, self.day_of_next_month)
+        return anchor + timedelta(days=self.offset_days)
 
 
 class PathwayChoice(models.Model):

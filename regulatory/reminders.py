@@ -67,7 +67,7 @@ def due_items(today: date, horizon_days: int = 0) -> list[tuple[Application, Dea
             anchor = getattr(application, rule.anchor, None)
             if anchor is None:
                 continue
-            due = anchor + timedelta(days=rule.offset_days)
+            due = rule.due_on(anchor)
             if due <= today + timedelta(days=horizon_days) and _applies(rule, application, due):
                 found.append((application, rule, due))
     return found

@@ -1,8 +1,11 @@
 """Route a request: evaluate each pathway of its jurisdiction in legal order and recommend one.
 
 Every criterion is reported as met / not met / unknown with the data that decided it; the
-recommendation is the first pathway whose criteria all hold (or, failing that, the first that
-may hold once the unknowns are filled); the others are listed with why they rank lower.
+recommendation is the first pathway whose criteria all hold or hold as published except where the
+current official text is unconfirmed ("verify"), or, failing that, the first that may hold once
+the unknowns are filled; the others are listed with why they rank lower. A pathway to verify comes
+before a later one that applies: it ranks first in the legal order (Law 648 is reimbursed by the
+SSN), and only a person reading the current official text can say it does not apply.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from prescriptions.models import OffLabelRequest
 from regulatory.models import PathwayVersion
 from regulatory.rules import MET, NOT_MET, UNKNOWN, evaluate, facts_for
 
-APPLIES, POSSIBLE, NOT_APPLICABLE = "applies", "possible", "not_applicable"
+APPLIES, VERIFY, POSSIBLE, NOT_APPLICABLE = "applies", "verify", "possible", "not_applicable"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class CriterionResult:
     because: str
     confirmed: bool
     source: str
+    wording: str = ""
+    note: str = ""
+    verify: bool = False
 
 
 @dataclass
@@ -90,10 +96,22 @@ def assess(version: PathwayVersion, facts: dict[str, Any]) -> Assessment:
                 because=outcome.because,
                 confirmed=bool(criterion.get("confirmed", version.confirmed)),
                 source=criterion.get("source", ""),
+                wording=criterion.get("wording", ""),
+                note=criterion.get("note", ""),
+                verify=outcome.verify,
             )
         )
     outcomes = {r.result for r in results}
-    status = NOT_APPLICABLE if NOT_MET in outcomes else POSSIBLE if UNKNOWN in outcomes else APPLIES
+    unknown = [r for r in results if r.result == UNKNOWN]
+    status = (
+        NOT_APPLICABLE
+        if NOT_MET in outcomes
+        else APPLIES
+        if not unknown
+        else VERIFY
+        if all(r.verify for r in unknown)
+        else POSSIBLE
+    )
     return Assessment(
         pathway_code=version.pathway.code,
         version_id=version.pk,
@@ -111,7 +129,7 @@ def route(request: OffLabelRequest) -> Routing:
     routing = Routing(
         request.jurisdiction, [assess(v, facts) for v in current_versions(request.jurisdiction)]
     )
-    chosen = next((a for a in routing.assessments if a.status == APPLIES), None) or next(
+    chosen = next((a for a in routing.assessments if a.status in (APPLIES, VERIFY)), None) or next(
         (a for a in routing.assessments if a.status == POSSIBLE), None
     )
     for a in routing.assessments:
@@ -123,6 +141,13 @@ def route(request: OffLabelRequest) -> Routing:
                 )
                 if a.status == APPLIES
                 else gettext(
+                    "Unknown — verify against the current listing: recommended because it comes "
+                    "first in the legal order and its criteria hold as published, except where "
+                    "the current text is unconfirmed (%(reasons)s)."
+                )
+                % {"reasons": "; ".join(c.because for c in a.unknown)}
+                if a.status == VERIFY
+                else gettext(
                     "Recommended: the first pathway in the legal order whose criteria may hold "
                     "once the unknown data are recorded."
                 )
@@ -131,7 +156,15 @@ def route(request: OffLabelRequest) -> Routing:
             a.why = gettext("Cannot apply: %(reasons)s") % {
                 "reasons": "; ".join(f"{c.text} — {c.because}" for c in a.unmet)
             }
-        elif a.status == POSSIBLE and chosen is not None and chosen.status == APPLIES:
+        elif a.status == VERIFY:
+            a.why = gettext(
+                "Unknown — verify against the current listing: %(reasons)s "
+                "(ranks after %(pathway)s)."
+            ) % {
+                "reasons": "; ".join(c.because for c in a.unknown),
+                "pathway": chosen.name if chosen else gettext("another pathway"),
+            }
+        elif a.status == POSSIBLE and chosen is not None and chosen.status in (APPLIES, VERIFY):
             a.why = gettext("Ranks lower: %(reasons)s (and %(pathway)s applies).") % {
                 "reasons": "; ".join(c.because for c in a.unknown),
                 "pathway": chosen.name,
@@ -149,6 +182,7 @@ __all__ = [
     "MET",
     "NOT_APPLICABLE",
     "POSSIBLE",
+    "VERIFY",
     "Assessment",
     "Routing",
     "assess",

@@ -1,8 +1,12 @@
 """Evaluate rule expressions from the data file against the facts of one request.
 
 An expression is data: ``{"fact": "age_years", "op": "lt", "value": 71}``, ``{"all_of": [...]}``,
-``{"any_of": [...]}`` or ``{"const": false, "because": "..."}``. The result is met, not met or
-unknown, with the sentence that decided it ("age 67 (< 71)", or "unknown: age is missing").
+``{"any_of": [...]}``, ``{"const": false, "because": "..."}``, ``{"unconfirmed": "..."}`` (the
+official text is not known: always unknown, to verify) or ``{"rule": <expr>, "verify_when": <expr>,
+"because": "..."}`` (a published rule that an amendment of unconfirmed text may have changed for
+the patients ``verify_when`` picks out: for them "not met" becomes "unknown — verify", never
+"cannot apply"). The result is met, not met or unknown, with the sentence that decided it
+("age 67 (< 71)", or "unknown: age is missing").
 This module knows how to read a request; which facts matter and the thresholds are the data's.
 """
 
@@ -15,7 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from evidence.models import TRIAL_DESIGNS
-from prescriptions.models import OffLabelRequest
+from prescriptions.models import OffLabelRequest, Patient
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 
@@ -27,6 +31,9 @@ FACT_LABELS = {
     "disease_status": _("disease status"),
     "prior_hma": _("prior azacitidine or decitabine"),
     "prior_venetoclax": _("prior venetoclax"),
+    "prior_hma_with_venetoclax": _(
+        "prior azacitidine or decitabine given together with venetoclax"
+    ),
     "fit_for_intensive_chemo": _("fitness for intensive chemotherapy"),
     "transplant_eligible": _("transplant eligibility"),
     "drug_has_marketing_authorisation": _("drug has a marketing authorisation"),
@@ -60,6 +67,18 @@ def consent_signed(request: OffLabelRequest) -> bool:
     return consent_is_signed(request)
 
 
+def _hma_with_venetoclax(patient: Patient) -> bool | None:
+    """Whether a prior HMA was given together with venetoclax. "No" follows from no prior HMA or
+    no prior venetoclax; a recorded "yes" wins over a contradicting answer (it only ever leads
+    to "verify", never to a refusal)."""
+    answer = _YES_NO.get(patient.prior_hma_with_venetoclax)
+    if answer is not None:
+        return answer
+    if patient.prior_hma == "no" or patient.prior_venetoclax == "no":
+        return False
+    return None
+
+
 def facts_for(request: OffLabelRequest) -> dict[str, Any]:
     patient = request.patient
     snapshots = [a.snapshot for a in request.attachments.all()]
@@ -71,6 +90,7 @@ def facts_for(request: OffLabelRequest) -> dict[str, Any]:
         "disease_status": patient.disease_status or None,
         "prior_hma": _YES_NO.get(patient.prior_hma),
         "prior_venetoclax": _YES_NO.get(patient.prior_venetoclax),
+        "prior_hma_with_venetoclax": _hma_with_venetoclax(patient),
         "fit_for_intensive_chemo": _YES_NO.get(patient.fit_for_intensive_chemo),
         "transplant_eligible": _YES_NO.get(patient.transplant_eligible),
         "drug_has_marketing_authorisation": request.drug.has_marketing_authorisation,
@@ -89,6 +109,9 @@ def facts_for(request: OffLabelRequest) -> dict[str, Any]:
 class Outcome:
     result: str  # met / not_met / unknown
     because: str
+    # Unknown because the official text is unconfirmed (a person verifies it), not because a
+    # datum is missing (the prescriber records it).
+    verify: bool = False
 
 
 def _show(value: Any) -> str:
@@ -102,16 +125,34 @@ def _show(value: Any) -> str:
 def evaluate(expr: dict[str, Any], facts: dict[str, Any]) -> Outcome:
     if "const" in expr:
         return Outcome(MET if expr["const"] else NOT_MET, expr.get("because", ""))
+    if "unconfirmed" in expr:
+        return Outcome(UNKNOWN, expr["unconfirmed"], verify=True)
+    if "verify_when" in expr:
+        published = evaluate(expr["rule"], facts)
+        if published.result != NOT_MET:
+            return published
+        gate = evaluate(expr["verify_when"], facts)
+        if gate.result == NOT_MET:
+            return published
+        if gate.result == UNKNOWN:  # record the datum that decides whether to verify
+            return Outcome(UNKNOWN, f"{published.because}; {gate.because}")
+        return Outcome(
+            UNKNOWN, f"{published.because}; {gate.because} — {expr['because']}", verify=True
+        )
     if "all_of" in expr or "any_of" in expr:
         parts = [evaluate(e, facts) for e in (expr.get("all_of") or expr.get("any_of") or [])]
         results = {p.result for p in parts}
+        unknowns = [p for p in parts if p.result == UNKNOWN]
+        verify = bool(unknowns) and all(p.verify for p in unknowns)
         if "all_of" in expr:
             decisive = [p for p in parts if p.result == NOT_MET] or [
                 p for p in parts if p.result == UNKNOWN
             ]
             result = NOT_MET if NOT_MET in results else UNKNOWN if UNKNOWN in results else MET
             shown = decisive if decisive else parts
-            return Outcome(result, "; ".join(p.because for p in shown))
+            return Outcome(
+                result, "; ".join(p.because for p in shown), verify and result == UNKNOWN
+            )
         decisive = [p for p in parts if p.result == MET] or [
             p for p in parts if p.result == UNKNOWN
         ]
@@ -124,7 +165,7 @@ def evaluate(expr: dict[str, Any], facts: dict[str, Any]) -> Outcome:
             if result == NOT_MET
             else gettext("; or ")
         )
-        return Outcome(result, joiner.join(p.because for p in shown))
+        return Outcome(result, joiner.join(p.because for p in shown), verify and result == UNKNOWN)
     name, op = expr["fact"], expr["op"]
     label = FACT_LABELS.get(name, name)
     value = facts.get(name)
@@ -151,6 +192,20 @@ def validate_expression(expr: Any, *, where: str) -> None:
             raise ValidationError(
                 gettext("%(where)s: const must be true or false.") % {"where": where}
             )
+        return
+    if "unconfirmed" in expr:
+        if not isinstance(expr["unconfirmed"], str) or not expr["unconfirmed"].strip():
+            raise ValidationError(
+                gettext("%(where)s: unconfirmed needs the sentence to show.") % {"where": where}
+            )
+        return
+    if "verify_when" in expr:
+        if not isinstance(expr.get("because"), str) or not expr["because"].strip():
+            raise ValidationError(
+                gettext("%(where)s: verify_when needs a because sentence.") % {"where": where}
+            )
+        validate_expression(expr.get("rule"), where=where)
+        validate_expression(expr["verify_when"], where=where)
         return
     for key in ("all_of", "any_of"):
         if key in expr:

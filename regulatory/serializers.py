@@ -14,13 +14,16 @@ class CriterionResultSerializer(serializers.Serializer[Any]):
     because = serializers.CharField()
     confirmed = serializers.BooleanField()
     source = serializers.CharField()  # type: ignore[assignment]  # a data field named like Field.source
+    wording = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+    verify = serializers.BooleanField()
 
 
 class AssessmentSerializer(serializers.Serializer[Any]):
     pathway_code = serializers.CharField()
     version = serializers.IntegerField()
     name = serializers.CharField()
-    status = serializers.ChoiceField(choices=["applies", "possible", "not_applicable"])
+    status = serializers.ChoiceField(choices=["applies", "verify", "possible", "not_applicable"])
     recommended = serializers.BooleanField()
     why = serializers.CharField()
     confirmed = serializers.BooleanField()

@@ -20,6 +20,9 @@ class HospitalFactory(factory.django.DjangoModelFactory[Hospital]):
     code = factory.Sequence(lambda n: f"test-{n}")
     country = "IT"
     is_demo = True
+    # Consent forms require both (issue 13); invented like the rest.
+    emergency_phone_24h = "+39 000 000 0000 (invented)"
+    dpo_contact = "dpo@hospital.example.invalid"
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

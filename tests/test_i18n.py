@@ -498,16 +498,17 @@ def test_a_pharmacovigilance_reminder_is_stored_in_english_and_shown_in_italian(
     page = html.unescape(response.content.decode())
     assert "Evento avverso registrato: Neutropenia febbrile." in page
     reminder = PharmacovigilanceReminder.objects.get()
-    assert "serious adverse event 'Febrile neutropenia' grade 3" in reminder.message
+    assert "suspected adverse reaction 'Febrile neutropenia' grade 3 (serious)" in reminder.message
     event = AuditEvent.objects.get(action="adverse_event.recorded")
     assert "Febrile neutropenia" in event.summary and "possibly related to VEN" in event.summary
-    assert "evento avverso grave «Neutropenia febbrile» di grado 3" in page  # the panel
+    # The panel:
+    assert "sospetta reazione avversa «Neutropenia febbrile» di grado 3 (grave)" in page
 
     client.force_login(pharmacist)
     italian(client)
     registry = html.unescape(client.get(reverse("followup:registry")).content.decode())
     assert "Segnalazioni di farmacovigilanza da inviare" in registry
-    assert "evento avverso grave «Neutropenia febbrile» di grado 3" in registry
+    assert "sospetta reazione avversa «Neutropenia febbrile» di grado 3 (grave)" in registry
     assert reminder.message not in registry
 
 

@@ -67,12 +67,17 @@ def followed(treated, physician, pharmacist):
         actor=physician,
         request=treated,
         **ae_fields(
-            term="nausea", grade=1, onset_on=days_ago(50), resolved_on=None, outcome="recovering"
+            term="nausea",
+            grade=1,
+            onset_on=days_ago(50),
+            resolved_on=None,
+            outcome="recovering",
+            relation="unlikely",  # not a suspected reaction: no reminder
         ),
     )
     pv_reminder_resolve(
         actor=pharmacist,
-        reminder=PharmacovigilanceReminder.objects.get(),
+        reminder=PharmacovigilanceReminder.objects.get(adverse_event__term="sepsis"),
         report_reference="RNF-2026-004711",
     )
     followup_update(
@@ -176,7 +181,7 @@ def test_the_renewal_report_pdf_has_the_sections_events_and_conclusion(followed,
         "Nausea",
         "(suspected adverse reaction)",
         "reference RNF-2026-004711",
-        "Not serious: no reporting reminder raised",
+        "Not a suspected reaction (relation unlikely or none): no reporting reminder",
         "5. Follow-up",
         "6. Conclusion on efficacy and safety",
         "Benefit outweighs risk: renewal for four more cycles is requested.",

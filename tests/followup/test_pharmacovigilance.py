@@ -1,5 +1,6 @@
-"""A serious adverse event raises one reporting reminder with the legal deadline, e-mails the
-hospital's pharmacists, and is resolved (audited) when the report reference is recorded."""
+"""A suspected adverse reaction (serious or not) raises one reporting reminder with the legal
+deadline, e-mails the hospital's pharmacists, and is resolved (audited) when the report
+reference is recorded."""
 
 from __future__ import annotations
 
@@ -48,10 +49,10 @@ def _serious(**overrides):
 
 def test_the_italian_deadline_is_stored_as_data_with_its_source(db):
     rule = ReportingDeadline.objects.get(country="IT", biological=False, is_current=True)
-    assert rule.hours == 48
-    assert "DM 30 April 2015" in rule.source
+    assert rule.hours == 48 and rule.version == 2
+    assert "DM 30 April 2015" in rule.source and "serious or not" in rule.source
     assert not rule.confirmed and "Verify against the current text" in rule.unconfirmed_note
-    assert ReportingDeadline.objects.get(country="IT", biological=True).hours == 36
+    assert ReportingDeadline.objects.get(country="IT", biological=True, is_current=True).hours == 36
 
 
 def test_a_serious_event_raises_one_reminder_due_two_days_after_awareness_and_one_mail(
@@ -88,11 +89,13 @@ def test_aware_today_means_due_48_hours_from_now(treated, physician, mailboxes):
     assert before + timedelta(hours=48) <= reminder.due_at <= after + timedelta(hours=48)
 
 
-def test_a_non_serious_event_raises_nothing(
+def test_an_event_unlikely_related_raises_nothing_even_if_serious(
     treated, physician, mailboxes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        adverse_event_create(actor=physician, request=treated, **ae_fields(grade=4))
+        adverse_event_create(
+            actor=physician, request=treated, **_serious(relation="unlikely", aware_on=None)
+        )
     assert not PharmacovigilanceReminder.objects.exists()
     assert mail.outbox == []
     assert not AuditEvent.objects.filter(action="pv_reminder.raised").exists()
@@ -112,13 +115,15 @@ def test_no_mail_leaves_when_the_transaction_rolls_back(
     assert not PharmacovigilanceReminder.objects.exists()
 
 
-def test_an_event_that_becomes_serious_raises_its_reminder_once(
+def test_an_event_that_becomes_suspected_raises_its_reminder_once(
     treated, physician, mailboxes, django_capture_on_commit_callbacks
 ):
-    event = adverse_event_create(actor=physician, request=treated, **ae_fields(grade=3))
+    event = adverse_event_create(
+        actor=physician, request=treated, **ae_fields(grade=3, relation="unrelated")
+    )
     assert not PharmacovigilanceReminder.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        adverse_event_update(actor=physician, event=event, fields={"serious": True, "grade": 4})
+        adverse_event_update(actor=physician, event=event, fields={"relation": "possibly"})
         adverse_event_update(actor=physician, event=event, fields={"relation": "probably"})
     assert PharmacovigilanceReminder.objects.filter(adverse_event=event).count() == 1
     assert len(mail.outbox) == 1

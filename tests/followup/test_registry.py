@@ -3,14 +3,12 @@ counts done in plain Python on a generated dataset; survival by hand; literature
 
 from __future__ import annotations
 
-import statistics
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from followup.services import adverse_event_create, followup_update, response_assessment_create
 from tests.followup.conftest import ae_fields, clopper_pearson, days_ago
@@ -51,7 +49,12 @@ def _load(rows, make_treated, physician):
                 actor=physician,
                 request=request,
                 **ae_fields(
-                    term="sepsis" if fatal else "febrile_neutropenia",
+                    # Terms that define the grade in CTCAE v5.0 (febrile neutropenia is 3-5).
+                    term="sepsis"
+                    if fatal
+                    else "febrile_neutropenia"
+                    if grade >= 3
+                    else "neutrophil_count_decreased",
                     grade=grade,
                     onset_on=onset,
                     outcome="fatal" if fatal else "recovered",
@@ -76,34 +79,33 @@ def _load(rows, make_treated, physician):
 
 def _expected(rows):
     """The page's figures, counted in plain Python from the dataset itself."""
-    today = timezone.localdate()
     n = len(rows)
+    assessed = sum(1 for r in rows if r["responses"])
     orr = sum(1 for r in rows if {resp for _, resp in r["responses"]} & OBJECTIVE)
     complete = sum(1 for r in rows if {resp for _, resp in r["responses"]} & COMPLETE)
     grades = {g: sum(1 for r in rows if g in r["grades"]) for g in range(1, 6)}
     grade_3_plus = sum(1 for r in rows if any(g >= 3 for g in r["grades"]))
-    durations = []
-    for r in rows:
-        ends = [r[k] if k == "death" else r[k][0] for k in ("death", "end") if k in r]
-        durations.append(min(ends) if ends else (today - days_ago(r["start"])).days)
-    return n, orr, complete, grades, grade_3_plus, statistics.median(durations)
+    ended = sum(1 for r in rows if "death" in r or "end" in r)
+    return n, assessed, orr, complete, grades, grade_3_plus, ended
 
 
 def test_registry_figures_match_plain_counts_of_the_dataset(
     client, pharmacist, physician, make_treated
 ):
     _load(DATASET, make_treated, physician)
-    n, orr, complete, grades, grade_3_plus, median_days = _expected(DATASET)
-    assert (n, orr, complete) == (8, 5, 3)  # the dataset is what it was meant to be
+    n, assessed, orr, complete, grades, grade_3_plus, ended = _expected(DATASET)
+    assert (n, assessed, orr, complete) == (8, 7, 5, 3)  # the dataset is what it was meant to be
     client.force_login(pharmacist)
     response = client.get(reverse("followup:registry"))
     assert response.status_code == 200
     registry = response.context["registry"]
     assert registry.n_treated == n
-    assert (registry.orr.k, registry.orr.n) == (orr, n)
-    assert (registry.complete.k, registry.complete.n) == (complete, n)
+    # Rates over the assessed requests; the one not yet assessed is counted apart.
+    assert (registry.n_assessed, registry.not_assessed) == (assessed, n - assessed)
+    assert (registry.orr.k, registry.orr.n) == (orr, assessed)
+    assert (registry.complete.k, registry.complete.n) == (complete, assessed)
     for proportion, k in ((registry.orr, orr), (registry.complete, complete)):
-        low, high = clopper_pearson(k, n)
+        low, high = clopper_pearson(k, assessed)
         assert proportion.low == pytest.approx(low) and proportion.high == pytest.approx(high)
     by_label = {g.label: g.rate for g in registry.ae_by_grade}
     for grade, k in grades.items():
@@ -111,11 +113,12 @@ def test_registry_figures_match_plain_counts_of_the_dataset(
         low, high = clopper_pearson(k, n)
         assert by_label[f"Grade {grade}"].low == pytest.approx(low)
     assert by_label["Grade ≥3 (any)"].k == grade_3_plus
-    assert registry.median_days_on_treatment == median_days
+    assert (registry.time_on_treatment.n, registry.time_on_treatment.deaths) == (n, ended)
     assert registry.ongoing == sum(1 for r in DATASET if "death" not in r and "end" not in r)
     page = response.content.decode()
-    assert f"{orr} / {n} ({100 * orr / n:.1f}%)" in page
-    low, high = clopper_pearson(orr, n)
+    assert f"{orr} / {assessed} ({100 * orr / assessed:.1f}%)" in page
+    assert f"n = {assessed} assessed of {n} treated" in page
+    low, high = clopper_pearson(orr, assessed)
     assert f"{100 * low:.1f}–{100 * high:.1f}%" in page
     assert "CR/CRi</strong>: best response CR, CRi or CRh" in page  # the definition is stated
 
@@ -247,6 +250,7 @@ def test_registry_page_queries_do_not_grow_with_treated_requests(
             response = client.get(reverse("followup:registry"))
         assert response.status_code == 200
         assert response.context["registry"].n_treated == total
-        assert len(response.context["reminders"]) == total  # one grade-4 serious event each
+        # Two suspected adverse reactions each (grades 3 and 4, possibly related).
+        assert len(response.context["reminders"]) == 2 * total
         counts[total] = len(queries.captured_queries)
     assert counts[2] == counts[10], counts

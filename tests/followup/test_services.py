@@ -232,18 +232,18 @@ def test_an_adverse_event_evolves_and_each_change_is_audited(treated, physician)
     event = adverse_event_create(
         actor=physician,
         request=treated,
-        **ae_fields(grade=2, outcome="recovering", resolved_on=None),
+        **ae_fields(grade=3, outcome="recovering", resolved_on=None),
     )
     adverse_event_update(
         actor=physician,
         event=event,
-        fields={"grade": 3, "outcome": "recovered", "resolved_on": days_ago(2)},
+        fields={"grade": 4, "outcome": "recovered", "resolved_on": days_ago(2)},
     )
     event.refresh_from_db()
-    assert (event.grade, event.outcome, event.resolved_on) == (3, "recovered", days_ago(2))
+    assert (event.grade, event.outcome, event.resolved_on) == (4, "recovered", days_ago(2))
     audit = AuditEvent.objects.get(action="adverse_event.updated")
-    assert audit.before == {"grade": 2, "outcome": "recovering", "resolved_on": None}
-    assert audit.after["grade"] == 3 and audit.after["outcome"] == "recovered"
+    assert audit.before == {"grade": 3, "outcome": "recovering", "resolved_on": None}
+    assert audit.after["grade"] == 4 and audit.after["outcome"] == "recovered"
     with pytest.raises(ApplicationError, match="Cannot change onset_on"):
         adverse_event_update(actor=physician, event=event, fields={"onset_on": days_ago(1)})
 

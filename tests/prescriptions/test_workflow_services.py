@@ -310,6 +310,8 @@ def test_an_attached_study_is_frozen_as_it_was(physician, pharmacist, draft):
         "design": "phase_2",
         "n_patients": 30,
         "orr_percent": 40,
+        "n_rr_ven_treated": 30,
+        "orr_rr_percent": 40,
         "source_passage": "ORR 40% (invented)",
     }
     study = study_create(
@@ -319,14 +321,22 @@ def test_an_attached_study_is_frozen_as_it_was(physician, pharmacist, draft):
     study_update(
         actor=pharmacist,
         study=study,
-        fields={**fields, "orr_percent": 90, "n_patients": 300},
+        fields={
+            **fields,
+            "orr_percent": 90,
+            "n_patients": 300,
+            "orr_rr_percent": 90,
+            "n_rr_ven_treated": 300,
+        },
         settings_tags=["rr_aml"],
         regimen_codes=["ven_aza"],
     )
     attachment.refresh_from_db()
     assert attachment.snapshot["orr_percent"] == 40 and attachment.snapshot["n_patients"] == 30
+    assert attachment.snapshot["orr_rr_percent"] == 40
     summary = evidence_summary(draft)
-    # Lou 2020 (ORR 47.9%, 48 patients) and the invented study as attached (40%, 30 patients).
+    # Lou 2020 (R/R ORR 47.9%, 48 R/R VEN-treated patients) and the invented study as attached
+    # (40%, 30): the R/R figures, as frozen.
     assert summary.n_studies == 2 and summary.n_patients == 78
     assert summary.orr_range == (Decimal("40"), Decimal("47.9"))
     assert summary.highest_design == "clinical trial (phase Ib/II or II)"

@@ -11,15 +11,16 @@ from prescriptions.services import evidence_attach, patient_create, request_crea
 from tests.factories import UserFactory
 from tests.prescriptions.conftest import COMPLETE_PROFILE, REGIMEN
 
-# Meets the Law 648 listing on its second branch: R/R after one salvage therapy, transplant
-# eligible, under 71, no prior azacitidine/decitabine, partner azacitidine.
+# Meets the Law 648 listing as published: R/R after one salvage therapy, transplant eligible,
+# under 71, no prior azacitidine/decitabine, partner azacitidine, and not judged fit for
+# intensive induction (the published exclusion applies to both inclusion branches).
 LISTING_648: dict[str, Any] = {
     **COMPLETE_PROFILE,
     "age_years": 64,
     "prior_lines": 2,
     "disease_status": "second_or_later_relapse",
     "transplant_eligible": "yes",
-    "fit_for_intensive_chemo": "yes",
+    "fit_for_intensive_chemo": "no",
     "prior_azacitidine": "no",
     "prior_decitabine": "no",
 }

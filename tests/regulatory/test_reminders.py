@@ -118,15 +118,13 @@ def test_a_step_reminder_closes_once_the_step_is_recorded(make_request, pharmaci
         application = application_create(
             actor=pharmacist, request=request, body="aifa", prepared_at=START
         )
-    cutoff = [
-        r
-        for r in _raise_on(START + timedelta(days=8))
-        if r.rule.code.startswith("aifa_fund_monthly")
-    ]
+    # Prepared on 2 March: the cut-off is the 10th of the month that follows (issue 13).
+    assert not [r for r in _raise_on(date(2026, 4, 8)) if r.rule.code.startswith("aifa_fund")]
+    cutoff = [r for r in _raise_on(date(2026, 4, 9)) if r.rule.code.startswith("aifa_fund_monthly")]
     assert cutoff, "a prepared but unsent 5% Fund request gets the cut-off reminder"
-    with time_machine.travel(START + timedelta(days=9), tick=False):
+    with time_machine.travel(date(2026, 4, 9), tick=False):
         application_step(
-            actor=pharmacist, application=application, step="submit", on=START + timedelta(days=9)
+            actor=pharmacist, application=application, step="submit", on=date(2026, 4, 9)
         )
     assert Reminder.objects.get(pk=cutoff[0].pk).resolved_at is not None
 
