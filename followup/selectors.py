@@ -65,6 +65,15 @@ REGIMEN_TO_CODE: dict[str, str] = {
     OffLabelRequest.Regimen.DLI: RegimenCode.VEN_DLI,
     OffLabelRequest.Regimen.MONOTHERAPY: RegimenCode.VEN_MONO,
 }
+# Studies coded with a broader class also report on the request's regimen: "VEN + HMA" may
+# have been azacitidine or decitabine, "VEN + decitabine" either schedule. They are shown with
+# the regimen, marked as the broader class (Aldoss 2019, Stahl, Morsia, Feld, DiNardo 2018 and
+# Tenold are coded so).
+BROADER_CODES: dict[str, tuple[str, ...]] = {
+    RegimenCode.VEN_AZA: (RegimenCode.VEN_HMA,),
+    RegimenCode.VEN_DEC_5: (RegimenCode.VEN_DEC, RegimenCode.VEN_HMA),
+    RegimenCode.VEN_DEC_10: (RegimenCode.VEN_DEC, RegimenCode.VEN_HMA),
+}
 LITERATURE_MEASURES = (
     Outcome.Measure.ORR,
     Outcome.Measure.CR_CRI,
@@ -138,6 +147,11 @@ class LiteratureStudy:
     study: Study
     arms: list[str]
     outcomes: list[Outcome]
+    broader_code: str = ""  # the broader class the study is coded with, if not the regimen's
+
+    @property
+    def broader_label(self) -> str:
+        return str(RegimenCode(self.broader_code).label) if self.broader_code else ""
 
 
 @dataclass(frozen=True)
@@ -308,10 +322,9 @@ def literature_for(regimens: list[str]) -> list[LiteratureGroup]:
     wanted = {r: REGIMEN_TO_CODE[r] for r in regimens if r in REGIMEN_TO_CODE}
     if not wanted:
         return []
+    codes = set(wanted.values()) | {c for v in wanted.values() for c in BROADER_CODES.get(v, ())}
     studies = list(
-        Study.objects.filter(
-            settings__tag=SettingTag.RR_AML, regimens__code__in=set(wanted.values())
-        )
+        Study.objects.filter(settings__tag=SettingTag.RR_AML, regimens__code__in=codes)
         .distinct()
         .order_by("year", "first_author", "pk")
         .prefetch_related(
@@ -326,15 +339,23 @@ def literature_for(regimens: list[str]) -> list[LiteratureGroup]:
     code_labels = dict(RegimenCode.choices)
     groups = []
     for regimen, code in wanted.items():
-        matching = [
-            LiteratureStudy(
-                study=study,
-                arms=[r.text for r in study.regimens.all() if r.code == code],
-                outcomes=list(study.outcomes.all()),
+        matching = []
+        for study in studies:
+            study_codes = {r.code for r in study.regimens.all()}
+            if code in study_codes:
+                broader = ""
+            else:
+                broader = next((b for b in BROADER_CODES.get(code, ()) if b in study_codes), "")
+                if not broader:
+                    continue
+            matching.append(
+                LiteratureStudy(
+                    study=study,
+                    arms=[r.text for r in study.regimens.all() if r.code == (broader or code)],
+                    outcomes=list(study.outcomes.all()),
+                    broader_code=broader,
+                )
             )
-            for study in studies
-            if any(r.code == code for r in study.regimens.all())
-        ]
         groups.append(
             LiteratureGroup(regimen, str(labels[regimen]), str(code_labels[code]), matching)
         )

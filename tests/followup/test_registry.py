@@ -3,6 +3,7 @@ counts done in plain Python on a generated dataset; survival by hand; literature
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -183,6 +184,30 @@ def test_the_registry_compares_with_published_figures_for_the_same_regimen(
     assert filtered.context["registry"].n_treated == 0
     cited = {str(s.study) for s in filtered.context["registry"].literature[0].studies}
     assert "DiNardo 2020 [63]" in cited and "Lou 2020 [82]" not in cited
+
+
+def test_the_literature_maps_the_broader_regimen_codes_and_shows_rr_ven_figures(
+    client, pharmacist, make_treated, studies
+):
+    """Issue 13: studies coded "VEN + HMA" or "VEN + decitabine" (Aldoss 2019, Stahl, Morsia,
+    Feld, DiNardo 2018, Tenold) compare with azacitidine or decitabine requests, marked with
+    their broader code; each shows its ORR among R/R, VEN-treated patients with its population
+    and words, or why it has none."""
+    make_treated(100, regimen="azacitidine")
+    client.force_login(pharmacist)
+    response = client.get(reverse("followup:registry"))
+    studies_shown = response.context["registry"].literature[0].studies
+    by_name = {str(s.study): s for s in studies_shown}
+    broader = {name for name, s in by_name.items() if s.broader_code == "ven_hma"}
+    assert broader, "no VEN + HMA study compared with azacitidine"
+    assert all(by_name[n].broader_label == "VEN + HMA (not specified)" for n in broader)
+    page = html.unescape(response.content.decode())
+    assert "ORR among R/R, VEN-treated patients" in page
+    assert "47.9%" in page and "R/R AML, VEN-treated, n = 48" in page  # Lou 2020
+    assert "coded “VEN + HMA (not specified)”" in page
+    dec = client.get(reverse("followup:registry"), {"regimen": "decitabine_10"})
+    dec_studies = dec.context["registry"].literature[0].studies
+    assert any(s.broader_code in {"ven_dec", "ven_hma"} for s in dec_studies)
 
 
 def test_filters_by_regimen_and_start_period_and_scope_to_the_hospital(
