@@ -359,6 +359,7 @@ def consent_html(document: ConsentDocument) -> str:
     from consent.texts import (
         CONDITIONAL_RISKS,
         COSTS,
+        DATA_PROTECTION_LAW,
         DATA_RECIPIENTS,
         LANGUAGES,
         PATHWAY_TEXTS,
@@ -452,6 +453,9 @@ def consent_html(document: ConsentDocument) -> str:
         if recipients
         else t["data_recipients_care"],
         "data_retention": retention,
+        "data_purpose": t["data_purpose"].format(
+            regulation=DATA_PROTECTION_LAW[lang]["GB" if data["country"] == "GB" else "other"]
+        ),
         "data_authority": t["data_authority"].format(
             authority=SUPERVISORY_AUTHORITIES[lang][country]
         ),

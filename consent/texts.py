@@ -10,7 +10,7 @@ French values use a no-break space (U+00A0) before ; : ? ! % and inside « », a
 typography requires.
 """
 
-TEXTS_VERSION = "2026.2"
+TEXTS_VERSION = "2026.3"
 LANGUAGES = {"it": "Italiano", "en": "English", "fr": "Français"}
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -197,11 +197,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "data_purpose": (
             "Your personal and health data are used to treat you and, where the rules described "
             "in section 8 require it, to monitor the safety and results of the treatment and to "
-            "report suspected side effects. They are processed under the General Data "
-            "Protection Regulation (GDPR, Regulation (EU) 2016/679). The legal basis is the "
-            "provision of health care (article 9(2)(h) GDPR) and, for safety monitoring, "
-            "reasons of public interest in the area of public health (article 9(2)(i) GDPR). "
-            "Only authorised people bound by professional secrecy can see them."
+            "report suspected side effects. They are processed under {regulation}. The legal "
+            "basis is the provision of health care (article 9(2)(h) GDPR) and, for safety "
+            "monitoring, reasons of public interest in the area of public health (article "
+            "9(2)(i) GDPR). Only authorised people bound by professional secrecy can see them."
         ),
         "data_recipients": (
             "Besides the team caring for you, your data may be shared with: {recipients}; and "
@@ -466,8 +465,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "I Suoi dati personali e sanitari sono trattati per curarLa e, quando le regole "
             "descritte nella sezione 8 lo richiedono, per controllare la sicurezza e i "
             "risultati del trattamento e per segnalare le sospette reazioni avverse. Sono "
-            "trattati secondo il Regolamento generale sulla protezione dei dati (GDPR, "
-            "Regolamento (UE) 2016/679). La base giuridica è la finalità di cura (articolo 9, "
+            "trattati secondo {regulation}. La base giuridica è la finalità di cura (articolo 9, "
             "paragrafo 2, lettera h, del GDPR) e, per il controllo della sicurezza, i motivi di "
             "interesse pubblico nel settore della sanità pubblica (articolo 9, paragrafo 2, "
             "lettera i, del GDPR). Possono vederli solo le persone autorizzate, tenute al "
@@ -751,8 +749,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Vos données personnelles et de santé sont traitées pour vous soigner et, lorsque "
             "les règles décrites à la rubrique 8 l'exigent, pour surveiller la sécurité et les "
             "résultats du traitement et pour déclarer les effets indésirables suspectés. Elles "
-            "sont traitées conformément au Règlement général sur la protection des données "
-            "(RGPD, règlement (UE) 2016/679). La base juridique est la prise en charge "
+            "sont traitées conformément {regulation}. La base juridique est la prise en charge "
             "sanitaire (article 9, paragraphe 2, point h, du RGPD) et, pour la surveillance de "
             "la sécurité, des motifs d'intérêt public dans le domaine de la santé publique "
             "(article 9, paragraphe 2, point i, du RGPD). Seules les personnes autorisées, "
@@ -1586,5 +1583,28 @@ SUPERVISORY_AUTHORITIES: dict[str, dict[str, str]] = {
         ),
         "GB": "l'Information Commissioner's Office (ICO, l'autorité du Royaume-Uni)",
         "other": "l'autorité de protection des données de votre pays",
+    },
+}
+
+
+# The data-protection law the form names: the EU GDPR, or in the United Kingdom the UK GDPR with
+# the Data Protection Act 2018 (the same article numbers: 9(2)(h) and (i), 15-18 and 21).
+DATA_PROTECTION_LAW = {
+    "en": {
+        "GB": "the UK General Data Protection Regulation (UK GDPR) and the Data Protection Act "
+        "2018",
+        "other": "the General Data Protection Regulation (GDPR, Regulation (EU) 2016/679)",
+    },
+    "it": {
+        "GB": "il Regolamento generale sulla protezione dei dati del Regno Unito (UK GDPR) e il "
+        "Data Protection Act 2018",
+        "other": "il Regolamento generale sulla protezione dei dati (GDPR, Regolamento (UE) "
+        "2016/679)",
+    },
+    "fr": {
+        "GB": "au règlement général sur la protection des données du Royaume-Uni (UK GDPR) et "
+        "au Data Protection Act 2018",
+        "other": "au Règlement général sur la protection des données (RGPD, règlement (UE) "
+        "2016/679)",
     },
 }

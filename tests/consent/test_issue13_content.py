@@ -5,7 +5,7 @@ import pytest
 from accounts.models import Department
 from consent.models import ConsentDocument
 from consent.services import ConsentSettingMissing, consent_render, consent_request
-from consent.texts import COSTS, TEXTS
+from consent.texts import COSTS, DATA_PROTECTION_LAW, TEXTS
 from evidence.models import Study
 from prescriptions.models import OffLabelRequest
 from prescriptions.services import evidence_attach
@@ -86,7 +86,8 @@ def test_consent_prints_phone_death_risk_graded_figures_label_warnings_costs_and
     assert "Azienda Ospedaliera Inventata" in text
     assert "dpo@hospital.example.invalid" in text
     assert _fold(t["data_retention_years"].format(years=30)) in text
-    assert _fold(t["data_purpose"]) in text and _fold(t["data_rights"]) in text
+    purpose = t["data_purpose"].format(regulation=DATA_PROTECTION_LAW[language]["other"])
+    assert _fold(purpose) in text and _fold(t["data_rights"]) in text
     assert _fold(authority) in text
 
 
@@ -178,3 +179,33 @@ def test_the_representatives_signature_block_has_a_date_line(consent_case, physi
         "Legal representative (if the patient cannot sign) Name: Relationship to the patient: "
         "Signature: Date:"
     ) in text
+
+
+@pytest.mark.parametrize(
+    ("language", "law", "authority"),
+    [
+        (
+            "en",
+            "UK General Data Protection Regulation (UK GDPR) and the Data Protection Act 2018",
+            "Information Commissioner's Office (ICO)",
+        ),
+        (
+            "fr",
+            "règlement général sur la protection des données du Royaume-Uni (UK GDPR)",
+            "Information Commissioner's Office",
+        ),
+    ],
+)
+def test_a_uk_hospitals_form_names_the_uk_gdpr_and_the_ico(
+    consent_case,  # noqa: F811
+    physician,
+    language,
+    law,
+    authority,
+):
+    request = consent_case("it_law_648")
+    request.hospital.country = "GB"
+    request.hospital.save()
+    text = _fold(_render(physician, request, language))
+    assert _fold(law) in text and _fold(authority) in text
+    assert "2016/679" not in text
