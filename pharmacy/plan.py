@@ -310,6 +310,11 @@ class TreatmentPlan:
 # --- Computation -----------------------------------------------------------------------------
 
 
+def tablets_mg(tablets: Tablets | dict[Decimal, int]) -> Decimal:
+    """The milligrams a count of tablets per strength makes."""
+    return sum((strength * n for strength, n in tablets.items()), Decimal(0))
+
+
 def tablets_for(dose: Decimal, strengths: tuple[Decimal, ...]) -> Tablets:
     """Fewest tablets making exactly ``dose`` (largest strength first); ``dose`` must be a
     multiple of the smallest strength (the plan rounds down to one)."""
@@ -553,17 +558,23 @@ def plan_compute(inputs: PlanInputs, rules: LabelRules) -> TreatmentPlan | None:
     return plan
 
 
-def _dose_modifications(plan: TreatmentPlan) -> list[Modification]:
-    """One modification per limit other than the label's, over the days it binds."""
-    spans: dict[tuple[str, str], list[PlanDay]] = {}
+def modification_spans(plan: TreatmentPlan) -> dict[tuple[str, str], list[tuple[PlanDay, Limit]]]:
+    """Each limit other than the label's (an inhibitor of one drug, the liver), with the days
+    it applies to and its value on each: what the modifications and their findings read."""
+    spans: dict[tuple[str, str], list[tuple[PlanDay, Limit]]] = {}
     for day in plan.days:
         for lim in day.limits:
             if lim.code != "label":
-                spans.setdefault((lim.code, lim.who), []).append(day)
+                spans.setdefault((lim.code, lim.who), []).append((day, lim))
+    return spans
+
+
+def _dose_modifications(plan: TreatmentPlan) -> list[Modification]:
+    """One modification per limit other than the label's, over the days it binds."""
     out = []
-    for (code, who), days in spans.items():
-        first, last = days[0], days[-1]
-        rule_path = next(lim.rule_path for lim in first.limits if lim.code == code)
+    for (code, who), pairs in modification_spans(plan).items():
+        first, last = pairs[0][0], pairs[-1][0]
+        rule_path = pairs[0][1].rule_path
         where = (
             f"{first.on.isoformat()} to {last.on.isoformat()}"
             if first.on and last.on

@@ -34,6 +34,7 @@ from pharmacy.plan import (
     TreatmentPlan,
     inhibitor_active,
     inhibitor_rules_for,
+    modification_spans,
     requested_steps,
 )
 from pharmacy.rules import LabelRules
@@ -453,12 +454,7 @@ class _Checker:
                 confirmed=confirmed,
             )
         # Each modification in force, with what the plan gives over the days it applies.
-        spans: dict[tuple[str, str], list[tuple[PlanDay, Limit]]] = {}
-        for day in plan.days:
-            for lim in day.limits:
-                if lim.code != "label":
-                    spans.setdefault((lim.code, lim.who), []).append((day, lim))
-        for pairs in spans.values():
+        for pairs in modification_spans(plan).values():
             lim = pairs[0][1]
             self.add(
                 "dose_adjusted",

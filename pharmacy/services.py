@@ -30,6 +30,7 @@ from pharmacy.models import (
     TlsPrecautions,
     TreatmentPlanVersion,
 )
+from pharmacy.plan import tablets_mg
 from pharmacy.rules import label_rules_current, tablet_strengths
 from pharmacy.safety import BLOCKING, SafetyReport, safety_check, tls_missing
 from pharmacy.selectors import dispensed_by_cycle, plan_context, plan_version_latest, prices_current
@@ -271,7 +272,7 @@ def dispense_next_cycle(request: OffLabelRequest, plan: Any) -> int:
         given = done.get(cycle.number, {})
         # In milligrams: a cycle supplied in full stays done when a later change to the plan
         # (an inhibitor recorded afterwards) would have planned it with other tablets.
-        if sum((s * n for s, n in given.items()), Decimal(0)) < cycle.total_mg:
+        if tablets_mg(given) < cycle.total_mg:
             return int(cycle.number)
     return len(plan.cycles) + 1
 
@@ -434,8 +435,8 @@ def dispensation_create(
     plan_tablets = planned.tablets
     already = dispensed_by_cycle(request).get(cycle, {})
     remaining = {s: n - already.get(s, 0) for s, n in plan_tablets.items()}
-    given_mg = sum((s * n for s, n in given.items()), Decimal(0))
-    remaining_mg = sum((s * n for s, n in remaining.items()), Decimal(0))
+    given_mg = tablets_mg(given)
+    remaining_mg = tablets_mg(remaining)
     figures = {
         "cycle": cycle,
         "plan": _tablets_text(plan_tablets),

@@ -25,6 +25,7 @@ from pharmacy.forms import (
     TlsForm,
 )
 from pharmacy.models import TlsPrecautions
+from pharmacy.plan import tablets_mg
 from pharmacy.safety import safety_check, steps_text_plain
 from pharmacy.selectors import (
     costs_by_payer,
@@ -88,7 +89,7 @@ def _next_cycle_forms(offlabel: OffLabelRequest, plan: Any) -> dict[str, Any]:
     return {
         "next_cycle": cycle,
         "next_remaining": remaining,
-        "next_remaining_mg": sum((s * n for s, n in remaining.items()), 0),
+        "next_remaining_mg": tablets_mg(remaining),
         "next_earliest": cycle.earliest_dispense_on(window),
         "early_window": window,
         "dispense_form": DispenseForm(
@@ -120,7 +121,7 @@ def request_pharmacy_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "cycle": c,
             "doses": steps_text_plain(c.doses),
-            "dispensed_mg": sum((s * n for s, n in given.get(c.number, {}).items()), 0),
+            "dispensed_mg": tablets_mg(given.get(c.number, {})),
             "earliest": c.earliest_dispense_on(window),
         }
         for c in (plan.cycles if plan else [])

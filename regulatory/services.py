@@ -224,14 +224,10 @@ _ROLE_FOR_ATTESTER = {
 
 
 def plan_version_number(request: Any) -> int | None:
-    from pharmacy.models import TreatmentPlanVersion
+    from pharmacy.selectors import plan_version_latest
 
-    return (
-        TreatmentPlanVersion.objects.filter(request=request)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
+    latest = plan_version_latest(request)
+    return latest.number if latest is not None else None
 
 
 @transaction.atomic
