@@ -33,15 +33,6 @@ from prescriptions.models import OffLabelRequest, PatientIdentity
 from prescriptions.selectors import decimal_plain, evidence_summary
 
 TEMPLATE = "consent/consent.html"
-# The indication's clinical name in each language (the texts explain it in plain words and
-# give this name in brackets); the request stores the English clinical wording.
-INDICATION_PLAIN = {
-    "Relapsed/refractory acute myeloid leukaemia": {
-        "en": "relapsed or refractory acute myeloid leukaemia",
-        "it": "leucemia mieloide acuta recidivata o refrattaria",
-        "fr": "leucémie aiguë myéloïde en rechute ou réfractaire",
-    }
-}
 DECIMAL_COMMA = {"it", "fr"}
 
 
@@ -74,10 +65,10 @@ class ConsentSettingMissing(ApplicationError):
     """A hospital setting that every consent form prints is not filled in."""
 
 
-def template_version() -> str:
-    from consent.texts import TEXTS_VERSION
+def template_version(language: str) -> str:
+    from consent.wording import template_version
 
-    return f"consent-{TEXTS_VERSION}"
+    return template_version(language)
 
 
 def _risk_key(event: str, grade: str = "") -> str | None:
@@ -256,14 +247,13 @@ def _can_prepare(actor: User, request: OffLabelRequest) -> None:
 def consent_supersede_stale(request: OffLabelRequest) -> list[ConsentDocument]:
     """Mark every document whose inputs no longer match the request as superseded."""
     stale = []
-    version = template_version()
-    current: dict[str, str] = {}  # computed only for languages that have a live document
-    for document in request.consents.exclude(status=ConsentDocument.Status.SUPERSEDED):
-        if document.language not in current:
-            current[document.language] = inputs_hash(
-                consent_inputs(request, document.language), version
-            )
-        if document.inputs_hash != current[document.language]:
+    inputs: dict[str, dict[str, Any]] = {}  # computed only for languages with a live document
+    for document in request.consents.exclude(
+        status=ConsentDocument.Status.SUPERSEDED
+    ).select_related("signature"):
+        if document.language not in inputs:
+            inputs[document.language] = consent_inputs(request, document.language)
+        if document.inputs_hash != inputs_hash(inputs[document.language], _version_for(document)):
             updated = (
                 ConsentDocument.objects.filter(pk=document.pk)
                 .exclude(status="superseded")
@@ -277,7 +267,7 @@ def consent_supersede_stale(request: OffLabelRequest) -> list[ConsentDocument]:
                     target=request,
                     hospital=request.hospital,
                     summary=f"{request.reference}: consent {document.document_id} superseded (the "
-                    "request, regimen or evidence changed)",
+                    "request, regimen, evidence or the form's wording changed)",
                     after={"document": document.pk},
                 )
     return stale
@@ -296,7 +286,7 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
     )
     _can_prepare(actor, request)
     consent_supersede_stale(request)
-    version = template_version()
+    version = template_version(language)
     inputs = consent_inputs(request, language)
     if not inputs["patient"]["name"]:
         raise ApplicationError(
@@ -336,7 +326,7 @@ def _grade_text(grade: str) -> str:
 
 
 def _risk_line(t: dict[str, str], names: dict[str, str], r: dict[str, Any], lang: str) -> str:
-    from consent.texts import DEATH_EVENTS
+    from consent.wording import DEATH_EVENTS
 
     if r["risk"] == "death":
         event = DEATH_EVENTS[lang][r["kind"]].format(days=r.get("days"))
@@ -356,11 +346,12 @@ def _risk_line(t: dict[str, str], names: dict[str, str], r: dict[str, Any], lang
 
 
 def consent_html(document: ConsentDocument) -> str:
-    from consent.texts import (
+    from consent.wording import (
         CONDITIONAL_RISKS,
         COSTS,
         DATA_PROTECTION_LAW,
         DATA_RECIPIENTS,
+        INDICATION_PLAIN,
         LANGUAGES,
         PATHWAY_TEXTS,
         RISKS,
@@ -376,9 +367,7 @@ def consent_html(document: ConsentDocument) -> str:
         # Capitalised: many sentences start with the medicine's name.
         "drug": inputs["drug"][:1].upper() + inputs["drug"][1:],
         "hospital": inputs["hospital"],
-        "indication": INDICATION_PLAIN.get(inputs["indication"], {}).get(
-            lang, inputs["indication"]
-        ),
+        "indication": INDICATION_PLAIN[lang].get(inputs["indication"], inputs["indication"]),
         "dose_mg": inputs["dose_mg"],
         "cycles": inputs["cycles"],
         "cycle_days": inputs["cycle_days"],
@@ -504,9 +493,17 @@ def consent_download(*, actor: User, document: ConsentDocument) -> ConsentDocume
     return document
 
 
+def _version_for(document: ConsentDocument) -> str:
+    """A signed form stays bound to the wording the patient signed: a new wording supersedes only
+    the forms not signed yet (a changed request still supersedes a signed one)."""
+    if hasattr(document, "signature"):
+        return document.template_version
+    return template_version(document.language)
+
+
 def _is_current(document: ConsentDocument) -> bool:
     return document.inputs_hash == inputs_hash(
-        consent_inputs(document.request, document.language), template_version()
+        consent_inputs(document.request, document.language), _version_for(document)
     )
 
 

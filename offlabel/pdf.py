@@ -47,7 +47,7 @@ def pdf_render_once(
     try:
         options = {"pdf_variant": pdf_variant} if pdf_variant else {}
         # Documents for outside bodies are written in English (the consent form in its own
-        # language, from consent.texts), whatever language the person who asked reads.
+        # language, from consent.wording), whatever language the person who asked reads.
         with translation.override("en"):
             source = html(row)
         pdf = HTML(string=source).write_pdf(**options)

@@ -191,7 +191,8 @@ def test_the_catalogue_compiles_in_pure_python(tmp_path):
     shutil.copytree(LOCALE_DIR, target, ignore=shutil.ignore_patterns("*.mo"))
     written = catalogues_compile(target)
     mo = target / "it" / "LC_MESSAGES" / "django.mo"
-    assert written == [mo]
+    french = target / "fr" / "LC_MESSAGES" / "django.mo"  # the consent form's French
+    assert written == [french, mo]
     assert catalogues_compile(target) == []  # up to date: nothing to do
     with mo.open("rb") as stream:
         compiled = gettext.GNUTranslations(stream)
@@ -199,6 +200,12 @@ def test_the_catalogue_compiles_in_pure_python(tmp_path):
     assert compiled.ngettext("%(counter)s request.", "%(counter)s requests.", 2) == (
         "%(counter)s richieste."
     )
+    with french.open("rb") as stream:
+        assert gettext.GNUTranslations(stream).pgettext(
+            "consent", "Patient information and consent form"
+        ) == ("Note d'information et formulaire de consentement du patient")
+    with mo.open("rb") as stream:
+        assert gettext.GNUTranslations(stream).pgettext("consent", "Date") == "Data"
     assert (LOCALE_DIR / "it" / "LC_MESSAGES" / "django.mo").exists()  # the session compiled it
 
 

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from audit.models import AuditEvent
 from consent.models import ConsentDocument
 from consent.services import consent_render, consent_request
-from consent.texts import CONDITIONAL_RISKS, PATHWAY_TEXTS, RISKS, TEXTS
+from consent.wording import CONDITIONAL_RISKS, PATHWAY_TEXTS, RISKS, TEXTS
 from evidence.models import Study
 from prescriptions.services import evidence_attach, patient_create, request_create
 from regulatory.services import pathway_choose

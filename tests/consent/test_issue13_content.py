@@ -5,7 +5,7 @@ import pytest
 from accounts.models import Department
 from consent.models import ConsentDocument
 from consent.services import ConsentSettingMissing, consent_render, consent_request
-from consent.texts import COSTS, DATA_PROTECTION_LAW, TEXTS
+from consent.wording import COSTS, DATA_PROTECTION_LAW, TEXTS
 from evidence.models import Study
 from prescriptions.models import OffLabelRequest
 from prescriptions.services import evidence_attach
