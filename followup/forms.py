@@ -4,6 +4,8 @@ services validate against the treatment dates and the rules, and say why they re
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -48,8 +50,31 @@ class ResponseAssessmentForm(forms.Form):
     )
 
 
+def _term_label(code: str, name: StrOrPromise) -> str:
+    """``Febrile neutropenia (grades 3–5)``: the grades CTCAE v5.0 defines, so an impossible
+    grade is seen before it is refused; a range not yet checked against the table says so."""
+    from followup.ctcae import ctcae_grades
+
+    entry = ctcae_grades().terms.get(code)
+    if entry is None:
+        return str(name)
+    grades = (
+        gettext("grade %(grades)s") if len(entry.grades) == 1 else gettext("grades %(grades)s")
+    ) % {"grades": entry.grades_text}
+    if not entry.confirmed:
+        grades = gettext("%(grades)s, verify") % {"grades": grades}
+    return f"{name} ({grades})"
+
+
+_term_label_lazy = lazy(_term_label, str)
+
+
+def ctcae_term_choices() -> list[tuple[str, StrOrPromise]]:
+    return [(code, _term_label_lazy(code, name)) for code, name in CtcaeTerm.choices]
+
+
 class AdverseEventForm(forms.Form):
-    term = forms.ChoiceField(label=_("CTCAE v5 term"), choices=CtcaeTerm.choices)
+    term = forms.ChoiceField(label=_("CTCAE v5 term"), choices=ctcae_term_choices)
     term_other = forms.CharField(required=False, max_length=200, label=_("Other term (specify)"))
     grade = forms.TypedChoiceField(
         choices=[(g, str(g)) for g in range(1, 6)], coerce=int, label=_("Grade")

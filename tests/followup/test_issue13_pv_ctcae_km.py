@@ -201,6 +201,18 @@ def test_an_impossible_grade_is_refused_by_the_page_naming_the_range(client, tre
     assert not AdverseEvent.objects.exists()
 
 
+def test_the_term_list_shows_each_terms_grades_in_the_readers_language(client, treated, physician):
+    client.force_login(physician)
+    page = client.get(reverse("requests:detail", args=[treated.pk])).content.decode()
+    assert ">Febrile neutropenia (grades 3–5)</option>" in page
+    assert ">Bacteremia (grade 2)</option>" in page
+    assert ">Hyperuricemia (grades 1, 3–5, verify)</option>" in page  # not yet checked
+    assert ">Other (specify) (grades 1–5)</option>" in page
+    client.post(reverse("set_language"), {"language": "it", "next": "/"})
+    page = client.get(reverse("requests:detail", args=[treated.pk])).content.decode()
+    assert "(gradi 3–5)</option>" in page and "(gradi 1, 3–5, da verificare)</option>" in page
+
+
 def test_an_event_stored_before_the_rule_with_an_impossible_grade_still_reads(
     client, api_client, treated, physician
 ):
