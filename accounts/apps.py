@@ -19,6 +19,13 @@ class AccountsConfig(AppConfig):
         # django-axes announces a lockout only by this signal; the trail must show it.
         user_locked_out.connect(lockout_record, dispatch_uid="accounts.lockout_audit")
 
+        from django.contrib.auth.signals import user_logged_out
+
+        from accounts.services import api_tokens_revoke_at_logout
+
+        # Every sign-out (the page, the admin) ends the person's API tokens as well.
+        user_logged_out.connect(api_tokens_revoke_at_logout, dispatch_uid="accounts.token_revoke")
+
         from django.contrib.auth import get_user_model
         from django.db.models.signals import m2m_changed
 

@@ -10,6 +10,7 @@ ROLE_BADGES = {
     "hospital_admin": _("hospital admin"),
     "regulatory_officer": _("regulatory officer"),
     "committee_secretary": _("committee secretary"),
+    "rule_steward": _("national rules steward"),
 }
 
 

@@ -84,7 +84,8 @@ class Department(models.Model):
 
 
 class User(AbstractUser):
-    """A person who signs in. Belongs to one hospital; only system superusers may have none."""
+    """A person who signs in. Belongs to one hospital; only system superusers and national
+    rules stewards (above hospitals: they edit the rules every hospital shares) have none."""
 
     hospital = models.ForeignKey(
         Hospital, on_delete=models.PROTECT, related_name="users", null=True, blank=True
@@ -92,13 +93,27 @@ class User(AbstractUser):
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="users", null=True, blank=True
     )
+    # Issue 14: a hospital's regulatory officer could edit the national rules of every hospital.
+    # A steward belongs to no hospital, so no hospital's staff can be one, and sees no hospital's
+    # clinical records (scoping gives a user without a hospital nothing).
+    is_rule_steward = models.BooleanField(
+        "national rules steward",
+        default=False,
+        help_text="Edits the national rules; belongs to no hospital (role rule_steward too).",
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(hospital__isnull=False) | Q(is_superuser=True),
+                condition=Q(hospital__isnull=False)
+                | Q(is_superuser=True)
+                | Q(is_rule_steward=True),
                 name="user_has_hospital_unless_superuser",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(is_rule_steward=False) | Q(hospital__isnull=True),
+                name="user_rule_steward_has_no_hospital",
+            ),
         ]
 
     @cached_property

@@ -19,6 +19,7 @@ class Role(TextChoices):
     HOSPITAL_ADMIN = "hospital_admin", _("Hospital administrator (auditor)")
     REGULATORY_OFFICER = "regulatory_officer", _("Regulatory officer")
     COMMITTEE_SECRETARY = "committee_secretary", _("Drug committee secretary")
+    RULE_STEWARD = "rule_steward", _("National rules steward")
 
 
 # "app_label.codename" for each role.
@@ -66,13 +67,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "reports.view_reportexport",
         "reports.add_reportexport",
     },
+    # A hospital's officer reads the national rules and adds its hospital's stricter local
+    # checklist items; only a steward, above hospitals, changes the national rules (issue 14).
     Role.REGULATORY_OFFICER: {
         "evidence.view_study",
         "evidence.add_study",
         "evidence.change_study",
         "regulatory.view_pathwayversion",
-        "regulatory.add_pathwayversion",
-        "regulatory.change_pathwayversion",
+        "regulatory.view_localchecklistitem",
+        "regulatory.add_localchecklistitem",
+        "regulatory.change_localchecklistitem",
     },
     Role.COMMITTEE_SECRETARY: {
         "prescriptions.view_offlabelrequest",
@@ -81,7 +85,24 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "regulatory.view_application",
         "regulatory.change_application",
     },
+    Role.RULE_STEWARD: {
+        "regulatory.view_pathwayversion",
+        "regulatory.add_pathwayversion",
+        "regulatory.change_pathwayversion",
+    },
 }
+
+
+def is_rule_steward(user: Any) -> bool:
+    """May this user change the national rules? The steward role, the flag and no hospital,
+    all three: a role given by mistake to a hospital's user does not make a steward."""
+    return (
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and bool(getattr(user, "is_rule_steward", False))
+        and getattr(user, "hospital_id", None) is None
+        and Role.RULE_STEWARD in roles_of(user)
+    )
 
 
 def roles_of(user: Any) -> set[str]:

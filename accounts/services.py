@@ -1,4 +1,5 @@
-"""Demo data: an invented hospital with one user per role. Never real people."""
+"""Account actions: the demo data (an invented hospital with one user per role, never real
+people), API tokens, and the lockout's audit event."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.http import HttpRequest
+from knox.models import AuthToken
 
 from accounts.models import Department, Hospital, User
 from accounts.roles import Role, roles_sync
 from audit.services import audit_record
+from offlabel.middleware import client_ip_address
 
 DEMO_HOSPITAL = {
     "code": "demo-milano",
@@ -97,7 +101,8 @@ def lockout_record(
     """Write a login lockout (django-axes) into the audit trail: who was locked out, from where.
     The username is not identifying patient data; the password never reaches here."""
     user = User.objects.filter(username=username).select_related("hospital").first()
-    ip = getattr(request, "META", {}).get("REMOTE_ADDR") if request is not None else None
+    request = getattr(request, "_request", request)  # DRF's wrapper: the HttpRequest in it
+    ip = client_ip_address(request) if isinstance(request, HttpRequest) else None
     audit_record(
         actor=None,
         action="login.locked_out",
@@ -107,3 +112,39 @@ def lockout_record(
         summary=f"Sign-in locked for {username!r} after repeated failures"
         + (f" from {ip}" if ip else ""),
     )
+
+
+def api_token_issue(*, user: User) -> tuple[AuthToken, str]:
+    """A new API token for ``user``, valid ``API_TOKEN_TTL_HOURS``. Only its hash is stored:
+    the returned string is the one copy of the token."""
+    with transaction.atomic():
+        instance, token = AuthToken.objects.create(user=user)
+        audit_record(
+            actor=user,
+            action="api_token.issued",
+            target=user,
+            summary=f"API token issued to {user.get_username()}, valid until "
+            f"{instance.expiry.isoformat() if instance.expiry else 'revoked'}",
+        )
+    return instance, token
+
+
+def api_tokens_revoke(*, user: User, reason: str) -> int:
+    """Revoke every API token of ``user`` (sign-out, password change); audited when there
+    were any."""
+    with transaction.atomic():
+        count, _ = AuthToken.objects.filter(user=user).delete()
+        if count:
+            audit_record(
+                actor=user,
+                action="api_token.revoked",
+                target=user,
+                summary=f"{count} API token(s) of {user.get_username()} revoked ({reason})",
+            )
+    return count
+
+
+def api_tokens_revoke_at_logout(sender: object, *, user: object = None, **_: object) -> None:
+    """``user_logged_out``: signing out of the pages signs the person out of the API too."""
+    if isinstance(user, User):
+        api_tokens_revoke(user=user, reason="signed out")

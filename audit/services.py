@@ -195,8 +195,25 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
     return ChainReport(True, checked, None, f"Audit chain intact: {checked} events verified.")
 
 
-def audit_chain_check_record() -> AuditChainCheck:
+def audit_chain_and_checkpoints_verify() -> ChainReport:
+    """The chain walk, then the chain against every signed checkpoint outside the database
+    (a chain truncated, cut short or re-chained with our own hash function walks clean)."""
+    from audit.checkpoints import audit_checkpoints_verify
+
     report = audit_chain_verify()
+    checkpoints = audit_checkpoints_verify()
+    if checkpoints.ok:
+        if not report.ok:
+            return report
+        return ChainReport(
+            True, report.events_checked, None, f"{report.message} {checkpoints.message}"
+        )
+    message = f"{report.message} {checkpoints.message}" if not report.ok else checkpoints.message
+    return ChainReport(False, report.events_checked, report.first_problem_sequence, message)
+
+
+def audit_chain_check_record() -> AuditChainCheck:
+    report = audit_chain_and_checkpoints_verify()
     return AuditChainCheck.objects.create(
         ok=report.ok,
         events_checked=report.events_checked,

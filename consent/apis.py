@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +16,7 @@ from accounts.scoping import acting_user
 from consent.models import ConsentDocument, ConsentSignature, Language
 from consent.services import consent_request, consent_sign, consent_withdraw
 from offlabel.api_errors import responses
+from offlabel.parsers import FlatMultiPartParser, LimitedJSONParser
 from prescriptions.selectors import requests_visible_to
 from regulatory.apis import needs
 
@@ -63,13 +63,17 @@ class LanguageInput(serializers.Serializer[Any]):
 class SignInput(serializers.Serializer[Any]):
     method = serializers.ChoiceField(choices=ConsentSignature.Method.choices)
     signer = serializers.ChoiceField(choices=ConsentSignature.Signer.choices, default="patient")
-    representative_name = serializers.CharField(required=False, allow_blank=True, default="")
-    witness_name = serializers.CharField(required=False, allow_blank=True, default="")
+    representative_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
+    witness_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
     scan = serializers.FileField(required=False)
 
 
 class WithdrawInput(serializers.Serializer[Any]):
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=2000)
 
 
 def _documents(request: Request) -> Any:
@@ -81,7 +85,7 @@ class ConsentRequestApi(APIView):
 
     @extend_schema(
         request=LanguageInput,
-        responses=responses(ConsentDocumentSerializer, 400, 404, 415, status=202),
+        responses=responses(ConsentDocumentSerializer, 400, 404, 415, 503, status=202),
     )
     def post(self, request: Request, pk: int) -> Response:
         """Queue the consent form in a language; answers 202 with the URL to poll."""
@@ -111,7 +115,9 @@ class ConsentDocumentApi(APIView):
 
 class ConsentSignApi(APIView):
     permission_classes = [needs(VIEW)]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # JSON, or a multipart form for the scan: flat keys, these fields only (a 400 otherwise).
+    parser_classes = [LimitedJSONParser, FlatMultiPartParser]
+    multipart_fields = frozenset(SignInput().fields)
 
     @extend_schema(
         request=SignInput, responses=responses(ConsentDocumentSerializer, 400, 404, 409, 415)

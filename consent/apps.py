@@ -6,4 +6,7 @@ class ConsentConfig(AppConfig):
     verbose_name = "Informed consent"
 
     def ready(self) -> None:
-        from consent import requirements  # noqa: F401 - registers the approval guard
+        from consent import (
+            requirements,  # noqa: F401 - registers the approval guard
+            services,  # noqa: F401 - registers the inputs-changed hook (supersede)
+        )

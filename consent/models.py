@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from offlabel.rendering import RenderedDocument
+
 
 class Language(models.TextChoices):
     IT = "it", "Italiano"
@@ -20,32 +22,28 @@ class Language(models.TextChoices):
     FR = "fr", "Français"
 
 
-class ConsentDocument(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RENDERING = "rendering", _("Rendering")
-        READY = "ready", _("Ready")
-        FAILED = "failed", _("Failed")
-        SUPERSEDED = "superseded", _("Superseded")
+class ConsentDocument(RenderedDocument):
+    """One rendered consent form (status, file, hash, attempts: ``RenderedDocument``)."""
+
+    RENDER_TASK = "consent.tasks.consent_render_task"
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="consents"
     )
     language = models.CharField(max_length=2, choices=Language.choices)
     template_version = models.CharField(max_length=40)
-    inputs = models.JSONField(help_text=_("Everything the form prints, frozen when requested."))
+    inputs = models.JSONField(
+        help_text=_(
+            "Everything the form prints, frozen when requested; the patient's identity only as "
+            "a reference and a hash (the name is read when the PDF is rendered)."
+        )
+    )
     inputs_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     file = models.FileField(upload_to="consent/%Y/%m/", blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    pages = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField(auto_now_add=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

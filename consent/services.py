@@ -1,7 +1,9 @@
 """Consent: freeze the inputs, render (Celery, WeasyPrint, PDF/A), sign, withdraw, download.
 
 Every render, download, signature and withdrawal is an audit event. The inputs hold the
-patient's name (the consent form is where it is printed); they are never listed or exported.
+patient's identity only as a reference and a hash (``identity_sha256``): the name and the date
+of birth stay in ``PatientIdentity`` and are read when the PDF is rendered. A changed name
+changes the hash, so the form is superseded like any other changed input.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from evidence.models import DESIGN_LEVEL
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from offlabel.i18n import english
 from offlabel.pdf import pdf_render_once
+from offlabel.rendering import render_enqueue
 from pharmacy.safety import steps_text_plain
 from pharmacy.selectors import plan_context
 from prescriptions.models import OffLabelRequest, PatientIdentity
 from prescriptions.selectors import decimal_plain, evidence_summary
+from prescriptions.services import inputs_changed_register
 
 TEMPLATE = "consent/consent.html"
 DECIMAL_COMMA = {"it", "fr"}
@@ -158,6 +162,28 @@ def consent_settings_missing(inputs: dict[str, Any]) -> None:
         )
 
 
+def identity_printed(identity: PatientIdentity | None) -> dict[str, str]:
+    """The patient's name and date of birth as the form prints them."""
+    if identity is None:
+        return {"name": "", "date_of_birth": ""}
+    return {
+        "name": f"{identity.given_name} {identity.family_name}",
+        "date_of_birth": identity.date_of_birth.isoformat() if identity.date_of_birth else "",
+    }
+
+
+def identity_sha256(identity: PatientIdentity | None) -> str:
+    """What the form's inputs keep of the identity: the hash of the record and of what is
+    printed from it (consent/migrations/0002 computes the same for the older rows)."""
+    printed = identity_printed(identity)
+    payload = json.dumps(
+        {"identity": identity.pk if identity else None, **printed},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
 def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
     """Everything the form prints, as plain data (the same inputs hash the same)."""
     if language not in Language.values:
@@ -188,8 +214,9 @@ def consent_inputs(request: OffLabelRequest, language: str) -> dict[str, Any]:
         "drug": request.drug.name,
         "indication": request.indication,
         "patient": {
-            "name": f"{identity.given_name} {identity.family_name}" if identity else "",
-            "date_of_birth": identity.date_of_birth.isoformat() if identity else "",
+            # A reference and a hash, never the name or the date of birth in clear.
+            "identity": identity.pk if identity else None,
+            "identity_sha256": identity_sha256(identity),
             "pseudonym": request.patient.pseudonym,
         },
         "physician": request.prescriber.get_full_name() or request.prescriber.get_username(),
@@ -244,8 +271,9 @@ def _can_prepare(actor: User, request: OffLabelRequest) -> None:
     )
 
 
-def consent_supersede_stale(request: OffLabelRequest) -> list[ConsentDocument]:
-    """Mark every document whose inputs no longer match the request as superseded."""
+def consent_stale(request: OffLabelRequest) -> list[ConsentDocument]:
+    """The documents not yet marked superseded whose inputs no longer match the request (a read:
+    the request page shows them as out of date without writing)."""
     stale = []
     inputs: dict[str, dict[str, Any]] = {}  # computed only for languages with a live document
     for document in request.consents.exclude(
@@ -254,30 +282,47 @@ def consent_supersede_stale(request: OffLabelRequest) -> list[ConsentDocument]:
         if document.language not in inputs:
             inputs[document.language] = consent_inputs(request, document.language)
         if document.inputs_hash != inputs_hash(inputs[document.language], _version_for(document)):
-            updated = (
-                ConsentDocument.objects.filter(pk=document.pk)
-                .exclude(status="superseded")
-                .update(status=ConsentDocument.Status.SUPERSEDED, superseded_at=timezone.now())
-            )
-            if updated:
-                stale.append(document)
-                audit_record(
-                    actor=None,
-                    action="consent.superseded",
-                    target=request,
-                    hospital=request.hospital,
-                    summary=f"{request.reference}: consent {document.document_id} superseded (the "
-                    "request, regimen, evidence or the form's wording changed)",
-                    after={"document": document.pk},
-                )
+            stale.append(document)
     return stale
+
+
+def consent_supersede_stale(request: OffLabelRequest) -> list[ConsentDocument]:
+    """Mark every document whose inputs no longer match the request as superseded. Called by
+    the writes that change the inputs (``inputs_changed``), never by a page view."""
+    superseded = []
+    for document in consent_stale(request):
+        updated = (
+            ConsentDocument.objects.filter(pk=document.pk)
+            .exclude(status=ConsentDocument.Status.SUPERSEDED)
+            .update(status=ConsentDocument.Status.SUPERSEDED, superseded_at=timezone.now())
+        )
+        if updated:
+            superseded.append(document)
+            audit_record(
+                actor=None,
+                action="consent.superseded",
+                target=request,
+                hospital=request.hospital,
+                summary=f"{request.reference}: consent {document.document_id} superseded (the "
+                "request, regimen, evidence, identity or the form's wording changed)",
+                after={"document": document.pk},
+            )
+    return superseded
+
+
+@inputs_changed_register
+def _consent_inputs_changed(*, actor: User | None, request: OffLabelRequest) -> None:
+    """A write changed what the forms print: the older forms are superseded in that write's
+    transaction, so the request page only reads."""
+    consent_supersede_stale(request)
 
 
 @transaction.atomic
 def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> ConsentDocument:
-    """Queue the consent form for the current inputs (or return the existing one)."""
-    from consent.tasks import consent_render_task
+    """Queue the consent form for the current inputs (or return the existing one).
 
+    When the task queue is down this raises ``BrokerUnavailable`` and the transaction (the
+    document, its audit event) rolls back: the caller says so and asks again later."""
     # The request as it is now (a caller's copy may predate an edit), locked against a race.
     request = (
         OffLabelRequest.objects.select_for_update()
@@ -288,7 +333,7 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
     consent_supersede_stale(request)
     version = template_version(language)
     inputs = consent_inputs(request, language)
-    if not inputs["patient"]["name"]:
+    if inputs["patient"]["identity"] is None:
         raise ApplicationError(
             gettext(
                 "Record the patient's identifying data first: the consent form carries the name."
@@ -306,7 +351,7 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
         return document  # the same inputs are never rendered twice
     if not created:
         # A retry: the inputs are recomputed (the same hash means the same content).
-        ConsentDocument.objects.filter(pk=document.pk).update(
+        ConsentDocument.objects.filter(pk=document.pk, status=ConsentDocument.Status.FAILED).update(
             status=ConsentDocument.Status.QUEUED, error="", inputs=inputs
         )
     audit_record(
@@ -316,7 +361,7 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
         summary=f"{request.reference}: consent form ({language}) queued",
         after={"document": document.pk, "language": language, "inputs_hash": digest},
     )
-    transaction.on_commit(lambda: consent_render_task.delay(document.pk))
+    render_enqueue(document)
     return document
 
 
@@ -361,6 +406,17 @@ def consent_html(document: ConsentDocument) -> str:
 
     inputs = document.inputs
     consent_settings_missing(inputs)  # a form is never printed without them
+    # The name and the date of birth are read now, from the one record that holds them; the
+    # hash says they are still the ones the form was requested with.
+    identity = PatientIdentity.objects.filter(pk=inputs["patient"].get("identity")).first()
+    if identity is None or identity_sha256(identity) != inputs["patient"]["identity_sha256"]:
+        raise ApplicationError(
+            gettext(
+                "The patient's identifying data changed after this form was requested: prepare "
+                "the form again."
+            )
+        )
+    inputs = {**inputs, "patient": {**inputs["patient"], **identity_printed(identity)}}
     lang = document.language
     t = TEXTS[lang]
     fmt = {
@@ -474,14 +530,16 @@ def consent_render(document_id: int) -> ConsentDocument:
         html=consent_html,
         filename=lambda document: f"{document.document_id}.pdf",
         on_stored=stored,
-        leave_alone=(ConsentDocument.Status.READY, ConsentDocument.Status.SUPERSEDED),
         pdf_variant="pdf/a-3b",
     )
 
 
 def consent_download(*, actor: User, document: ConsentDocument) -> ConsentDocument:
     _can_prepare(actor, document.request)
-    if document.status not in (ConsentDocument.Status.READY, ConsentDocument.Status.SUPERSEDED):
+    if not document.file or document.status not in (
+        ConsentDocument.Status.READY,
+        ConsentDocument.Status.SUPERSEDED,
+    ):
         raise ApplicationError(gettext("The consent form is not rendered yet."))
     audit_record(
         actor=actor,

@@ -14,6 +14,7 @@ from consent.services import (
     consent_download,
     consent_request,
     consent_sign,
+    consent_stale,
     consent_withdraw,
 )
 from offlabel.exceptions import ApplicationError
@@ -28,7 +29,12 @@ def _request(request: HttpRequest, pk: int) -> OffLabelRequest:
 
 
 def consent_panel_context(offlabel: OffLabelRequest) -> dict[str, object]:
+    """What the panel shows; a read (a GET never writes). A form whose inputs changed through
+    a path that did not mark it yet is shown out of date, and cannot be signed from here."""
     documents = list(offlabel.consents.select_related("signature").order_by("-requested_at")[:12])
+    stale = {d.pk for d in consent_stale(offlabel)}
+    for document in documents:
+        document.out_of_date = document.pk in stale  # type: ignore[attr-defined]
     pending = any(
         d.status in (ConsentDocument.Status.QUEUED, ConsentDocument.Status.RENDERING)
         for d in documents

@@ -245,7 +245,7 @@ class RenewalReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sc
 
     @extend_schema(
         request=RenewalReportInputSerializer,
-        responses=responses(RenewalReportSerializer, 400, 404, 415, status=202),
+        responses=responses(RenewalReportSerializer, 400, 404, 415, 503, status=202),
     )
     def create(self, request: Request) -> Response:
         """Queue the renewal clinical report PDF (AIFA 5% Fund); a Celery worker renders it."""

@@ -7,7 +7,6 @@ forms, which AIFA changes per drug and indication.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from datetime import date
@@ -18,6 +17,7 @@ from django.utils import timezone, translation
 
 from followup.models import DeathCause, EndReason, Mrd, Response
 from followup.selectors import RequestWithOutcomes
+from offlabel.exports import csv_writer
 from prescriptions.selectors import decimal_plain
 
 COLUMNS_648 = (
@@ -97,9 +97,10 @@ def registry_648_row(
 
 def registry_648_csv(requests: Iterable[RequestWithOutcomes]) -> str:
     """In English whatever the interface language: a data file with fixed columns, transcribed
-    into the registry, reads the same from every workstation."""
+    into the registry, reads the same from every workstation. Cells go through ``cell_safe``:
+    the file is opened in a spreadsheet."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(COLUMNS_648)
     requests = list(requests)
     doses = planned_daily_doses(requests)

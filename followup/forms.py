@@ -19,6 +19,7 @@ from followup.models import (
     Response,
 )
 from followup.selectors import RegistryFilters
+from offlabel.parsers import LONG_TEXT_MAX, NOTE_MAX
 from prescriptions.models import OffLabelRequest
 
 
@@ -46,7 +47,10 @@ class ResponseAssessmentForm(forms.Form):
     mrd = forms.ChoiceField(label="MRD", choices=Mrd.choices, initial=Mrd.NOT_ASSESSED)
     method = forms.CharField(required=False, max_length=200, label=_("Method"))
     note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"),
+        required=False,
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -96,7 +100,10 @@ class AdverseEventForm(forms.Form):
         ),
     )
     description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Description"),
+        required=False,
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -137,6 +144,7 @@ class PvResolveForm(forms.Form):
 class RenewalReportForm(forms.Form):
     conclusion = forms.CharField(
         label=_("Conclusion"),
+        max_length=LONG_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Your summary of efficacy and safety; printed as written."),
     )

@@ -21,6 +21,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from offlabel.rendering import RenderedDocument
+
 
 class Response(models.TextChoices):
     CR = "cr", _("Complete remission (CR)")
@@ -485,15 +487,11 @@ class FollowUp(models.Model):
             raise ValidationError(errors)
 
 
-class RenewalReport(models.Model):
+class RenewalReport(RenderedDocument):
     """The clinical report on efficacy and safety a renewal of the AIFA 5% Fund needs, rendered
     to PDF by a Celery worker. Once ready it never changes (its SHA-256 is recorded)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RENDERING = "rendering", _("Rendering")
-        READY = "ready", _("Ready")
-        FAILED = "failed", _("Failed")
+    RENDER_TASK = "followup.tasks.renewal_report_render_task"
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.PROTECT, related_name="renewal_reports"
@@ -501,17 +499,11 @@ class RenewalReport(models.Model):
     conclusion = models.TextField(
         help_text=_("The physician's summary of efficacy and safety, printed as written.")
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     file = models.FileField(upload_to="renewal-reports/%Y/%m/", blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    pages = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField(auto_now_add=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

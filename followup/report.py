@@ -17,6 +17,7 @@ from followup.selectors import treated_requests, with_outcomes
 from followup.services import treated_request_for_change
 from offlabel.exceptions import ApplicationError, NotVisible
 from offlabel.pdf import pdf_render_once
+from offlabel.rendering import render_enqueue
 from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
 
@@ -28,8 +29,6 @@ def renewal_report_request(
     *, actor: User, request: OffLabelRequest, conclusion: str
 ) -> RenewalReport:
     """Queue the report; the prescribing physician writes its conclusion."""
-    from followup.tasks import renewal_report_render_task
-
     request, _started = treated_request_for_change(actor, request)
     if request.prescriber_id != actor.pk:
         raise ApplicationError(
@@ -57,7 +56,7 @@ def renewal_report_request(
         f"{report.pk} queued",
         after={"report": report.pk},
     )
-    transaction.on_commit(lambda: renewal_report_render_task.delay(report.pk))
+    render_enqueue(report)  # BrokerUnavailable rolls the report back: nothing half-made
     return report
 
 

@@ -18,6 +18,7 @@ from followup.models import (
     Response,
     ResponseAssessment,
 )
+from offlabel.parsers import LONG_TEXT_MAX, NOTE_MAX
 
 _RECOVERY_HELP = (
     "Grade 4 neutropenia or thrombocytopenia: the day the count was back to grade <= 2 "
@@ -52,7 +53,7 @@ class ResponseAssessmentInputSerializer(serializers.Serializer[Any]):
     response = serializers.ChoiceField(choices=Response.choices)
     mrd = serializers.ChoiceField(choices=Mrd.choices, default=Mrd.NOT_ASSESSED)
     method = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX)
 
 
 class PharmacovigilanceReminderSerializer(serializers.ModelSerializer[PharmacovigilanceReminder]):
@@ -139,7 +140,9 @@ class AdverseEventInputSerializer(serializers.Serializer[Any]):
     )
     outcome = serializers.ChoiceField(choices=AeOutcome.choices)
     relation = serializers.ChoiceField(choices=Relation.choices)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX
+    )
     aware_on = serializers.DateField(
         required=False,
         allow_null=True,
@@ -158,7 +161,7 @@ class AdverseEventUpdateSerializer(serializers.Serializer[Any]):
         required=False, allow_null=True, help_text=_RECOVERY_HELP
     )
     relation = serializers.ChoiceField(choices=Relation.choices, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX)
     aware_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
@@ -231,4 +234,6 @@ class RenewalReportSerializer(serializers.ModelSerializer[RenewalReport]):
 
 class RenewalReportInputSerializer(serializers.Serializer[Any]):
     request = serializers.IntegerField(help_text="Id of a treated request.")
-    conclusion = serializers.CharField(help_text="The physician's efficacy and safety summary.")
+    conclusion = serializers.CharField(
+        max_length=LONG_TEXT_MAX, help_text="The physician's efficacy and safety summary."
+    )

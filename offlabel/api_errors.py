@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.html import escape
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -74,8 +76,13 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
     ),
     415: OpenApiResponse(
         ErrorSerializer,
-        description="The body is not JSON, form or multipart data, or cannot be read as the "
-        "type its Content-Type names.",
+        description="The body is not JSON (multipart data for an upload), or cannot be read as "
+        "the type its Content-Type names.",
+    ),
+    503: OpenApiResponse(
+        RuleErrorSerializer,
+        description="The background task service is not reachable: nothing was queued or "
+        "saved; try again after the `Retry-After` seconds.",
     ),
 }
 
@@ -95,3 +102,28 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The project's 400 handler, for what Django refuses before a view answers (a body over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many fields): JSON on an API path, like every other API
+    error; on a page, Django's page, saying which limit the form went past."""
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+    from django.utils.translation import gettext
+
+    if isinstance(exception, RequestDataTooBig):
+        detail = gettext("The request body is larger than %(limit)s KB.") % {
+            "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        }
+    elif isinstance(exception, TooManyFieldsSent):
+        detail = gettext("The request sends more than %(limit)s fields.") % {
+            "limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        }
+    else:
+        detail = gettext("Bad request.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": detail}, status=400)
+    return HttpResponseBadRequest(
+        f"<!doctype html><title>400</title><h1>{escape(gettext('Bad request'))}</h1>"
+        f"<p>{escape(detail)}</p>"
+    )

@@ -29,6 +29,11 @@ class NotVisible(ApplicationError):
     """The record does not exist for this user (another hospital's, or not theirs): a 404."""
 
 
+class ServiceUnavailable(ApplicationError):
+    """A service the action needs (the task queue) is down: a 503 with ``Retry-After``
+    (``extra["retry_after"]`` seconds); nothing was saved."""
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
@@ -38,6 +43,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response({"detail": "Not found."}, status=404)
     if isinstance(exc, ConflictError):
         return Response(_rule_error_body(exc), status=409)
+    if isinstance(exc, ServiceUnavailable):
+        retry_after = str(exc.extra.get("retry_after", 60))
+        return Response(_rule_error_body(exc), status=503, headers={"Retry-After": retry_after})
     if isinstance(exc, ApplicationError):
         return Response(_rule_error_body(exc), status=400)
     return exception_handler(exc, context)

@@ -1,49 +1,47 @@
-"""Render a stored PDF document once: the one flow the consent forms, dossiers and renewal
-reports share.
+"""Render a stored PDF document once: the one flow the consent forms, dossiers, renewal
+reports and report exports share (their rows are ``offlabel.rendering.RenderedDocument``).
 
-A row with ``status`` (queued, rendering, ready, failed), ``file``, ``sha256``, ``error`` and
-``rendered_at`` (and optionally ``pages`` and ``attempts``) is rendered by WeasyPrint outside
-any transaction, then stored under a row lock: a second worker that finished first wins, so a
-message delivered twice or a retry after a crash stores one PDF. A failure records its reason
-on the row before it propagates to the task's retry.
+The row is claimed first (``render_claim``: a conditional update, the count checked), so a
+message delivered twice, a retry or a second worker never renders it at the same time. The
+PDF is rendered by WeasyPrint outside any transaction, then stored under a row lock, and only
+while the row is still this render's (``rendering``): a consent form superseded meanwhile
+stays superseded. A failure records its reason on the row before it propagates to the task.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.files.base import ContentFile
-from django.db import models, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone, translation
 
-READY, RENDERING, FAILED = "ready", "rendering", "failed"
-Row = TypeVar("Row", bound=models.Model)
+from offlabel.rendering import RenderedDocument, RenderStatus, render_claim
+
+Row = TypeVar("Row", bound=RenderedDocument)
 
 
 def pdf_render_once(
-    queryset: models.QuerySet[Row],
+    queryset: Any,
     pk: int,
     *,
     html: Callable[[Row], str],
     filename: Callable[[Row], str],
     on_stored: Callable[[Row], None],
-    leave_alone: Iterable[str] = (READY,),
     pdf_variant: str | None = None,
 ) -> Row:
+    """Claim, render, store; returns the row as it is (a row another worker has, or one that
+    is already ready or superseded, is returned untouched)."""
     from pypdf import PdfReader
     from weasyprint import HTML
 
+    model = queryset.model
+    if not render_claim(model, pk):
+        return queryset.get(pk=pk)
     row: Any = queryset.get(pk=pk)
-    if row.status in set(leave_alone):
-        return row
-    claim: dict[str, Any] = {"status": RENDERING}
-    if hasattr(row, "attempts"):
-        claim["attempts"] = F("attempts") + 1
-    queryset.filter(pk=pk).update(**claim)
     try:
         options = {"pdf_variant": pdf_variant} if pdf_variant else {}
         # Documents for outside bodies are written in English (the consent form in its own
@@ -53,18 +51,19 @@ def pdf_render_once(
         pdf = HTML(string=source).write_pdf(**options)
         assert pdf is not None
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    except Exception as exc:  # the worker records why, instead of failing silently
-        queryset.filter(pk=pk).update(status=FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+    except Exception as exc:  # the worker records why (a soft time limit too), then re-raises
+        queryset.filter(pk=pk, status=RenderStatus.RENDERING).update(
+            status=RenderStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
         raise
     with transaction.atomic():
         row = queryset.select_for_update(of=("self",)).get(pk=pk)
-        if row.status == READY:
-            return row  # another worker finished first
+        if row.status != RenderStatus.RENDERING:
+            return row  # 'ready': another worker finished first; 'superseded' meanwhile
         row.file.save(filename(row), ContentFile(pdf), save=False)
         row.sha256 = hashlib.sha256(pdf).hexdigest()
-        if hasattr(row, "pages"):
-            row.pages = pages
-        row.status = READY
+        row.pages = pages
+        row.status = RenderStatus.READY
         row.rendered_at = timezone.now()
         row.error = ""
         row.save()

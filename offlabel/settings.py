@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",  # Django's widget templates, found by the TemplatesSetting renderer
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -72,12 +72,15 @@ MIDDLEWARE = [
     "offlabel.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, except that an htmx poll does not extend an idle session.
+    "offlabel.middleware.SessionMiddleware",
     # The interface language: the person's choice (cookie), else the browser's, else English.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store on every response to a signed-in user (patient data).
+    "offlabel.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -116,6 +119,8 @@ try:
 except ValueError as exc:  # unknown scheme or malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# A persistent connection the database dropped is replaced before use, not answered with a 500.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a Celery worker started by a test sees the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-offlabel.sqlite3")}
@@ -123,6 +128,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # worker queue up for it instead of failing with "database is locked" mid-transaction.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The role that owns the tables (runs migrate and db_roles); DATABASE_URL is the app's role,
+# which may only SELECT and INSERT audit events. Tests use the default database for both.
+DATABASE_OWNER_URL = env_str("DATABASE_OWNER_URL", DATABASE_URL)
+try:
+    DATABASES["owner"] = dj_database_url.parse(DATABASE_OWNER_URL)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_OWNER_URL is not a valid database URL: {exc}") from None
+DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -134,6 +147,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Validates nothing: its password_changed hook revokes the user's API tokens.
+    {"NAME": "accounts.token.TokensRevokedOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -165,6 +180,18 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+# --- Input limits (offlabel/uploads.py, offlabel/parsers.py) ---------------------------------
+# Uploaded PDFs are parsed: at most this size, pages and decompressed content.
+UPLOAD_MAX_BYTES = env_int("OFFLABEL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+UPLOAD_PDF_MAX_PAGES = env_int("OFFLABEL_UPLOAD_PDF_MAX_PAGES", 200)
+UPLOAD_PDF_MAX_DECOMPRESSED_BYTES = env_int(
+    "OFFLABEL_UPLOAD_PDF_MAX_DECOMPRESSED_BYTES", 100 * 1024 * 1024
+)
+# A JSON body of the API, and a form's fields without its files: 1 MB holds any real input
+# (the longest free text is 5000 characters); more is refused with a 400.
+API_MAX_JSON_BYTES = env_int("OFFLABEL_API_MAX_JSON_BYTES", 1024 * 1024)
+API_MAX_JSON_DEPTH = env_int("OFFLABEL_API_MAX_JSON_DEPTH", 20)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_JSON_BYTES
 
 # --- Security (production values when DEBUG is off) ------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -195,6 +222,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_VERBOSE = False
+# Behind a reverse proxy: how many proxies in front of the app append to X-Forwarded-For.
+# 0 (the default) ignores the header: the peer address is the client. The lockout and the
+# audit trail read the address from the same function.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "offlabel.middleware.client_ip_address"
 
 # Content Security Policy (django-csp): only our own scripts and styles; no inline script,
 # no CDN. Charts are SVG images (data: URIs), which keep their own styles to themselves.
@@ -221,7 +255,8 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", default=not DEBUG):
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # django-rest-knox: tokens stored hashed, with an expiry, revoked at sign-out.
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["offlabel.filters.QueryStringFilterBackend"],
@@ -230,8 +265,22 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "offlabel.exceptions.api_exception_handler",
+    # JSON only, within a size and a depth; upload endpoints name their multipart parser.
+    "DEFAULT_PARSER_CLASSES": ["offlabel.parsers.LimitedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# API tokens (django-rest-knox): valid this many hours from issue, never extended by use.
+API_TOKEN_TTL_HOURS = env_int("DJANGO_API_TOKEN_TTL_HOURS", 8)
+if API_TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured("DJANGO_API_TOKEN_TTL_HOURS must be 1 or more.")
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
+    # The schema and the docs describe the API to signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "TITLE": "offlabel API",
     "DESCRIPTION": "Off-label prescriptions: studies, requests, pathways, consent, audit.",
     "VERSION": "1.0.0",
@@ -250,6 +299,20 @@ SPECTACULAR_SETTINGS = {
         "RenderStatusEnum": "regulatory.models.Dossier.Status",
     },
 }
+
+# --- Audit checkpoints (signed chain heads kept outside the database) ------------------------
+# Ed25519 private key (PEM) that signs checkpoints; never in the database. Development gets a
+# key generated in var/ (manage.py audit_keygen --if-missing); production must set a path.
+AUDIT_SIGNING_KEY = env_str(
+    "AUDIT_SIGNING_KEY", str(VAR_DIR / "audit-signing-key.pem") if DEBUG else ""
+)
+# The public key verify_audit checks signatures with; default: derived from the private key.
+AUDIT_VERIFY_KEY = env_str("AUDIT_VERIFY_KEY", "")
+# Where checkpoints are written, one subfolder per database (production: write-once storage).
+AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(VAR_DIR / "audit-anchors")))
+AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", 60)
+if AUDIT_CHECKPOINT_MINUTES < 1:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_MINUTES must be at least 1.")
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -285,7 +348,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "offlabel")
 CELERY_TIMEZONE = TIME_ZONE
+# Rendered PDFs (offlabel.rendering): a render is killed after the time limit; a row left
+# 'rendering' longer than the stale window is reclaimed (its worker died), a 'queued' one is
+# queued again after the requeue window; after max attempts it stays 'failed' with the reason.
+RENDER_TIME_LIMIT_SECONDS = env_int("RENDER_TIME_LIMIT_SECONDS", 300)
+RENDER_STALE_AFTER_SECONDS = env_int("RENDER_STALE_AFTER_SECONDS", RENDER_TIME_LIMIT_SECONDS + 30)
+RENDER_REQUEUE_AFTER_SECONDS = env_int("RENDER_REQUEUE_AFTER_SECONDS", 60)
+RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 5)
+RENDER_SWEEP_EVERY_SECONDS = env_int("RENDER_SWEEP_EVERY_SECONDS", 60)
+RENDER_RETRY_AFTER_SECONDS = 60  # the Retry-After of a 503 when the broker is down
+CELERY_IMPORTS = ("offlabel.rendering",)  # render_sweep_task
 CELERY_BEAT_SCHEDULE = {
+    "render-sweep": {
+        "task": "offlabel.rendering.render_sweep_task",
+        "schedule": RENDER_SWEEP_EVERY_SECONDS,
+    },
     "raise-deadline-reminders-daily": {
         "task": "regulatory.tasks.reminders_raise_task",
         "schedule": 24 * 60 * 60,
@@ -293,6 +370,10 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-nightly": {
         "task": "audit.tasks.audit_chain_verify_task",
         "schedule": 24 * 60 * 60,
+    },
+    "audit-checkpoint": {
+        "task": "audit.tasks.audit_checkpoint_task",
+        "schedule": 60 * AUDIT_CHECKPOINT_MINUTES,
     },
 }
 

@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from accounts.apis import me_api
-from accounts.token import obtain_token
+from accounts.token import obtain_token, revoke_tokens
 from accounts.views import home_view
 from audit.apis import AuditEventViewSet
+from audit.auth_events import PasswordChangeAuditedView
 from evidence.apis import StudyViewSet
 from prescriptions.apis import PatientViewSet, RequestViewSet
 
@@ -25,7 +27,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
+        PasswordChangeAuditedView.as_view(),
         name="password_change",
     ),
     path(
@@ -47,10 +49,19 @@ urlpatterns = [
     path("api/v1/", include("followup.api_urls")),
     path("api/v1/me/", me_api, name="api-me"),
     path("api/v1/auth/token/", obtain_token, name="api-token"),
+    path("api/v1/auth/logout/", revoke_tokens, name="api-logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # Signed-in only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the docs page sends a browser
+    # to the sign-in page instead of answering 403.
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("admin/", admin.site.urls),
 ]
 
 # API paths that match no route answer in JSON too.
 handler404 = "offlabel.api_errors.page_not_found"
+# A body over the size limit answers 400 in JSON on API paths too (not an HTML page).
+handler400 = "offlabel.api_errors.bad_request"

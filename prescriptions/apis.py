@@ -7,14 +7,17 @@ check roles and ownership.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -93,10 +96,16 @@ class PatientViewSet(
         "create": "prescriptions.add_patient",
         "update": "prescriptions.change_patient",
         "partial_update": "prescriptions.change_patient",
-        "identity:GET": VIEW_PATIENT,
         "identity:PUT": "prescriptions.change_patient",
     }
     filterset_class = PatientFilter
+
+    def get_permissions(self) -> Sequence[Any]:
+        if self.action == "identity" and self.request.method == "GET":
+            # Any signed-in user reaches the service, which records a refusal as well as a
+            # read: a 403 at the door would leave no trace of the attempt.
+            return [IsAuthenticated()]
+        return super().get_permissions()
 
     def get_queryset(self) -> QuerySet[Patient]:
         qs = patients_visible_to(self.request.user).prefetch_related("mutations", "medications")
@@ -129,19 +138,33 @@ class PatientViewSet(
     )
     @action(detail=True, methods=["get", "put"])
     def identity(self, request: Request, pk: str | None = None) -> Response:
-        """Identifying data: treating physicians and pharmacists only; every read is audited."""
-        patient = self.get_object()
+        """Identifying data: treating physicians and pharmacists only; every read, and every
+        refused attempt, is audited."""
         if request.method == "PUT":
+            patient = self.get_object()
             serializer = PatientIdentitySerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             patient_identity_set(
                 actor=acting_user(request), patient=patient, identity=serializer.validated_data
             )
             return Response(serializer.data)
-        identity = patient_identity_read(actor=acting_user(request), patient=patient, purpose="API")
-        if identity is None:
+        read = patient_identity_read(
+            actor=acting_user(request), patient_id=_patient_id(pk), purpose="API"
+        )
+        if not read.allowed:
+            # Returned, not raised: a raised 404 would roll the refusal's audit event back.
+            return Response({"detail": gettext("Not found.")}, status=404)
+        if read.identity is None:
             return Response({"detail": "No identifying data recorded."}, status=404)
-        return Response(PatientIdentitySerializer(identity).data)
+        return Response(PatientIdentitySerializer(read.identity).data)
+
+
+def _patient_id(pk: str | None) -> int:
+    """The URL's id; one that is not a number is no patient (0 exists for nobody)."""
+    try:
+        return int(pk or "")
+    except ValueError:
+        return 0
 
 
 def _expected_version(data: Any) -> int | None:

@@ -5,8 +5,10 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
+from offlabel.parsers import LONG_TEXT_MAX, NOTE_MAX
 from pharmacy.classes import classes_current, medication_classify
 from prescriptions.models import (
     ConcomitantMedication,
@@ -103,6 +105,7 @@ class PatientProfileForm(forms.ModelForm[Patient]):
             self.fields[f"med_{i}_name"] = forms.CharField(
                 label=_("Drug"),
                 required=False,
+                max_length=120,  # the model's
                 initial=med.drug_name if med else "",
                 widget=forms.TextInput(attrs={"list": "known-drugs"}),
             )
@@ -113,7 +116,10 @@ class PatientProfileForm(forms.ModelForm[Patient]):
                 initial=med.interaction if med else Interaction.UNKNOWN,
             )
             self.fields[f"med_{i}_dose"] = forms.CharField(
-                label=_("Dose"), required=False, initial=med.dose_text if med else ""
+                label=_("Dose"),
+                required=False,
+                max_length=120,
+                initial=med.dose_text if med else "",
             )
             # The plan dates an inhibitor's dose change from these (a start may be planned).
             for part, label in (("started_on", _("Started on")), ("stopped_on", _("Stopped on"))):
@@ -200,6 +206,15 @@ class RegimenForm(forms.ModelForm[OffLabelRequest]):
             "lay_summary": forms.Textarea(attrs={"rows": 4}),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("clinical_rationale", "lay_summary"):  # TextFields: no limit of their own
+            field = self.fields[name]
+            assert isinstance(field, forms.CharField)
+            field.max_length = LONG_TEXT_MAX
+            field.validators.append(MaxLengthValidator(LONG_TEXT_MAX))
+            field.widget.attrs["maxlength"] = str(LONG_TEXT_MAX)
+
     def request_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in REQUEST_FIELDS}
 
@@ -216,4 +231,6 @@ class AttachForm(forms.Form):
 class TransitionForm(forms.Form):
     transition = forms.CharField(widget=forms.HiddenInput)
     version = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )

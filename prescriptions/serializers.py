@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from offlabel.parsers import LONG_TEXT_MAX, NOTE_MAX
 from offlabel.serializers import FieldsOnceMixin
 from prescriptions.models import (
     ConcomitantMedication,
@@ -107,6 +108,10 @@ class RequestSerializer(FieldsOnceMixin, serializers.ModelSerializer[OffLabelReq
             "submitted_at",
         ]
         read_only_fields = ["status", "version", "indication"]
+        extra_kwargs = {
+            "clinical_rationale": {"max_length": LONG_TEXT_MAX},
+            "lay_summary": {"max_length": LONG_TEXT_MAX},
+        }
 
 
 class AttachmentSerializer(serializers.ModelSerializer[EvidenceAttachment]):
@@ -125,6 +130,7 @@ class AttachmentSerializer(serializers.ModelSerializer[EvidenceAttachment]):
             "attached_at",
         ]
         read_only_fields = ["snapshot", "rank_when_attached", "reasons_when_attached"]
+        extra_kwargs = {"note": {"max_length": 1000}}  # as on the page (AttachForm)
 
 
 class TransitionSerializer(serializers.ModelSerializer[RequestTransition]):
@@ -137,7 +143,9 @@ class TransitionSerializer(serializers.ModelSerializer[RequestTransition]):
 
 class TransitionInputSerializer(serializers.Serializer[Any]):
     transition = serializers.ChoiceField(choices=sorted(TRANSITIONS))
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX
+    )
     version = serializers.IntegerField(
         required=False,
         help_text="The version you saw; a different current version is a 409 conflict.",

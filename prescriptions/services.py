@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -302,31 +303,58 @@ def patient_identity_set(*, actor: User, patient: Patient, identity: dict[str, A
         target=patient,
         summary=f"Identifying data of {patient.pseudonym} recorded",
     )
+    # The consent forms print the name: a changed name supersedes them in this write.
+    inputs_changed(actor=actor, requests=_open_requests_of(patient))
 
 
-def patient_identity_read(
-    *, actor: User, patient: Patient, purpose: str = "view"
-) -> PatientIdentity | None:
-    """Return the identifying record; every read, and every refused attempt, is an audit event.
+@dataclass(frozen=True)
+class IdentityRead:
+    """The answer to one attempt to read a patient's identifying data."""
 
-    Not one atomic block: the refusal's event must stay even though the call then raises.
-    """
-    allowed = identity_may_read(actor, patient)
+    allowed: bool
+    patient: Patient | None
+    identity: PatientIdentity | None
+
+
+def patient_identity_read(*, actor: User, patient_id: int, purpose: str = "view") -> IdentityRead:
+    """Read a patient's identifying record: every read, and every refused attempt (another
+    physician's patient, another hospital's, a role that may not, an id that does not exist),
+    is an audit event.
+
+    A refusal is returned, not raised: under ``ATOMIC_REQUESTS`` a raised refusal would roll
+    its own audit event back. The caller answers 404 for ``allowed=False``, the same for a
+    patient that exists and one that does not."""
+    patient = Patient.objects.select_related("hospital").filter(pk=patient_id).first()
+    allowed = patient is not None and identity_may_read(actor, patient)
     with transaction.atomic():
-        audit_record(
-            actor=actor,
-            target=patient,
-            hospital=patient.hospital,
-            action="patient.identity_read" if allowed else "patient.identity_read_refused",
-            summary=(
-                f"Identity of {patient.pseudonym} read ({purpose})"
-                if allowed
-                else f"Refused access to identity of {patient.pseudonym}"
-            ),
-        )
+        if patient is None:
+            audit_record(
+                actor=actor,
+                action="patient.identity_read_refused",
+                object_type=Patient._meta.label_lower,
+                object_id=patient_id,
+                summary=f"Refused access to identity of unknown patient #{patient_id} ({purpose})",
+            )
+        else:
+            audit_record(
+                actor=actor,
+                target=patient,
+                # The patient's hospital keeps the trail of who tried to read its patients.
+                hospital=patient.hospital,
+                action="patient.identity_read" if allowed else "patient.identity_read_refused",
+                summary=(
+                    f"Identity of {patient.pseudonym} read ({purpose})"
+                    if allowed
+                    else f"Refused access to identity of {patient.pseudonym} ({purpose})"
+                ),
+            )
     if not allowed:
-        raise NotVisible(gettext("You may not see this patient's identifying data."))
-    return PatientIdentity.objects.filter(patient=patient).first()
+        return IdentityRead(allowed=False, patient=None, identity=None)
+    return IdentityRead(
+        allowed=True,
+        patient=patient,
+        identity=PatientIdentity.objects.filter(patient=patient).first(),
+    )
 
 
 # --- Requests --------------------------------------------------------------------------------
@@ -583,6 +611,7 @@ def evidence_attach(
         summary=f"{request.reference}: attached {study}" + (f" (rank {rank})" if rank else ""),
         after={"study_id": study.pk, "note": attachment.note, "rank": rank},
     )
+    inputs_changed(actor=actor, requests=[request])  # the consent form prints the evidence
     return attachment
 
 
@@ -601,3 +630,4 @@ def evidence_detach(*, actor: User, attachment: EvidenceAttachment) -> None:
         summary=f"{request.reference}: removed {label}",
         before={"study_id": study_id},
     )
+    inputs_changed(actor=actor, requests=[request])  # the consent form prints the evidence

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +20,8 @@ from django.utils.translation import gettext_lazy
 from accounts.roles import Role
 from accounts.scoping import acting_user
 from evidence.models import Study
-from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.api_errors import page_not_found
+from offlabel.exceptions import ApplicationError, ConflictError
 from pharmacy.views import pharmacy_panel
 from prescriptions.apis import RequestFilter
 from prescriptions.forms import (
@@ -58,10 +60,9 @@ from regulatory.selectors import regulatory_panels
 
 
 def consent_panel(offlabel: OffLabelRequest) -> dict[str, object]:
-    from consent.services import consent_supersede_stale
     from consent.views import consent_panel_context
 
-    consent_supersede_stale(offlabel)  # a changed request shows its old forms as superseded
+    # A read: the writes that change the inputs supersede the old forms (consent.services).
     return consent_panel_context(offlabel)
 
 
@@ -379,18 +380,26 @@ def request_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required("prescriptions.view_patient", raise_exception=True)
 def patient_identity_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(patients_visible_to(request.user), pk=pk)
-    try:
-        identity = patient_identity_read(
-            actor=acting_user(request), patient=patient, purpose="page"
-        )
-    except NotVisible:
-        raise Http404 from None
-    back = request.GET.get("back") or reverse("requests:dashboard")
+    """Every role reaches the service, which records each read and each refusal; a refusal
+    is answered (404, as for a patient that does not exist), not raised, so that its audit
+    event is committed with the request."""
+    read = patient_identity_read(actor=acting_user(request), patient_id=pk, purpose="page")
+    if not read.allowed:
+        return page_not_found(request, Http404())
     return render(
         request,
         "prescriptions/patient_identity.html",
-        {"patient": patient, "identity": identity, "back": back if back.startswith("/") else "/"},
+        {"patient": read.patient, "identity": read.identity, "back": _back_url(request)},
     )
+
+
+def _back_url(request: HttpRequest) -> str:
+    """The ``back`` link: a page of this site only, never another host or a ``javascript:``
+    URL (an open redirect someone could mail to a colleague)."""
+    back = request.GET.get("back", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return back
+    return reverse("requests:dashboard")

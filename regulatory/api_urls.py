@@ -23,4 +23,19 @@ urlpatterns = [
     ),
     path("reminders/", apis.ReminderListApi.as_view(), name="api-reminders"),
     path("pathways/", apis.PathwayListApi.as_view(), name="api-pathways"),
+    path(
+        "pathways/<slug:code>/versions/",
+        apis.PathwayVersionEditApi.as_view(),
+        name="api-pathway-versions",
+    ),
+    path(
+        "pathways/<slug:code>/local-items/",
+        apis.LocalChecklistItemListApi.as_view(),
+        name="api-local-items",
+    ),
+    path(
+        "local-checklist-items/<int:item_id>/deactivate/",
+        apis.LocalChecklistItemDeactivateApi.as_view(),
+        name="api-local-item-deactivate",
+    ),
 ]

@@ -10,20 +10,33 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import is_rule_steward
 from accounts.scoping import acting_user
 from offlabel.api_errors import responses
 from prescriptions.models import OffLabelRequest
 from prescriptions.selectors import requests_visible_to
 from regulatory.dossier import dossier_request
-from regulatory.models import Application, ChecklistItem, PathwayVersion, Reminder
+from regulatory.models import (
+    ATTESTER_LABELS,
+    Application,
+    Body,
+    ChecklistItem,
+    LocalChecklistItem,
+    Pathway,
+    PathwayVersion,
+    Reminder,
+)
 from regulatory.routing import route
+from regulatory.rules import checklist_validate, criteria_validate
+from regulatory.selectors import local_items_of
 from regulatory.serializers import (
     ApplicationSerializer,
     ApplicationStepInputSerializer,
@@ -37,12 +50,16 @@ from regulatory.serializers import (
     RoutingSerializer,
 )
 from regulatory.services import (
+    NationalRulesRefused,
     application_create,
     application_step,
     checklist_attest,
     checklist_state,
     checklist_upload,
+    local_item_add,
+    local_item_deactivate,
     pathway_choose,
+    pathway_version_edit,
 )
 
 
@@ -223,7 +240,7 @@ class DossierApi(APIView):
             DossierSerializer(_visible_request(request, pk).dossiers.all(), many=True).data
         )
 
-    @extend_schema(request=None, responses=responses(DossierSerializer, 400, 404, status=202))
+    @extend_schema(request=None, responses=responses(DossierSerializer, 400, 404, 503, status=202))
     def post(self, request: Request, pk: int) -> Response:
         """Queue the submission dossier PDF; a Celery worker renders it."""
         dossier = dossier_request(actor=acting_user(request), request=_visible_request(request, pk))
@@ -249,3 +266,161 @@ class PathwayListApi(APIView):
         if request.query_params.get("all") != "1":
             versions = versions.filter(is_current=True)
         return Response(PathwayVersionSerializer(versions, many=True).data)
+
+
+# --- Rules shared by hospitals (issue 14) ---------------------------------------------------------
+
+
+def _payload(request: Request) -> Any:
+    """The parsed body; JSON nested deeper than the parser's recursion is a 400, not a 500."""
+    try:
+        return request.data
+    except RecursionError:
+        raise ParseError("JSON parse error - nested too deeply.") from None
+
+
+# A pathway's code, as the rules data names it (e.g. it_law_648).
+PATHWAY_CODE = OpenApiParameter(
+    "code",
+    {"type": "string", "pattern": "^[a-z0-9_-]{1,60}$", "maxLength": 60},
+    OpenApiParameter.PATH,
+    description="The pathway's code, e.g. it_law_648.",
+)
+
+
+class PathwayVersionEditSerializer(serializers.Serializer[Any]):
+    """The fields to change (any of them) and, always, what changed and on what source."""
+
+    name = serializers.CharField(required=False, max_length=200)
+    summary = serializers.CharField(required=False, allow_blank=True)
+    legal_source = serializers.CharField(required=False)
+    verified_on = serializers.DateField(required=False)
+    confirmed = serializers.BooleanField(required=False)
+    unconfirmed_note = serializers.CharField(required=False, allow_blank=True)
+    reimbursement = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    authorising_body = serializers.ChoiceField(choices=Body.choices, required=False)
+    needs_outside_authorisation = serializers.BooleanField(required=False)
+    criteria = serializers.JSONField(
+        required=False, help_text="List of {code, text, rule, confirmed, source}; not empty."
+    )
+    checklist = serializers.JSONField(
+        required=False,
+        help_text="List of {code, text, kind, required, attesters, rule, document_type, "
+        "source}; not empty.",
+    )
+    change_note = serializers.CharField(help_text="What changed, and on which official source.")
+
+    def validate_criteria(self, value: Any) -> Any:
+        criteria_validate(value)
+        return value
+
+    def validate_checklist(self, value: Any) -> Any:
+        checklist_validate(value)
+        return value
+
+
+class PathwayVersionEditApi(APIView):
+    # Any signed-in user reaches the view, so that a refused attempt leaves an audit event.
+    permission_classes = [needs()]
+
+    @extend_schema(
+        parameters=[PATHWAY_CODE],
+        request=PathwayVersionEditSerializer,
+        responses=responses(PathwayVersionSerializer, 400, 403, 404, 415, status=201),
+    )
+    def post(self, request: Request, code: str) -> Response:
+        """Change a pathway's national rules: a new version (national rules stewards only; a
+        hospital's user is refused with 403 and the attempt is audited)."""
+        pathway = get_object_or_404(Pathway, code=code)
+        user = acting_user(request)
+        if not is_rule_steward(user):
+            try:
+                pathway_version_edit(
+                    actor=user, pathway=pathway, changes={}, change_note="", via="api"
+                )
+            except NationalRulesRefused as exc:
+                # Returned, not raised: ATOMIC_REQUESTS keeps the refusal's audit event.
+                return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        payload = PathwayVersionEditSerializer(data=_payload(request))
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        change_note = changes.pop("change_note")
+        version = pathway_version_edit(
+            actor=user, pathway=pathway, changes=changes, change_note=change_note, via="api"
+        )
+        return Response(PathwayVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class LocalChecklistItemSerializer(serializers.ModelSerializer[LocalChecklistItem]):
+    code = serializers.CharField(read_only=True)
+    pathway = serializers.CharField(source="pathway.code", read_only=True)
+    attesters = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(ATTESTER_LABELS)), required=False
+    )
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = LocalChecklistItem
+        fields = [
+            "id",
+            "code",
+            "pathway",
+            "text",
+            "kind",
+            "attesters",
+            "reason",
+            "active",
+            "created_by",
+            "created_at",
+            "deactivated_at",
+        ]
+        read_only_fields = ["active", "created_at", "deactivated_at"]
+
+
+class LocalChecklistItemListApi(APIView):
+    permission_classes = [needs("regulatory.view_localchecklistitem")]
+
+    @extend_schema(
+        parameters=[PATHWAY_CODE],
+        responses=responses(LocalChecklistItemSerializer(many=True), 404),
+    )
+    def get(self, request: Request, code: str) -> Response:
+        """Your hospital's own checklist items for this pathway, active and inactive."""
+        pathway = get_object_or_404(Pathway, code=code)
+        items = local_items_of(request.user).filter(pathway=pathway)
+        return Response(LocalChecklistItemSerializer(items, many=True).data)
+
+    @extend_schema(
+        parameters=[PATHWAY_CODE],
+        request=LocalChecklistItemSerializer,
+        responses=responses(LocalChecklistItemSerializer, 400, 403, 404, 415, status=201),
+    )
+    def post(self, request: Request, code: str) -> Response:
+        """Add a stricter local item: it is appended, required, to your hospital's new
+        checklists for this pathway (a regulatory officer of the hospital)."""
+        if not request.user.has_perm("regulatory.add_localchecklistitem"):
+            return Response({"detail": "You cannot add local checklist items."}, status=403)
+        pathway = get_object_or_404(Pathway, code=code)
+        payload = LocalChecklistItemSerializer(data=_payload(request))
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        item = local_item_add(
+            actor=acting_user(request),
+            pathway=pathway,
+            text=data["text"],
+            kind=data["kind"],
+            reason=data["reason"],
+            attesters=data.get("attesters", []),
+        )
+        return Response(LocalChecklistItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class LocalChecklistItemDeactivateApi(APIView):
+    permission_classes = [needs("regulatory.change_localchecklistitem")]
+
+    @extend_schema(request=None, responses=responses(LocalChecklistItemSerializer, 404, 409))
+    def post(self, request: Request, item_id: int) -> Response:
+        """Leave the item out of your hospital's new checklists (built ones keep it)."""
+        item = get_object_or_404(local_items_of(request.user), pk=item_id)
+        item = local_item_deactivate(actor=acting_user(request), item=item)
+        return Response(LocalChecklistItemSerializer(item).data)

@@ -8,10 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import Role, roles_of
 from audit.services import audit_record
 from offlabel.exceptions import ApplicationError, NotVisible
 from offlabel.pdf import pdf_render_once
+from offlabel.rendering import render_enqueue
 from pharmacy.safety import steps_text_plain
 from pharmacy.selectors import plan_cost, plan_of, plan_version_latest
 from prescriptions.models import OffLabelRequest
@@ -23,8 +24,6 @@ from regulatory.services import checklist_state
 
 @transaction.atomic
 def dossier_request(*, actor: User, request: OffLabelRequest) -> Dossier:
-    from regulatory.tasks import dossier_render_task
-
     if actor.hospital_id != request.hospital_id:
         raise NotVisible(gettext("Not found."))
     if not actor.groups.filter(
@@ -46,7 +45,7 @@ def dossier_request(*, actor: User, request: OffLabelRequest) -> Dossier:
         summary=f"{request.reference}: dossier for {choice.pathway_version} queued",
         after={"dossier": dossier.pk},
     )
-    transaction.on_commit(lambda: dossier_render_task.delay(dossier.pk))
+    render_enqueue(dossier)  # BrokerUnavailable rolls the dossier back: nothing half-made
     return dossier
 
 
@@ -93,3 +92,32 @@ def dossier_render(dossier_id: int) -> Dossier:
         filename=lambda dossier: f"dossier-{dossier.request.reference}-{dossier.pk}.pdf",
         on_stored=stored,
     )
+
+
+DOWNLOAD_ROLES = {
+    Role.PHARMACIST,
+    Role.PHYSICIAN,
+    Role.COMMITTEE_SECRETARY,
+    Role.REGULATORY_OFFICER,
+}
+
+
+def dossier_download(*, actor: User, dossier: Dossier) -> Dossier:
+    """The dossier PDF to a user of the request's hospital whose role works on dossiers; every
+    download is an audit event. The file is never linked under MEDIA_URL."""
+    dossier = Dossier.objects.select_related("request__hospital").get(pk=dossier.pk)
+    if actor.hospital_id is None or actor.hospital_id != dossier.request.hospital_id:
+        raise NotVisible(gettext("Not found."))
+    if not roles_of(actor) & DOWNLOAD_ROLES:
+        raise ApplicationError(gettext("Your role cannot download dossiers."))
+    if dossier.status != Dossier.Status.READY or not dossier.file:
+        raise ApplicationError(gettext("The dossier is not rendered yet."))
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="dossier.downloaded",
+            target=dossier.request,
+            summary=f"{dossier.request.reference}: dossier {dossier.pk} downloaded",
+            after={"dossier": dossier.pk, "sha256": dossier.sha256},
+        )
+    return dossier

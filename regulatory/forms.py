@@ -6,7 +6,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from regulatory.models import Application, Body, PathwayVersion
+from regulatory.models import (
+    ATTESTER_LABELS,
+    Application,
+    Body,
+    LocalChecklistItem,
+    PathwayVersion,
+)
 from regulatory.services import APPLICATION_STEP_LABELS
 
 
@@ -64,7 +70,7 @@ class ApplicationStepForm(forms.Form):
 
 
 class PathwayVersionForm(forms.ModelForm[PathwayVersion]):
-    """Regulatory officers edit a pathway; saving creates a new version."""
+    """A national rules steward edits a pathway; saving creates a new version."""
 
     criteria_json = forms.CharField(
         label=_("Criteria (JSON)"), widget=forms.Textarea(attrs={"rows": 14})
@@ -107,41 +113,64 @@ class PathwayVersionForm(forms.ModelForm[PathwayVersion]):
                 self.instance.checklist, indent=2, ensure_ascii=False
             )
 
-    def _json_list(self, name: str) -> list[Any]:
+    def _json_list(self, name: str) -> Any:
+        """The field's JSON, parsed strictly: NaN and Infinity are not JSON (and PostgreSQL's
+        jsonb refuses them); absurd nesting is refused as a message, not a RecursionError."""
+
+        def no_constants(token: str) -> Any:
+            raise ValueError(token)
+
         try:
-            value = json.loads(self.cleaned_data[name])
+            return json.loads(self.cleaned_data[name], parse_constant=no_constants)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}) from None
-        if not isinstance(value, list) or not all(
-            isinstance(i, dict) and i.get("code") for i in value
-        ):
-            raise forms.ValidationError(_("A list of objects, each with a code."))
-        return value
+        except ValueError as exc:
+            raise forms.ValidationError(
+                _("Not valid JSON: %(token)s is not a number.") % {"token": exc}
+            ) from None
+        except RecursionError:
+            raise forms.ValidationError(_("Not valid JSON: nested too deeply.")) from None
 
     def clean_criteria_json(self) -> list[Any]:
-        criteria = self._json_list("criteria_json")
-        from regulatory.rules import validate_expression
+        from regulatory.rules import criteria_validate
 
-        for c in criteria:
-            validate_expression(c.get("rule"), where=c["code"])
-        return criteria
+        criteria = self._json_list("criteria_json")
+        criteria_validate(criteria)
+        return list(criteria)
 
     def clean_checklist_json(self) -> list[Any]:
-        items = self._json_list("checklist_json")
-        from regulatory.rules import validate_expression
+        from regulatory.rules import checklist_validate
 
-        for item in items:
-            if item.get("kind") not in ("automatic", "attestation", "document"):
-                raise forms.ValidationError(
-                    _("%(code)s: kind must be automatic, attestation or document.")
-                    % {"code": item["code"]}
-                )
-            if item["kind"] == "automatic":
-                validate_expression(item.get("rule"), where=item["code"])
-        return items
+        items = self._json_list("checklist_json")
+        checklist_validate(items)
+        return list(items)
 
     def changes(self) -> dict[str, Any]:
         data = {name: self.cleaned_data[name] for name in self.Meta.fields}
         data["criteria"] = self.cleaned_data["criteria_json"]
         data["checklist"] = self.cleaned_data["checklist_json"]
         return data
+
+
+class LocalChecklistItemForm(forms.Form):
+    """A hospital's own, stricter checklist item for one pathway (issue 14)."""
+
+    text = forms.CharField(
+        label=_("Requirement"),
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Added to your hospital's checklists for this pathway, always required."),
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=LocalChecklistItem.Kind.choices)
+    attesters = forms.MultipleChoiceField(
+        label=_("Attested by"),
+        required=False,
+        choices=list(ATTESTER_LABELS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("For an attestation: who may attest it."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=300,
+        help_text=_("Why your hospital requires it: the local policy or decision, with its date."),
+    )

@@ -53,6 +53,8 @@ def _hash(record: dict[str, Any]) -> str:
 
 @transaction.atomic
 def rules_load(*, path: Path = RULES_FILE) -> RulesReport:
+    from regulatory.services import national_rules_change_notify
+
     data = json.loads(path.read_text(encoding="utf-8"))
     report = RulesReport()
     for j in data["jurisdictions"]:
@@ -92,6 +94,16 @@ def rules_load(*, path: Path = RULES_FILE) -> RulesReport:
             target=version,
             summary=f"{version} loaded from the rules data file v{data['version']}",
         )
+        if latest is not None:
+            # A changed national rule: each hospital it applies to sees it in its audit trail.
+            national_rules_change_notify(
+                actor=None,
+                version=version,
+                summary=f"National rules for {version.name} changed to v{version.version} "
+                f"from the rules data file v{data['version']}",
+                before={"version": latest.version},
+                after={"pathway": pathway.code, "version": version.version},
+            )
     for d in data.get("deadlines", []):
         DeadlineRule.objects.update_or_create(
             code=d["code"],

@@ -15,6 +15,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from offlabel.rendering import RenderedDocument
+from regulatory.rules import checklist_validate, criteria_validate
+
 
 class Body(models.TextChoices):
     AIFA_REGISTRY = "aifa_registry", _("AIFA monitoring registry")
@@ -86,9 +89,15 @@ class PathwayVersion(models.Model):
         _("needs an outside authorisation"), default=False
     )
     criteria = models.JSONField(
-        default=list, help_text=_("List of {code, text, rule, confirmed, source}.")
+        default=list,
+        help_text=_("List of {code, text, rule, confirmed, source}."),
+        validators=[criteria_validate],
     )
-    checklist = models.JSONField(default=list, help_text=_("List of checklist item templates."))
+    checklist = models.JSONField(
+        default=list,
+        help_text=_("List of checklist item templates."),
+        validators=[checklist_validate],
+    )
     change_note = models.TextField(blank=True)
     data_hash = models.CharField(
         max_length=64,
@@ -210,6 +219,10 @@ class ChecklistItem(models.Model):
     attesters = models.JSONField(default=list, blank=True)
     document_type = models.CharField(max_length=40, blank=True)
     source = models.CharField(max_length=300, blank=True)
+    # Set when the item is the hospital's own addition, not the national rules' (issue 14).
+    local_item = models.ForeignKey(
+        "LocalChecklistItem", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # Attestation
     attested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -236,6 +249,65 @@ class ChecklistItem(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def attester_labels(self) -> list[str]:
+        return [str(ATTESTER_LABELS.get(a, a)) for a in self.attesters]
+
+
+class LocalChecklistItem(models.Model):
+    """A hospital's own, stricter requirement for a pathway (issue 14).
+
+    The national rules belong to no hospital and only a steward edits them; a hospital's
+    regulatory officer can only add to them. A local item is appended to the checklists of that
+    hospital's requests when the pathway is chosen, after the national items, always required:
+    it can add a requirement, never remove or relax one. Other hospitals never see it.
+    Deactivating it affects later checklists only (built checklists are snapshots)."""
+
+    class Kind(models.TextChoices):
+        ATTESTATION = "attestation", _("Attestation")
+        DOCUMENT = "document", _("Document")
+
+    hospital = models.ForeignKey("accounts.Hospital", on_delete=models.PROTECT, related_name="+")
+    pathway = models.ForeignKey(Pathway, on_delete=models.PROTECT, related_name="local_items")
+    text = models.CharField(_("text"), max_length=400)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    attesters = models.JSONField(default=list, blank=True)
+    reason = models.CharField(
+        _("reason"),
+        max_length=300,
+        help_text=_("Why the hospital requires it: the local policy or decision, with its date."),
+    )
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    deactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hospital", "pathway", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["attestation", "document"]),
+                name="local_checklist_item_kind_adds_a_requirement",
+            ),
+            models.CheckConstraint(
+                condition=Q(active=True) | Q(deactivated_at__isnull=False),
+                name="local_checklist_item_deactivation_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def code(self) -> str:
+        """Its code on a request's checklist; national codes cannot take this prefix."""
+        return f"local-{self.pk}"
 
     @property
     def attester_labels(self) -> list[str]:
@@ -353,28 +425,21 @@ class Reminder(models.Model):
         return self.message
 
 
-class Dossier(models.Model):
-    """A submission dossier PDF, rendered by a Celery worker."""
+class Dossier(RenderedDocument):
+    """A submission dossier PDF, rendered by a Celery worker (status, file, hash, attempts:
+    ``offlabel.rendering.RenderedDocument``)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RENDERING = "rendering", _("Rendering")
-        READY = "ready", _("Ready")
-        FAILED = "failed", _("Failed")
+    RENDER_TASK = "regulatory.tasks.dossier_render_task"
 
     request = models.ForeignKey(
         "prescriptions.OffLabelRequest", on_delete=models.CASCADE, related_name="dossiers"
     )
     pathway_version = models.ForeignKey(PathwayVersion, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     file = models.FileField(upload_to="dossiers/%Y/%m/", blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField(auto_now_add=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at"]

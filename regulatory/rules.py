@@ -12,6 +12,7 @@ This module knows how to read a request; which facts matter and the thresholds a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,3 +236,160 @@ def validate_expression(expr: Any, *, where: str) -> None:
         raise ValidationError(
             gettext("%(where)s: op %(op)s needs a value.") % {"where": where, "op": expr["op"]}
         )
+    # A value of the wrong type would raise when a request is routed (a 500 on its page).
+    value = expr.get("value")
+    if expr["op"] in ("in", "not_in") and not isinstance(value, list):
+        raise ValidationError(
+            gettext("%(where)s: op %(op)s needs a list of values.")
+            % {"where": where, "op": expr["op"]}
+        )
+    if expr["op"] in ("lt", "lte", "gt", "gte") and (
+        isinstance(value, bool) or not isinstance(value, int | float)
+    ):
+        raise ValidationError(
+            gettext("%(where)s: op %(op)s needs a number.") % {"where": where, "op": expr["op"]}
+        )
+
+
+# --- Validating the rules a steward saves (issue 14) ---------------------------------------------
+# A checklist or criteria list is parsed here, once, for the page, the API and the service: an
+# empty list, an item without text, a duplicate code or a value the database cannot store is a
+# message naming the item, never a 500 when the checklist is built later.
+
+CHECKLIST_KINDS = ("automatic", "attestation", "document")
+CHECKLIST_ATTESTERS = ("physician", "pharmacist", "committee_secretary")
+LOCAL_CODE_PREFIX = "local-"  # reserved for a hospital's own items (LocalChecklistItem)
+_MAX_DEPTH = 24
+_CODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _json_storable(value: Any, *, where: str, depth: int = 0) -> None:
+    """What PostgreSQL's jsonb refuses (NaN, infinities, NUL characters) or what would exhaust
+    the evaluator's recursion (nesting deeper than any rule needs)."""
+    from django.core.exceptions import ValidationError
+
+    if depth > _MAX_DEPTH:
+        raise ValidationError(gettext("%(where)s: nested too deeply.") % {"where": where})
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(
+            gettext("%(where)s: numbers must be finite (no NaN or Infinity).") % {"where": where}
+        )
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError(
+            gettext("%(where)s: text contains a NUL character.") % {"where": where}
+        )
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _json_storable(key, where=where, depth=depth + 1)
+            _json_storable(sub, where=where, depth=depth + 1)
+    elif isinstance(value, list):
+        for sub in value:
+            _json_storable(sub, where=where, depth=depth + 1)
+
+
+def _text(item: dict[str, Any], key: str, *, where: str, limit: int, required: bool) -> None:
+    from django.core.exceptions import ValidationError
+
+    value = item.get(key)
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ValidationError(
+            gettext("%(where)s: %(key)s must be a non-empty text.") % {"where": where, "key": key}
+        )
+    if len(value) > limit:
+        raise ValidationError(
+            gettext("%(where)s: %(key)s is longer than %(limit)s characters.")
+            % {"where": where, "key": key, "limit": limit}
+        )
+
+
+def _items_with_codes(items: Any, *, not_a_list: str, empty: str) -> list[dict[str, Any]]:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(items, list):
+        raise ValidationError(not_a_list)
+    if not items:
+        raise ValidationError(empty)
+    seen: set[str] = set()
+    for position, item in enumerate(items, start=1):
+        where = gettext("item %(n)s") % {"n": position}
+        if not isinstance(item, dict):
+            raise ValidationError(gettext("%(where)s: must be an object.") % {"where": where})
+        code = item.get("code")
+        if (
+            not isinstance(code, str)
+            or not code
+            or len(code) > 60
+            or not set(code) <= _CODE_CHARS
+            or code.startswith(LOCAL_CODE_PREFIX)
+        ):
+            raise ValidationError(
+                gettext(
+                    "%(where)s: code must be 1-60 lower-case letters, digits, _ or - "
+                    "(not starting with %(prefix)s)."
+                )
+                % {"where": where, "prefix": LOCAL_CODE_PREFIX}
+            )
+        if code in seen:
+            raise ValidationError(gettext("%(code)s: the code is repeated.") % {"code": code})
+        seen.add(code)
+        _json_storable(item, where=code)
+    return items
+
+
+def checklist_validate(items: Any) -> None:
+    """A pathway's checklist item templates, as ``ChecklistItem`` rows will hold them."""
+    from django.core.exceptions import ValidationError
+
+    for item in _items_with_codes(
+        items,
+        not_a_list=gettext("The checklist must be a list of items."),
+        empty=gettext("The checklist is empty: a pathway needs at least one item."),
+    ):
+        code = item["code"]
+        _text(item, "text", where=code, limit=400, required=True)
+        _text(item, "source", where=code, limit=300, required=False)
+        _text(item, "document_type", where=code, limit=40, required=False)
+        kind = item.get("kind")
+        if kind not in CHECKLIST_KINDS:
+            raise ValidationError(
+                gettext("%(code)s: kind must be automatic, attestation or document.")
+                % {"code": code}
+            )
+        if "required" in item and not isinstance(item["required"], bool):
+            raise ValidationError(
+                gettext("%(code)s: required must be true or false.") % {"code": code}
+            )
+        attesters = item.get("attesters", [])
+        if not isinstance(attesters, list) or not all(a in CHECKLIST_ATTESTERS for a in attesters):
+            raise ValidationError(
+                gettext("%(code)s: attesters must be a list of %(known)s.")
+                % {"code": code, "known": ", ".join(CHECKLIST_ATTESTERS)}
+            )
+        if kind == "attestation" and not attesters:
+            raise ValidationError(
+                gettext("%(code)s: an attestation names who attests it (attesters).")
+                % {"code": code}
+            )
+        if kind == "automatic":
+            validate_expression(item.get("rule"), where=code)
+
+
+def criteria_validate(items: Any) -> None:
+    """A pathway's routing criteria: each with a code, a text and a valid rule."""
+    from django.core.exceptions import ValidationError
+
+    for item in _items_with_codes(
+        items,
+        not_a_list=gettext("The criteria must be a list of items."),
+        empty=gettext("The criteria are empty: a pathway needs at least one criterion."),
+    ):
+        code = item["code"]
+        validate_expression(item.get("rule"), where=code)  # the rule first: it matters most
+        _text(item, "text", where=code, limit=2000, required=True)
+        _text(item, "source", where=code, limit=2000, required=False)
+        if "confirmed" in item and not isinstance(item["confirmed"], bool):
+            raise ValidationError(
+                gettext("%(code)s: confirmed must be true or false.") % {"code": code}
+            )

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Hospital
+from accounts.scoping import scope_to_hospital
 from prescriptions.models import OffLabelRequest
 from regulatory.forms import ApplicationCreateForm, ApplicationStepForm
+from regulatory.models import LocalChecklistItem, Pathway, PathwayVersion
 from regulatory.services import checklist_state
 
 
@@ -24,3 +31,52 @@ def regulatory_panels(request: OffLabelRequest) -> dict[str, Any]:
         "application_form": application_form,
         "step_form": ApplicationStepForm(),
     }
+
+
+# --- Rules shared by hospitals (issue 14) ---------------------------------------------------------
+
+# How long the rules page shows a notice of a national rule change.
+RULE_NOTICE_DAYS = 30
+
+
+def hospitals_affected_by(pathway: Pathway) -> list[Hospital]:
+    """The hospitals a pathway's rules apply to: those in its country, and any hospital with a
+    request filed under its jurisdiction."""
+    code = pathway.jurisdiction.code
+    return list(
+        Hospital.objects.filter(
+            Q(country__iexact=code)
+            | Q(pk__in=OffLabelRequest.objects.filter(jurisdiction=code).values("hospital_id"))
+        ).order_by("pk")
+    )
+
+
+def _jurisdictions_of(hospital_id: int) -> set[str]:
+    hospital = Hospital.objects.get(pk=hospital_id)
+    filed = OffLabelRequest.objects.filter(hospital_id=hospital_id).values_list(
+        "jurisdiction", flat=True
+    )
+    return {hospital.country.upper(), *filed}
+
+
+def rule_notices_for(user: Any, *, days: int = RULE_NOTICE_DAYS) -> list[PathwayVersion]:
+    """National rule changes of the last ``days`` days that concern the user's hospital (all of
+    them for a steward): versions after the first, newest first."""
+    versions = (
+        PathwayVersion.objects.filter(
+            version__gt=1, created_at__gte=timezone.now() - timedelta(days=days)
+        )
+        .select_related("pathway__jurisdiction", "created_by")
+        .order_by("-created_at")
+    )
+    hospital_id = getattr(user, "hospital_id", None)
+    if hospital_id is not None:
+        versions = versions.filter(pathway__jurisdiction__code__in=_jurisdictions_of(hospital_id))
+    return list(versions)
+
+
+def local_items_of(user: Any) -> QuerySet[LocalChecklistItem]:
+    """The local checklist items of the user's hospital (none for a user without one)."""
+    return scope_to_hospital(
+        LocalChecklistItem.objects.select_related("pathway", "created_by"), user
+    ).order_by("pathway__jurisdiction__code", "pathway__order", "pk")

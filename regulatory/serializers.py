@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from regulatory.models import Application, ChecklistItem, Dossier, PathwayVersion, Reminder
@@ -156,9 +157,19 @@ class ReminderSerializer(serializers.ModelSerializer[Reminder]):
 
 
 class DossierSerializer(serializers.ModelSerializer[Dossier]):
+    download_url = serializers.SerializerMethodField(
+        help_text="The PDF, once ready: signed-in, permission-checked and audited (never a "
+        "/media/ link)."
+    )
+
     class Meta:
         model = Dossier
-        fields = ["id", "status", "sha256", "error", "requested_at", "rendered_at", "file"]
+        fields = ["id", "status", "sha256", "error", "requested_at", "rendered_at", "download_url"]
+
+    def get_download_url(self, obj: Dossier) -> str | None:
+        if obj.status != Dossier.Status.READY:
+            return None
+        return reverse("regulatory:dossier-download", args=[obj.pk])
 
 
 class PathwayVersionSerializer(serializers.ModelSerializer[PathwayVersion]):

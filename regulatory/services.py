@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -17,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.roles import Role, roles_of
+from accounts.roles import Role, is_rule_steward, roles_of
 from audit.services import audit_record, audit_record_changes
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from offlabel.i18n import english
@@ -27,11 +28,12 @@ from regulatory.models import (
     Application,
     ApplicationDocument,
     ChecklistItem,
+    LocalChecklistItem,
     Pathway,
     PathwayVersion,
 )
 from regulatory.routing import NOT_APPLICABLE, Routing, route
-from regulatory.rules import MET, evaluate, facts_for
+from regulatory.rules import MET, checklist_validate, criteria_validate, evaluate, facts_for
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -131,6 +133,28 @@ def pathway_choose(
         )
         for i, item in enumerate(version.checklist, start=1)
     )
+    # The hospital's own stricter items come after the national ones, always required (issue 14).
+    local_items = list(
+        LocalChecklistItem.objects.filter(
+            hospital_id=request.hospital_id, pathway_id=version.pathway_id, active=True
+        ).select_related("hospital")
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            request=request,
+            pathway_version=version,
+            order=len(version.checklist) + i,
+            code=local.code,
+            text=local.text,
+            kind=local.kind,
+            required=True,
+            attesters=local.attesters,
+            document_type="local" if local.kind == LocalChecklistItem.Kind.DOCUMENT else "",
+            source=f"{local.hospital.name} (local): {local.reason}"[:300],
+            local_item=local,
+        )
+        for i, local in enumerate(local_items, start=1)
+    )
     request.pathway = version.name[:60]
     request.needs_outside_authorisation = version.needs_outside_authorisation
     request.version += 1
@@ -150,6 +174,7 @@ def pathway_choose(
             "version": version.version,
             "recommended": recommended.pathway_code if recommended else None,
             "reason": reason,
+            "local_items": [local.code for local in local_items],
         },
     )
     return None
@@ -274,37 +299,13 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
 
 
 def pdf_validate(upload: UploadedFile, *, field: str = "document") -> bytes:
-    """PDF only, at most 10 MB, and really a PDF (header and end-of-file marker).
+    """PDF only, at most 10 MB, and parsed as a plain PDF document (no active content, not
+    encrypted, not an HTML polyglot): see ``offlabel.uploads``.
 
     ``field`` names the upload in the error, for the API's error body."""
-    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
-        raise ApplicationError(
-            gettext("%(name)s is %(size)s KB: the limit is %(limit)s MB.")
-            % {
-                "name": upload.name,
-                "size": upload.size // 1024,
-                "limit": MAX_UPLOAD_BYTES // 1024 // 1024,
-            },
-            extra={"field": field},
-        )
-    data = upload.read()
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ApplicationError(
-            gettext("%(name)s is larger than %(limit)s MB.")
-            % {"name": upload.name, "limit": MAX_UPLOAD_BYTES // 1024 // 1024},
-            extra={"field": field},
-        )
-    if (
-        not (upload.name or "").lower().endswith(".pdf")
-        or not data.startswith(b"%PDF-")
-        or b"%%EOF" not in data[-2048:]
-    ):
-        raise ApplicationError(
-            gettext("%(name)s is not a PDF file: only PDF documents are accepted.")
-            % {"name": upload.name},
-            extra={"field": field},
-        )
-    return data
+    from offlabel.uploads import pdf_validate as upload_pdf_validate
+
+    return upload_pdf_validate(upload, field=field)
 
 
 @transaction.atomic
@@ -318,21 +319,32 @@ def checklist_upload(*, actor: User, item: ChecklistItem, upload: UploadedFile) 
         raise ApplicationError(gettext("Your role cannot upload checklist documents."))
     data = pdf_validate(upload)
     digest = hashlib.sha256(data).hexdigest()
+    replaced = {"name": item.document_name, "sha256": item.document_sha256}
+    old_file = item.document.name if item.document else ""
     item.document.save(f"{item.request.reference}-{item.code}.pdf", ContentFile(data), save=False)
     item.document_name, item.document_sha256 = upload.name or "document.pdf", digest
     item.uploaded_by, item.uploaded_at = actor, timezone.now()
     item.save()
+    if old_file and old_file != item.document.name:
+        # The replaced file leaves storage once the new one is committed (its name and hash
+        # stay in the audit trail): no orphan file, and a rollback keeps the old one.
+        storage = item.document.storage
+        transaction.on_commit(lambda: storage.delete(old_file))
     audit_record(
         actor=actor,
         action="checklist.document_uploaded",
         target=item.request,
         summary=f"{item.request.reference}: uploaded '{item.document_name}' for '{item.text}'",
+        before=replaced if old_file else None,
         after={"item": item.code, "sha256": digest},
     )
     return item
 
 
-# --- Editing rules (regulatory officers) ---------------------------------------------------------
+# --- Editing the national rules (stewards) and a hospital's local items --------------------------
+# Issue 14: the national rules are shared by every hospital, so no hospital's officer edits them;
+# a steward (above hospitals) does, and every hospital the change affects finds it in its own
+# audit trail. A hospital adds its own stricter checklist items, which only add requirements.
 
 EDITABLE_VERSION_FIELDS = (
     "name",
@@ -349,22 +361,101 @@ EDITABLE_VERSION_FIELDS = (
 )
 
 
-@transaction.atomic
+class NationalRulesRefused(PermissionDenied):
+    """A 403. Its audit event is already committed (or in the caller's request transaction):
+    a page or API view returns the refusal as a response instead of letting it propagate, so
+    ``ATOMIC_REQUESTS`` does not roll the event back with the request."""
+
+
+def national_rules_refusal_record(*, actor: User, pathway: Pathway, via: str) -> None:
+    """The audit event of a refused attempt on the national rules, in the actor's hospital."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="pathway.edit_refused",
+            target=pathway,
+            summary=f"Refused: {actor.get_username()} tried to change the national rules of "
+            f"{pathway.code} ({via}); only a national rules steward may",
+            after={"pathway": pathway.code, "via": via},
+        )
+
+
+def national_rules_change_notify(
+    *,
+    actor: User | None,
+    version: PathwayVersion,
+    summary: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> int:
+    """One audit event in each hospital the pathway applies to, so each hospital's audit trail
+    (page and API, scoped to the hospital) shows the change; returns how many hospitals."""
+    from regulatory.selectors import hospitals_affected_by
+
+    hospitals = hospitals_affected_by(version.pathway)
+    for hospital in hospitals:
+        audit_record(
+            actor=actor,
+            action="pathway.national_rules_changed",
+            target=version,
+            hospital=hospital,
+            summary=summary,
+            before=before,
+            after=after,
+        )
+    return len(hospitals)
+
+
 def pathway_version_edit(
+    *,
+    actor: User,
+    pathway: Pathway,
+    changes: dict[str, Any],
+    change_note: str,
+    via: str = "service",
+) -> PathwayVersion:
+    """Editing a national rule creates a new version; checklists already built keep theirs.
+
+    Only a national rules steward may; anyone else is refused with an audit event that stays
+    (written in its own transaction before ``NationalRulesRefused`` is raised)."""
+    if not is_rule_steward(actor):
+        national_rules_refusal_record(actor=actor, pathway=pathway, via=via)
+        raise NationalRulesRefused(
+            gettext(
+                "Only a national rules steward can change the national rules. Your hospital can "
+                "add its own stricter checklist items on the rules page."
+            )
+        )
+    return _pathway_version_create(
+        actor=actor, pathway=pathway, changes=changes, change_note=change_note
+    )
+
+
+@transaction.atomic
+def _pathway_version_create(
     *, actor: User, pathway: Pathway, changes: dict[str, Any], change_note: str
 ) -> PathwayVersion:
-    """Editing a rule creates a new version; checklists already built keep theirs."""
-    if Role.REGULATORY_OFFICER not in roles_of(actor):
-        raise ApplicationError(gettext("Only a regulatory officer can edit the rules."))
     if not change_note.strip():
-        raise ApplicationError(gettext("Say what changed and on what source."))
-    current = Pathway.objects.select_for_update().get(pk=pathway.pk).versions.get(is_current=True)
-    before = {k: getattr(current, k) for k in EDITABLE_VERSION_FIELDS}
+        raise ApplicationError(
+            gettext("Say what changed and on what source."), extra={"field": "change_note"}
+        )
     unknown = set(changes) - set(EDITABLE_VERSION_FIELDS)
     if unknown:
         raise ApplicationError(
             gettext("Cannot edit %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
         )
+    for field, validate in (("checklist", checklist_validate), ("criteria", criteria_validate)):
+        if field in changes:
+            try:
+                validate(changes[field])
+            except ValidationError as exc:
+                raise ApplicationError(
+                    " ".join(exc.messages), extra={"fields": {field: exc.messages}}
+                ) from None
+    current = Pathway.objects.select_for_update().get(pk=pathway.pk).versions.get(is_current=True)
+    before = {k: getattr(current, k) for k in EDITABLE_VERSION_FIELDS}
+    if all(before[k] == v for k, v in changes.items()):
+        raise ApplicationError(gettext("Nothing changed: no new version was saved."))
     current.is_current = False
     current.save(update_fields=["is_current"])
     new = PathwayVersion(
@@ -375,17 +466,130 @@ def pathway_version_edit(
         change_note=change_note.strip(),
         **(before | changes),
     )
-    new.full_clean(exclude=["pathway"])
+    try:
+        new.full_clean(exclude=["pathway"])
+    except ValidationError as exc:
+        problems = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        raise ApplicationError(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in problems.items()),
+            extra={"fields": problems},
+        ) from None
     new.save()
-    audit_record_changes(
+    after = {k: getattr(new, k) for k in EDITABLE_VERSION_FIELDS}
+    event = audit_record_changes(
         actor=actor,
         action="pathway.version_created",
         target=new,
         summary_prefix=f"{new} created from v{current.version}",
         before=before,
-        after={k: getattr(new, k) for k in EDITABLE_VERSION_FIELDS},
+        after=after,
+    )
+    national_rules_change_notify(
+        actor=actor,
+        version=new,
+        summary=f"National rules for {new.name} changed to v{new.version} by "
+        f"{actor.get_full_name() or actor.get_username()}: {new.change_note}",
+        before=event.before or {},
+        after={**(event.after or {}), "pathway": pathway.code, "version": new.version},
     )
     return new
+
+
+def _local_item_check(
+    *, text: str, kind: str, attesters: list[str], reason: str
+) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if not text.strip():
+        problems["text"] = [gettext("Write the requirement.")]
+    if kind not in LocalChecklistItem.Kind.values:
+        problems["kind"] = [gettext("A local item is an attestation or a document.")]
+    if not isinstance(attesters, list) or not set(attesters) <= set(_ROLE_FOR_ATTESTER):
+        problems["attesters"] = [gettext("Attesters: physician, pharmacist, committee secretary.")]
+    elif kind == LocalChecklistItem.Kind.ATTESTATION and not attesters:
+        problems["attesters"] = [gettext("Name who attests it.")]
+    if not reason.strip():
+        problems["reason"] = [gettext("Say why your hospital requires it.")]
+    return problems
+
+
+@transaction.atomic
+def local_item_add(
+    *,
+    actor: User,
+    pathway: Pathway,
+    text: str,
+    kind: str,
+    reason: str,
+    attesters: list[str] | None = None,
+) -> LocalChecklistItem:
+    """A hospital's own, stricter checklist item for a pathway (its regulatory officer only)."""
+    if Role.REGULATORY_OFFICER not in roles_of(actor) or actor.hospital_id is None:
+        raise ApplicationError(
+            gettext("Only a regulatory officer of a hospital adds its local checklist items.")
+        )
+    attesters = list(attesters or [])
+    if kind == LocalChecklistItem.Kind.DOCUMENT:
+        attesters = []
+    problems = _local_item_check(text=text, kind=kind, attesters=attesters, reason=reason)
+    if problems:
+        raise ApplicationError(
+            "; ".join(" ".join(v) for v in problems.values()), extra={"fields": problems}
+        )
+    item = LocalChecklistItem(
+        hospital_id=actor.hospital_id,
+        pathway=pathway,
+        text=text.strip(),
+        kind=kind,
+        attesters=attesters,
+        reason=reason.strip(),
+        created_by=actor,
+    )
+    try:
+        item.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages), extra={"fields": exc.message_dict}) from None
+    item.save()
+    audit_record(
+        actor=actor,
+        action="pathway.local_item_added",
+        target=item,
+        summary=f"Local checklist item added to {pathway.code}: '{item.text}' ({item.reason})",
+        after={
+            "pathway": pathway.code,
+            "code": item.code,
+            "text": item.text,
+            "kind": item.kind,
+            "attesters": item.attesters,
+            "reason": item.reason,
+        },
+    )
+    return item
+
+
+@transaction.atomic
+def local_item_deactivate(*, actor: User, item: LocalChecklistItem) -> LocalChecklistItem:
+    """Later checklists leave it out; those already built keep it (they are snapshots)."""
+    if actor.hospital_id is None or actor.hospital_id != item.hospital_id:
+        raise NotVisible(gettext("Not found."))
+    if Role.REGULATORY_OFFICER not in roles_of(actor):
+        raise ApplicationError(
+            gettext("Only a regulatory officer of a hospital changes its local checklist items.")
+        )
+    claimed = LocalChecklistItem.objects.filter(pk=item.pk, active=True).update(
+        active=False, deactivated_by=actor, deactivated_at=timezone.now()
+    )
+    if claimed != 1:
+        raise ConflictError(gettext("This local item is already inactive."))
+    item.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="pathway.local_item_deactivated",
+        target=item,
+        summary=f"Local checklist item of {item.pathway.code} deactivated: '{item.text}'",
+        before={"active": True},
+        after={"active": False, "code": item.code},
+    )
+    return item
 
 
 # --- Applications to outside bodies --------------------------------------------------------------

@@ -2,6 +2,7 @@ from typing import Any
 
 from celery import shared_task
 
+from offlabel.rendering import render_retry, render_task
 from regulatory.reminders import reminders_raise
 
 
@@ -11,12 +12,12 @@ def reminders_raise_task() -> int:
     return len(reminders_raise())
 
 
-@shared_task(bind=True, max_retries=3, default_retry_delay=30)
+@render_task
 def dossier_render_task(self: Any, dossier_id: int) -> str:
-    """Render a dossier PDF; retried on failure, harmless if run twice."""
+    """Render a dossier PDF (options and claim: offlabel.rendering); harmless if run twice."""
     from regulatory.dossier import dossier_render
 
     try:
         return dossier_render(dossier_id).sha256
     except Exception as exc:
-        raise self.retry(exc=exc) from exc
+        raise render_retry(self, exc) from exc

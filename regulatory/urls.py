@@ -9,6 +9,12 @@ urlpatterns = [
     path("due/<int:reminder_id>/done/", views.reminder_resolve_view, name="reminder-done"),
     path("rules/", views.rules_view, name="rules"),
     path("rules/<slug:code>/edit/", views.rule_edit_view, name="rule-edit"),
+    path("rules/<slug:code>/local/", views.local_item_add_view, name="local-item-add"),
+    path(
+        "rules/local/<int:item_id>/deactivate/",
+        views.local_item_deactivate_view,
+        name="local-item-deactivate",
+    ),
     path("requests/<int:pk>/pathway/", views.step_pathway_view, name="step-pathway"),
     path(
         "requests/<int:pk>/checklist/<int:item_id>/attest/",
@@ -21,6 +27,11 @@ urlpatterns = [
         name="upload",
     ),
     path("requests/<int:pk>/dossier/", views.dossier_request_view, name="dossier"),
+    path(
+        "dossiers/<int:dossier_id>/download/",
+        views.dossier_download_view,
+        name="dossier-download",
+    ),
     path(
         "requests/<int:pk>/applications/", views.application_create_view, name="application-create"
     ),

@@ -6,33 +6,40 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.roles import is_rule_steward
 from accounts.scoping import acting_user
 from offlabel.exceptions import ApplicationError
 from offlabel.forms import form_errors_text
 from prescriptions.selectors import requests_visible_to
-from regulatory.dossier import dossier_request
+from regulatory.dossier import dossier_download, dossier_request
 from regulatory.forms import (
     APPLICATION_STEPS,
     ApplicationCreateForm,
     ApplicationStepForm,
     AttestForm,
+    LocalChecklistItemForm,
     PathwayChoiceForm,
     PathwayVersionForm,
     UploadForm,
 )
-from regulatory.models import Application, ChecklistItem, Pathway, Reminder
+from regulatory.models import Application, ChecklistItem, LocalChecklistItem, Pathway, Reminder
 from regulatory.reminders import due_items, reminder_resolve
 from regulatory.routing import route
+from regulatory.selectors import RULE_NOTICE_DAYS, local_items_of, rule_notices_for
 from regulatory.services import (
+    NationalRulesRefused,
     application_create,
     application_step,
     checklist_attest,
     checklist_upload,
+    local_item_add,
+    local_item_deactivate,
     pathway_choose,
     pathway_version_edit,
 )
@@ -105,6 +112,27 @@ def checklist_upload_view(request: HttpRequest, pk: int, item_id: int) -> HttpRe
         else:
             messages.error(request, _("Choose a PDF file to upload."))
     return redirect("requests:detail", pk=pk)
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def dossier_download_view(request: HttpRequest, dossier_id: int) -> FileResponse:
+    """The dossier PDF through an authenticated, permission-checked, audited view."""
+    from regulatory.models import Dossier
+
+    dossier = get_object_or_404(
+        Dossier.objects.filter(request__in=requests_visible_to(request.user)), pk=dossier_id
+    )
+    try:
+        dossier = dossier_download(actor=acting_user(request), dossier=dossier)
+    except ApplicationError:
+        raise Http404 from None
+    return FileResponse(
+        dossier.file.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"dossier-{dossier.request.reference}-{dossier.pk}.pdf",
+    )
 
 
 @login_required
@@ -228,27 +256,72 @@ def reminder_resolve_view(request: HttpRequest, reminder_id: int) -> HttpRespons
 @login_required
 @permission_required("regulatory.view_pathwayversion", raise_exception=True)
 def rules_view(request: HttpRequest) -> HttpResponse:
-    pathways = (
+    pathways = list(
         Pathway.objects.select_related("jurisdiction")
         .prefetch_related("versions")
         .order_by("jurisdiction__code", "order")
     )
-    return render(request, "regulatory/rules.html", {"pathways": pathways})
+    user = acting_user(request)
+    local_items: dict[int, list[LocalChecklistItem]] = {}
+    for item in local_items_of(user).filter(active=True):
+        local_items.setdefault(item.pathway_id, []).append(item)
+    may_add_local = user.hospital_id is not None and user.has_perm(
+        "regulatory.add_localchecklistitem"
+    )
+    for pathway in pathways:
+        pathway.local_for_hospital = local_items.get(pathway.pk, [])  # type: ignore[attr-defined]
+        if may_add_local:  # one form per pathway, with its own element ids
+            pathway.local_form = LocalChecklistItemForm(auto_id=f"id_{pathway.code}_%s")  # type: ignore[attr-defined]
+    return render(
+        request,
+        "regulatory/rules.html",
+        {
+            "pathways": pathways,
+            "notices": rule_notices_for(user),
+            "notice_days": RULE_NOTICE_DAYS,
+            "may_edit_national": is_rule_steward(user),
+            "may_add_local": may_add_local,
+        },
+    )
+
+
+def _national_rules_refused(request: HttpRequest, pathway: Pathway, message: str) -> HttpResponse:
+    # Returned, not raised: ATOMIC_REQUESTS keeps the refusal's audit event.
+    return render(
+        request,
+        "regulatory/rules_refused.html",
+        {"pathway": pathway, "message": message},
+        status=403,
+    )
 
 
 @login_required
-@permission_required("regulatory.change_pathwayversion", raise_exception=True)
+@permission_required("regulatory.view_pathwayversion", raise_exception=True)
 def rule_edit_view(request: HttpRequest, code: str) -> HttpResponse:
+    """National rules: a steward only. A hospital's officer is refused with 403; a refused
+    save (POST) is an audit event, a refused GET writes nothing."""
     pathway = get_object_or_404(Pathway, code=code)
+    user = acting_user(request)
+    if not is_rule_steward(user):
+        if request.method != "POST":
+            raise PermissionDenied
+        try:
+            pathway_version_edit(
+                actor=user, pathway=pathway, changes={}, change_note="", via="page"
+            )
+        except NationalRulesRefused as exc:
+            return _national_rules_refused(request, pathway, str(exc))
+        raise PermissionDenied  # not reached: a non-steward is always refused
     current = pathway.versions.get(is_current=True)
     form = PathwayVersionForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         try:
             new = pathway_version_edit(
-                actor=acting_user(request),
+                actor=user,
                 pathway=pathway,
                 changes=form.changes(),
                 change_note=form.cleaned_data["change_note"],
+                via="page",
             )
             messages.success(
                 request,
@@ -261,3 +334,43 @@ def rule_edit_view(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request, "regulatory/rule_edit.html", {"form": form, "pathway": pathway, "current": current}
     )
+
+
+@login_required
+@permission_required("regulatory.add_localchecklistitem", raise_exception=True)
+def local_item_add_view(request: HttpRequest, code: str) -> HttpResponse:
+    pathway = get_object_or_404(Pathway, code=code)
+    if request.method != "POST":
+        return redirect("regulatory:rules")
+    form = LocalChecklistItemForm(request.POST)
+    if form.is_valid():
+        try:
+            local_item_add(actor=acting_user(request), pathway=pathway, **form.cleaned_data)
+            messages.success(
+                request,
+                _(
+                    "Local checklist item added: your hospital's new requests on this pathway "
+                    "will need it."
+                ),
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(
+            request,
+            _("Local item not added: %(problems)s") % {"problems": form_errors_text(form)},
+        )
+    return redirect("regulatory:rules")
+
+
+@login_required
+@permission_required("regulatory.change_localchecklistitem", raise_exception=True)
+def local_item_deactivate_view(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = get_object_or_404(local_items_of(request.user), pk=item_id)
+    if request.method == "POST":
+        try:
+            local_item_deactivate(actor=acting_user(request), item=item)
+            messages.success(request, _("Local checklist item deactivated for new requests."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect("regulatory:rules")

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+
+from offlabel.rendering import RenderedDocument
 
 
-class ReportExport(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RENDERING = "rendering", _("Rendering")
-        READY = "ready", _("Ready")
-        FAILED = "failed", _("Failed")
+class ReportExport(RenderedDocument):
+    """One PDF report (status, file, hash, attempts: ``offlabel.rendering.RenderedDocument``)."""
+
+    RENDER_TASK = "reports.tasks.report_render_task"
 
     hospital = models.ForeignKey("accounts.Hospital", on_delete=models.PROTECT, related_name="+")
     filters = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     file = models.FileField(upload_to="reports/%Y/%m/", blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    pages = models.PositiveSmallIntegerField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     requested_at = models.DateTimeField(auto_now_add=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

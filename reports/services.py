@@ -11,6 +11,7 @@ from accounts.roles import Role, roles_of
 from audit.services import audit_record
 from offlabel.exceptions import ApplicationError, NotVisible
 from offlabel.pdf import pdf_render_once
+from offlabel.rendering import render_enqueue
 from reports.charts import report_charts
 from reports.models import ReportExport
 from reports.selectors import ReportFilters, report_compute
@@ -25,8 +26,6 @@ def _require_admin(actor: User) -> None:
 @transaction.atomic
 def report_export_request(*, actor: User, filters: ReportFilters) -> ReportExport:
     """Queue the PDF report for a Celery worker; the page polls its status."""
-    from reports.tasks import report_render_task
-
     _require_admin(actor)
     assert actor.hospital is not None
     export = ReportExport.objects.create(
@@ -39,7 +38,7 @@ def report_export_request(*, actor: User, filters: ReportFilters) -> ReportExpor
         summary=f"Administration report {export.pk} queued",
         after={"filters": export.filters},
     )
-    transaction.on_commit(lambda: report_render_task.delay(export.pk))
+    render_enqueue(export)  # BrokerUnavailable rolls the export back: nothing half-made
     return export
 
 

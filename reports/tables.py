@@ -7,7 +7,6 @@ like the project's other exports: a file kept or sent on reads the same from eve
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
 
 from followup.models import Response
+from offlabel.exports import csv_writer, xlsx_append
 from prescriptions.models import STATUS_LABELS, request_reference
 from regulatory.models import Body
 from reports.selectors import Report
@@ -198,11 +198,12 @@ def report_tables(report: Report) -> list[Table]:
 
 
 def report_csv(report: Report) -> str:
-    """One CSV, in English: each table under a title row, a blank row between tables."""
+    """One CSV, in English: each table under a title row, a blank row between tables. Every
+    cell goes through ``cell_safe`` (a pathway or physician name may start with ``=``)."""
     with translation.override("en"):
         tables = report_tables(report)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow([f"offlabel report — {report.hospital.name}"])
     writer.writerow([f"Generated {report.generated_at.isoformat(timespec='seconds')}"])
     writer.writerow(["Filters"] + [f"{k}={v}" for k, v in report.filters.as_data().items() if v])
@@ -215,7 +216,8 @@ def report_csv(report: Report) -> str:
 
 
 def report_xlsx(report: Report) -> bytes:
-    """One worksheet per table (openpyxl), in English, numbers kept as numbers."""
+    """One worksheet per table (openpyxl), in English, numbers kept as numbers and text
+    written as text, never as a formula (``xlsx_append``)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -227,13 +229,13 @@ def report_xlsx(report: Report) -> bytes:
     workbook.remove(first)
     for table in tables:
         sheet = workbook.create_sheet(title=table.key[:31])
-        sheet.append([table.title])
+        xlsx_append(sheet, [table.title])
         sheet["A1"].font = Font(bold=True)
-        sheet.append(list(table.headers))
+        xlsx_append(sheet, table.headers)
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append(list(row))
+            xlsx_append(sheet, row)
         sheet.column_dimensions["A"].width = 48
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -65,6 +65,9 @@ def run() -> None:
     compile_catalogues()
     say("migrating the database")
     manage("migrate", "--noinput")
+    # Development only: a key that signs the audit checkpoints, in var/ (production sets
+    # AUDIT_SIGNING_KEY to a key of its own; this never overwrites one).
+    manage("audit_keygen", "--if-missing")
     say("loading the study database, the regulatory rules and the label rules")
     manage("load_studies")
     manage("load_rules")

@@ -62,15 +62,17 @@ def in_process_requests() -> Iterator[None]:
         signals.request_finished.connect(close_old_connections)
 
 
-def api_schema_load() -> Any:
-    """The schema as /api/schema/ serves it, bound to the WSGI application for the calls."""
+def api_schema_load(headers: dict[str, str]) -> Any:
+    """The schema as /api/schema/ serves it to a signed-in caller (``headers`` carry a token;
+    it answers nobody else), bound to the WSGI application for the calls."""
     return schemathesis.openapi.from_wsgi(
-        "/api/schema/", rolled_back(get_wsgi_application()), config=CONFIG
+        "/api/schema/", rolled_back(get_wsgi_application()), config=CONFIG, headers=headers
     )
 
 
 def token_header(user: Any) -> dict[str, str]:
-    from rest_framework.authtoken.models import Token
+    """A fresh API token (django-rest-knox keeps only its hash, so it cannot be looked up)."""
+    from knox.models import AuthToken
 
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {token.key}"}
+    _instance, token = AuthToken.objects.create(user=user)
+    return {"Authorization": f"Token {token}"}

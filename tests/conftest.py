@@ -93,6 +93,19 @@ def regulatory_officer(hospital: Hospital) -> User:
 
 
 @pytest.fixture
+def rule_steward(db: Any) -> User:
+    """A national rules steward: above hospitals, so with no hospital (issue 14)."""
+    return UserFactory.create(
+        username="steward.neri",
+        first_name="Nora",
+        last_name="Regolare",
+        hospital=None,
+        is_rule_steward=True,
+        role=Role.RULE_STEWARD,
+    )
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

@@ -30,7 +30,7 @@ import pytest
 from django.utils import timezone
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis import GenerationMode
 
 from accounts.models import User
@@ -136,6 +136,10 @@ def world_seed() -> World:
         Role.COMMITTEE_SECRETARY: UserFactory.create(
             username="sec.neri", hospital=hospital, role=Role.COMMITTEE_SECRETARY
         ),
+        # Above hospitals: edits the national rules (issue 14).
+        Role.RULE_STEWARD: UserFactory.create(
+            username="steward.neri", hospital=None, is_rule_steward=True, role=Role.RULE_STEWARD
+        ),
     }
     physician, pharmacist = users[Role.PHYSICIAN], users[Role.PHARMACIST]
     today = timezone.localdate()
@@ -197,7 +201,10 @@ def world_seed() -> World:
 
     requests = [draft, in_review, approved, active, italian, foreign]
     world = World()
-    world.tokens = {str(role): Token.objects.create(user=user).key for role, user in users.items()}
+    # knox returns the token string once, at creation; only its hash is stored.
+    world.tokens = {
+        str(role): AuthToken.objects.create(user=user)[1] for role, user in users.items()
+    }
     world.ids = {
         "request": [r.pk for r in requests],
         "patient": [r.patient_id for r in requests],
@@ -231,7 +238,7 @@ def role(request: pytest.FixtureRequest) -> str:
 
 def api_schema_for(world: World) -> Any:
     """The schema, with path ids drawn from the world's rows (and one that exists nowhere)."""
-    loaded = api_schema_load()
+    loaded = api_schema_load({"Authorization": f"Token {world.tokens[Role.PHYSICIAN]}"})
 
     @loaded.hook
     def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> Any:

@@ -154,7 +154,10 @@ def test_a_worker_killed_mid_render_loses_nothing_and_one_pdf_is_stored(
         assert killed.status == "rendering" and not killed.file, (
             "the render finished before the kill"
         )
-        with celery_worker(queue, log_path, pool="prefork", **fast_redelivery) as second:
+        # The redelivered message takes the abandoned render over once it is older than the
+        # stale window (production: the time limit + 30 s; here 3 s, the first worker is dead).
+        taking_over = {**fast_redelivery, "RENDER_STALE_AFTER_SECONDS": "3"}
+        with celery_worker(queue, log_path, pool="prefork", **taking_over) as second:
             deadline = time.monotonic() + 90
             while ConsentDocument.objects.get(pk=document.pk).status != "ready":
                 assert time.monotonic() < deadline and second.poll() is None, log_path.read_text()

@@ -55,8 +55,9 @@ def test_app_services_point_at_the_compose_database_and_broker():
             and "@postgres:5432/" in env["DATABASE_URL"]
         )
         assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
-        # Every variable compose sets for the app is one the settings really read.
-        assert set(env) <= READ_VARIABLES, set(env) - READ_VARIABLES
+        # Every variable compose sets for the app is one the settings really read, or one it
+        # blanks (a secret of another service that env_file would otherwise hand the app).
+        assert {k for k, v in env.items() if v != ""} <= READ_VARIABLES, set(env) - READ_VARIABLES
 
 
 def test_env_example_lists_exactly_the_variables_the_code_and_compose_read():
@@ -74,3 +75,50 @@ def test_web_health_check_path_is_served(client, db):
     assert response.status_code == 200
     assert response.content == b"ok"
     assert "/healthz" in COMPOSE["services"]["web"]["healthcheck"]["test"][-1]
+
+
+def _user_of(url: str) -> str:
+    return url.split("://", 1)[1].split(":", 1)[0]
+
+
+def test_the_app_connects_as_its_own_role_and_only_start_up_runs_as_the_owner():
+    services = COMPOSE["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    app_user = services["postgres"]["environment"]["POSTGRES_APP_USER"]
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        assert _user_of(env["DATABASE_URL"]) == app_user != owner, name
+        assert "POSTGRES_APP_PASSWORD" in env["DATABASE_URL"]
+        assert env["POSTGRES_PASSWORD"] == "", f"{name} would see the owner's password"
+    assert _user_of(services["web"]["environment"]["DATABASE_OWNER_URL"]) == owner
+    assert "DATABASE_OWNER_URL" not in services["worker"]["environment"]
+    assert "DATABASE_OWNER_URL" not in services["beat"]["environment"]
+    web = " ".join(services["web"]["command"].split())
+    migrate = web.index('DATABASE_URL=\\"$$DATABASE_OWNER_URL\\" python manage.py migrate')
+    grants = web.index("python manage.py db_roles")
+    gunicorn = web.index("exec env -u DATABASE_OWNER_URL gunicorn")
+    assert migrate < grants < gunicorn
+
+
+def test_postgres_creates_the_app_role_with_no_privilege_on_first_start():
+    postgres = COMPOSE["services"]["postgres"]
+    (config,) = postgres["configs"]
+    assert config["target"].startswith("/docker-entrypoint-initdb.d/")
+    script = (ROOT / COMPOSE["configs"][config["source"]]["file"]).read_text()
+    assert "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION" in script
+    assert "POSTGRES_APP_PASSWORD" in script and "POSTGRES_APP_USER" in script
+
+
+def test_the_worker_signs_checkpoints_into_a_volume_of_their_own():
+    services = COMPOSE["services"]
+    worker = services["worker"]
+    assert worker["environment"]["AUDIT_SIGNING_KEY"] == "/run/secrets/audit_signing_key"
+    assert worker["secrets"] == ["audit_signing_key"]
+    assert COMPOSE["secrets"]["audit_signing_key"]["file"].startswith("./secrets/")
+    for name in ("web", "worker"):
+        anchors = services[name]["environment"]["AUDIT_ANCHOR_DIR"]
+        assert f"audit-anchors:{anchors}" in services[name]["volumes"], name
+    assert "AUDIT_SIGNING_KEY" not in services["web"]["environment"]
+    assert "audit.tasks.audit_checkpoint_task" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }

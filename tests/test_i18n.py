@@ -520,7 +520,7 @@ def test_a_pharmacovigilance_reminder_is_stored_in_english_and_shown_in_italian(
 
 
 def test_the_request_form_and_the_editing_pages_in_italian(
-    client, draft, physician, pharmacist, regulatory_officer
+    client, draft, physician, pharmacist, rule_steward
 ):
     checked = {
         physician: [
@@ -534,7 +534,7 @@ def test_the_request_form_and_the_editing_pages_in_italian(
             (reverse("password_change"), "Cambia la password"),
         ],
         pharmacist: [(reverse("evidence:study-add"), "Aggiungi una pubblicazione")],
-        regulatory_officer: [
+        rule_steward: [  # issue 14: the national rules are a steward's, not an officer's
             (
                 reverse("regulatory:rule-edit", args=["gb_gmc_off_label"]),
                 "Salva come nuova versione",

@@ -52,7 +52,8 @@ def test_seed_demo_creates_one_user_per_role_and_prints_a_working_password(
         assert user.username in out
     signed_in = client.post(reverse("login"), {"username": "demo.physician1", "password": password})
     assert signed_in.status_code == 302 and signed_in["Location"] == reverse("home")
-    assert AuditEvent.objects.filter(action="user.created").count() == 5
+    # Five hospital accounts and the national rules steward, above hospitals (issue 14).
+    assert AuditEvent.objects.filter(action="user.created").count() == 6
 
 
 def test_seed_demo_twice_keeps_the_same_accounts_with_a_new_password(capsys, settings, db):
@@ -71,7 +72,7 @@ def test_seed_demo_refuses_in_production_unless_forced(settings, db):
         call_command("seed_demo")
     assert not User.objects.exists()
     call_command("seed_demo", "--force")
-    assert User.objects.count() == 5
+    assert User.objects.count() == 6  # five in the demo hospital, one steward above (issue 14)
 
 
 def test_login_page_signs_in_and_wrong_password_is_explained(client, physician):

@@ -229,13 +229,15 @@ def test_later_issues_can_plug_in_a_requirement(physician, draft):
 def test_identity_reads_are_audited_and_limited(
     physician, other_physician, pharmacist, hospital_admin, patient
 ):
-    identity = patient_identity_read(actor=pharmacist, patient=patient)
-    assert identity is not None and identity.family_name == "Inventatissima"
-    patient_identity_read(actor=physician, patient=patient)
+    read = patient_identity_read(actor=pharmacist, patient_id=patient.pk)
+    assert read.allowed and read.identity is not None
+    assert read.identity.family_name == "Inventatissima"
+    assert patient_identity_read(actor=physician, patient_id=patient.pk).allowed
     assert AuditEvent.objects.filter(action="patient.identity_read").count() == 2
     for outsider in (other_physician, hospital_admin):
-        with pytest.raises(ApplicationError):
-            patient_identity_read(actor=outsider, patient=patient)
+        # Returned, not raised: a raised refusal would roll its audit event back (issue 14).
+        refused = patient_identity_read(actor=outsider, patient_id=patient.pk)
+        assert not refused.allowed and refused.identity is None and refused.patient is None
     assert AuditEvent.objects.filter(action="patient.identity_read_refused").count() == 2
     for event in AuditEvent.objects.all():
         assert "Inventatissima" not in str(event.before) + str(event.after) + event.summary

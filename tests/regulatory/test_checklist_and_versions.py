@@ -13,6 +13,7 @@ from prescriptions.services import request_transition
 from regulatory.loader import rules_load
 from regulatory.models import ChecklistItem, Pathway
 from regulatory.services import (
+    NationalRulesRefused,
     application_create,
     application_step,
     checklist_attest,
@@ -140,7 +141,7 @@ def test_uploads_must_be_real_pdfs_within_the_size_limit(make_request, physician
 
 
 def test_editing_a_rule_makes_a_new_version_and_existing_checklists_keep_theirs(
-    make_request, physician, officer
+    make_request, physician, rule_steward
 ):
     request = make_request({**LISTING_648, "prior_azacitidine": "yes"})
     pathway_choose(actor=physician, request=request, pathway_code="it_law_94_98")
@@ -155,7 +156,7 @@ def test_editing_a_rule_makes_a_new_version_and_existing_checklists_keep_theirs(
         "attesters": ["pharmacist"],
     }
     edited = pathway_version_edit(
-        actor=officer,
+        actor=rule_steward,
         pathway=pathway,
         changes={"checklist": [*current.checklist, new_item]},
         change_note="Regional form added after the 2026 circular (test)",
@@ -174,15 +175,19 @@ def test_editing_a_rule_makes_a_new_version_and_existing_checklists_keep_theirs(
     assert Pathway.objects.get(code="it_law_94_98").current_version() == edited
 
 
-def test_only_regulatory_officers_edit_rules_and_must_say_why(physician, officer, rules):
+def test_only_national_rules_stewards_edit_rules_and_must_say_why(
+    physician, officer, rule_steward, rules
+):
+    # Issue 14: a hospital's regulatory officer no longer edits the national rules.
     pathway = Pathway.objects.get(code="gb_gmc_off_label")
-    with pytest.raises(ApplicationError, match="regulatory officer"):
-        pathway_version_edit(
-            actor=physician, pathway=pathway, changes={"confirmed": True}, change_note="x"
-        )
+    for user in (physician, officer):
+        with pytest.raises(NationalRulesRefused, match="national rules steward"):
+            pathway_version_edit(
+                actor=user, pathway=pathway, changes={"confirmed": True}, change_note="x"
+            )
     with pytest.raises(ApplicationError, match="what changed"):
         pathway_version_edit(
-            actor=officer, pathway=pathway, changes={"confirmed": True}, change_note=" "
+            actor=rule_steward, pathway=pathway, changes={"confirmed": True}, change_note=" "
         )
 
 

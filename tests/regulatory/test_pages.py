@@ -110,12 +110,16 @@ def test_rules_page_shows_sources_and_unconfirmed_rules(client, officer, rules):
     assert "verify against the current official text" in page
 
 
-def test_a_regulatory_officer_edits_a_rule_on_the_page(client, officer, physician, rules):
+def test_a_national_rules_steward_edits_a_rule_on_the_page(
+    client, officer, physician, rule_steward, rules
+):
+    # Issue 14: a hospital's regulatory officer is refused like a physician; a steward edits.
     pathway = Pathway.objects.get(code="gb_gmc_off_label")
     current = pathway.current_version()
-    client.force_login(physician)
-    assert client.get(reverse("regulatory:rule-edit", args=[pathway.code])).status_code == 403
-    client.force_login(officer)
+    for refused in (physician, officer):
+        client.force_login(refused)
+        assert client.get(reverse("regulatory:rule-edit", args=[pathway.code])).status_code == 403
+    client.force_login(rule_steward)
     form = client.get(reverse("regulatory:rule-edit", args=[pathway.code]))
     assert form.status_code == 200
     data = {
