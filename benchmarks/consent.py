@@ -22,7 +22,6 @@ def consent_documents(cast: Cast, count: int, *, language: str = "it") -> list[C
     pipeline never renders the same inputs twice). Nothing is sent to the broker here: the
     caller decides when, and to which workers."""
     from consent.services import consent_request
-    from consent.tasks import consent_render_task
     from evidence.models import Study
     from prescriptions.services import evidence_attach, patient_create, request_create
     from regulatory.services import pathway_choose
@@ -31,7 +30,8 @@ def consent_documents(cast: Cast, count: int, *, language: str = "it") -> list[C
     physician = cast.physicians[0]
     studies = list(Study.objects.filter(reference__in=(63, 82, 66)))
     documents = []
-    with mock.patch.object(consent_render_task, "delay"):
+    # The benchmark renders in process: nothing is published to the broker.
+    with mock.patch("offlabel.rendering._publish"):
         for i in range(count):
             patient = patient_create(
                 actor=physician,

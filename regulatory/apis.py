@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.roles import is_rule_steward
 from accounts.scoping import acting_user
 from offlabel.api_errors import responses
+from offlabel.parsers import FlatMultiPartParser
 from prescriptions.models import OffLabelRequest
 from prescriptions.selectors import requests_visible_to
 from regulatory.dossier import dossier_request
@@ -152,7 +152,9 @@ class AttestApi(APIView):
 
 class DocumentApi(APIView):
     permission_classes = [needs("regulatory.change_checklistitem")]
-    parser_classes = [MultiPartParser]
+    # Only the file: a nested or unknown key is a 400, never silently ignored.
+    parser_classes = [FlatMultiPartParser]
+    multipart_fields = {"document"}
 
     @extend_schema(
         request={"multipart/form-data": DocumentInputSerializer},

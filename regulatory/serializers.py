@@ -5,6 +5,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from offlabel.parsers import NOTE_MAX
 from regulatory.models import Application, ChecklistItem, Dossier, PathwayVersion, Reminder
 
 
@@ -72,7 +73,7 @@ class ChecklistItemSerializer(serializers.ModelSerializer[ChecklistItem]):
 
 
 class AttestInputSerializer(serializers.Serializer[Any]):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX)
 
 
 class DocumentInputSerializer(serializers.Serializer[Any]):

@@ -293,6 +293,22 @@ def test_a_clean_pdf_is_accepted_as_a_checklist_document(
     assert document_item.document.read() == CLEAN
 
 
+def test_the_checklist_document_api_refuses_a_key_it_cannot_apply(
+    api_client, document_item, pharmacist, media
+):
+    api_client.force_authenticate(pharmacist)
+    for extra in ({"note": "x"}, {"document[0]": "x"}):
+        response = api_client.post(
+            f"{API}/checklist-items/{document_item.pk}/document/",
+            {"document": _upload(CLEAN), **extra},
+            format="multipart",
+        )
+        assert response.status_code == 400, response.content
+        assert next(iter(extra)) in response.content.decode()
+    document_item.refresh_from_db()
+    assert not document_item.document
+
+
 def test_the_polyglot_is_refused_on_the_checklist_page_too(
     client, document_item, pharmacist, media
 ):
