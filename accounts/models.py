@@ -5,6 +5,31 @@ from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
 
+# The zone a hospital of each country is in when nobody says otherwise (a country with several
+# zones gets its most populous one; the administrator corrects it).
+COUNTRY_TIME_ZONES = {
+    "IT": "Europe/Rome",
+    "FR": "Europe/Paris",
+    "ES": "Europe/Madrid",
+    "DE": "Europe/Berlin",
+    "GB": "Europe/London",
+    "US": "America/New_York",
+}
+
+
+def time_zone_validate(value: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            gettext("%(zone)s is not an IANA time zone (e.g. Europe/Rome).") % {"zone": value}
+        ) from None
+
 
 class Hospital(models.Model):
     """A site. Every clinical record belongs to exactly one hospital."""
@@ -15,6 +40,13 @@ class Hospital(models.Model):
         max_length=2, help_text="ISO 3166-1 alpha-2 code of the jurisdiction, e.g. IT, FR."
     )
     city = models.CharField(max_length=120, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="Europe/Rome",
+        validators=[time_zone_validate],
+        help_text="IANA time zone of the hospital (e.g. Europe/Rome): the times of its files "
+        "(CSV, PDF) are written in it, with their offset.",
+    )
     is_demo = models.BooleanField(
         default=False, help_text="Invented data for demonstration; never a real hospital."
     )

@@ -21,6 +21,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from offlabel.i18n import localized
 from offlabel.rendering import RenderedDocument
 
 
@@ -263,6 +264,9 @@ class ReportingDeadline(models.Model):
     unconfirmed_note = models.CharField(max_length=300, blank=True)
     version = models.PositiveIntegerField(default=1)
     is_current = models.BooleanField(default=True)
+    # The texts in other languages ({"it": {"network": …, "source": …}}), shown by
+    # offlabel.i18n.localized; the English columns stay the record.
+    translations = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["country", "biological", "-version"]
@@ -402,7 +406,18 @@ class PharmacovigilanceReminder(models.Model):
         now (its grade may have changed since)."""
         if (translation.get_language() or "en").startswith("en") or not self.message_params:
             return self.message
-        return pv_reminder_sentence(self.message_params)
+        params = dict(self.message_params)
+        if self.deadline is not None and params.get("network") == self.deadline.network:
+            params["network"] = localized(self.deadline, "network")  # the network, translated
+        return pv_reminder_sentence(params)
+
+    @property
+    def display_source(self) -> str:
+        """The deadline's source in the reader's language, while it is the source this reminder
+        copied (a later version of the rule does not rewrite it)."""
+        if self.deadline is not None and self.deadline.source == self.deadline_source:
+            return localized(self.deadline, "source")
+        return self.deadline_source
 
 
 class EndReason(models.TextChoices):

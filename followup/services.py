@@ -43,7 +43,7 @@ from followup.selectors import (
     treated_requests,
     with_outcomes,
 )
-from offlabel.dates import local_midnight
+from offlabel.dates import date_is_future, local_midnight
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from offlabel.i18n import english
 from pharmacy.selectors import treatment_started_on
@@ -133,9 +133,8 @@ def treated_request_for_change(
 
 
 def _date_check(value: date, started: date, what: StrOrPromise, field: str) -> None:
-    today = timezone.localdate()
     facts = {"what": what, "date": f"{value:%Y-%m-%d}", "started": f"{started:%Y-%m-%d}"}
-    if value > today:
+    if date_is_future(value):  # the one rule for dates of what has happened (offlabel.dates)
         raise ApplicationError(
             gettext("The %(what)s (%(date)s) is in the future.") % facts, extra={"field": field}
         )
@@ -475,7 +474,7 @@ def pv_reminder_resolve(
             gettext("Give the reference of the report sent."), extra={"field": "report_reference"}
         )
     reported_on = reported_on or timezone.localdate()
-    if reported_on > timezone.localdate():
+    if date_is_future(reported_on):
         raise ApplicationError(
             gettext("The report date is in the future."), extra={"field": "reported_on"}
         )

@@ -39,6 +39,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, drf_exceptions.PermissionDenied):
+        from offlabel.hospital_records import names_record_of_another_hospital
+
+        # Another hospital's record is refused as one that does not exist (issue 15).
+        if names_record_of_another_hospital(context.get("request")):
+            return Response({"detail": "Not found."}, status=404)
     if isinstance(exc, NotVisible):
         return Response({"detail": "Not found."}, status=404)
     if isinstance(exc, ConflictError):

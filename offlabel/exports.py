@@ -8,6 +8,12 @@ to prefix such a cell with a single quote, which both programs show as text. Rea
 formula, so ``"-2+3"`` is neutralised and ``-2`` is not.
 
 Every export writes its cells through :func:`cell_safe` (CSV) or :func:`xlsx_append` (XLSX).
+
+Money (``offlabel.i18n.Money``) is written for machines, the same from every desk: in the XLSX a
+number with a currency format (the spreadsheet shows it in its own locale and can add it up),
+in the CSV a plain decimal with two places ("4961.55") and the currency in the next column
+(:func:`csv_money_cells`), so no locale's separators or symbol get in a program's way. Times
+in a CSV are ISO 8601 with the offset of the hospital's time zone (:func:`csv_time`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.functional import Promise
+
+from offlabel.i18n import CURRENCY_SYMBOLS, Money, money_amount
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,6 +42,45 @@ def cell_safe(value: Any) -> Any:
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text
+
+
+def csv_time(moment: datetime, time_zone: str) -> str:
+    """An aware time as ISO 8601 in the hospital's zone, with its offset
+    ("2026-11-24T10:30:00+01:00"): a reader elsewhere still knows the instant."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(time_zone)).isoformat(timespec="seconds")
+
+
+def csv_money_cells(
+    headers: Iterable[Any], rows: Iterable[Iterable[Any]], *, currency_header: str = "Currency"
+) -> tuple[list[Any], list[list[Any]]]:
+    """Headers and rows for a CSV: each column holding ``Money`` becomes two, the amount as a
+    plain decimal with two places and its currency."""
+    rows = [list(r) for r in rows]
+    headers = list(headers)
+    money = {i for r in rows for i, c in enumerate(r) if isinstance(c, Money)}
+    out_headers: list[Any] = []
+    for i, h in enumerate(headers):
+        out_headers += [h, currency_header] if i in money else [h]
+    out_rows = []
+    for r in rows:
+        out: list[Any] = []
+        for i, c in enumerate(r):
+            if i not in money:
+                out.append(c)
+            elif isinstance(c, Money):
+                out += [str(money_amount(c.amount)), c.currency]
+            else:
+                out += ["", ""]
+        out_rows.append(out)
+    return out_headers, out_rows
+
+
+def xlsx_money_format(currency: str) -> str:
+    """A spreadsheet number format with the currency's symbol, two decimals and grouping."""
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper())
+    return f'"{symbol}" #,##0.00;-"{symbol}" #,##0.00'
 
 
 def csv_writer(buffer: Any) -> Any:
@@ -59,8 +106,11 @@ def xlsx_append(sheet: Any, row: Iterable[Any]) -> None:
     from openpyxl.cell.cell import Cell
 
     cells = []
-    for value in (cell_safe(value) for value in row):
-        if isinstance(value, str):
+    for value in (v if isinstance(v, Money) else cell_safe(v) for v in row):
+        if isinstance(value, Money):
+            cell = Cell(sheet, value=money_amount(value.amount))
+            cell.number_format = xlsx_money_format(value.currency)
+        elif isinstance(value, str):
             # Cell(value="=...") would be stored as a formula: set the text and its type by
             # hand, so the file holds a plain string whatever it starts with.
             cell = Cell(sheet)

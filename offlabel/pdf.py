@@ -6,6 +6,13 @@ message delivered twice, a retry or a second worker never renders it at the same
 PDF is rendered by WeasyPrint outside any transaction, then stored under a row lock, and only
 while the row is still this render's (``rendering``): a consent form superseded meanwhile
 stays superseded. A failure records its reason on the row before it propagates to the task.
+
+Every document is a tagged PDF (issue 15): WeasyPrint's ``pdf_tags`` writes the structure tree
+its PDF/UA-1 variant writes (headings, paragraphs, lists, tables with their header cells, the
+document language from ``<html lang>``, the title shown instead of the file name). WeasyPrint
+takes one ``pdf_variant`` only, so a consent form stays PDF/A-3b (``pdf/a-3b``: archived, the
+identification in its XMP) and is tagged as well; it does not also claim PDF/UA-1 in its XMP,
+which WeasyPrint writes only for the ``pdf/ua-1`` variant (and that variant is not PDF/A).
 """
 
 from __future__ import annotations
@@ -43,7 +50,9 @@ def pdf_render_once(
         return queryset.get(pk=pk)
     row: Any = queryset.get(pk=pk)
     try:
-        options = {"pdf_variant": pdf_variant} if pdf_variant else {}
+        options: dict[str, Any] = {"pdf_tags": True}  # for screen readers; costs ~no time
+        if pdf_variant:
+            options["pdf_variant"] = pdf_variant
         # Documents for outside bodies are written in English (the consent form in its own
         # language, from consent.wording), whatever language the person who asked reads.
         with translation.override("en"):

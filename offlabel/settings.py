@@ -105,6 +105,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
+            # Data in the reader's language, money, labels of codes (offlabel/templatetags).
+            "libraries": {"offlabel_i18n": "offlabel.templatetags.offlabel_i18n"},
         },
     },
 ]
@@ -387,11 +389,21 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "offlabel@localhost")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"forbidden_one_line": {"()": "offlabel.log_filters.ForbiddenWithoutTraceback"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    # WeasyPrint logs every layout step at INFO.
-    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    "loggers": {
+        # WeasyPrint logs every layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        # Django's default configuration gives "django" a console handler of its own (with
+        # DEBUG on) and lets its records reach the root's console too: every refusal and error
+        # was printed twice. The root's handler prints them once.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 403 is one line (path and status), without the traceback of the refusal.
+        "django.request": {"filters": ["forbidden_one_line"]},
+    },
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -65,3 +65,6 @@ urlpatterns = [
 handler404 = "offlabel.api_errors.page_not_found"
 # A body over the size limit answers 400 in JSON on API paths too (not an HTML page).
 handler400 = "offlabel.api_errors.bad_request"
+# The application's own pages (templates/403.html, 500.html); JSON on API paths.
+handler403 = "offlabel.error_views.permission_denied"
+handler500 = "offlabel.error_views.server_error"

@@ -1,4 +1,10 @@
-"""The label rules data file: load it as a new version when it changes, read the current one."""
+"""The label rules data file: load it as a new version when it changes, read the current one.
+
+The file carries the translations of the texts a page shows ("i18n": the sources' titles, the
+partner drugs and routes, the payer sources); the label's own words ("wording") are quoted as
+written. A translation is not a rule: a file whose rules are unchanged and whose translations
+changed updates the current version in place, so no treatment plan changes version for it.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from audit.services import audit_record
+from offlabel.i18n import Bilingual, TranslationsInvalid, localized, translations_check
 from pharmacy.models import LabelRuleSet
 
 LABEL_RULES_FILE = Path(settings.BASE_DIR) / "pharmacy" / "data" / "label_rules.json"
@@ -31,8 +38,19 @@ class LoadReport:
         return f"label rules v{self.version}: {state}"
 
 
+def _untranslated(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _untranslated(v) for k, v in value.items() if k != "i18n"}
+    if isinstance(value, list):
+        return [_untranslated(v) for v in value]
+    return value
+
+
 def _digest(data: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """The rules, without their translations: a new translation makes no new version."""
+    return hashlib.sha256(
+        json.dumps(_untranslated(data), sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 @transaction.atomic
@@ -43,6 +61,16 @@ def label_rules_load(*, path: Path = LABEL_RULES_FILE) -> LoadReport:
     digest = _digest(data)
     existing = LabelRuleSet.objects.filter(data_hash=digest).first()
     if existing is not None:
+        if existing.data != data:  # the same rules, with new translations
+            existing.data = data
+            existing.save(update_fields=["data"])
+            audit_record(
+                actor=None,
+                action="label_rules.translations_loaded",
+                target=existing,
+                summary=f"{existing}: translations loaded from the data file "
+                f"v{data['version']} (the rules are unchanged)",
+            )
         if not existing.is_current:
             LabelRuleSet.objects.filter(is_current=True).update(is_current=False)
             LabelRuleSet.objects.filter(pk=existing.pk).update(is_current=True)
@@ -93,7 +121,12 @@ def tablet_strengths(rules: LabelRuleSet) -> tuple[Decimal, ...]:
 
 
 def source_name(rules: LabelRuleSet, key: str) -> str:
-    return str(rules.data["sources"].get(key, key))
+    """A source's title in the reader's language (the key itself when unknown)."""
+    english = rules.data["sources"].get(key, key)
+    titles = {
+        lang: texts.get("sources") or {} for lang, texts in (rules.data.get("i18n") or {}).items()
+    }
+    return localized({key: english, "i18n": titles}, key)
 
 
 # --- Typed rules ------------------------------------------------------------------------------
@@ -132,13 +165,28 @@ class RampUpRule:
 @dataclass(frozen=True)
 class PartnerRule:
     code: str
-    drug: str
+    drug: str  # English, as the record keeps it
     ramp_up: str
     mg_per_m2: Decimal
     route: str
     days: tuple[int, int]
     round_to_mg: Decimal
     rule: Rule
+
+    @property
+    def drug_text(self) -> Bilingual:
+        """The drug's name in the reader's language (``azacitidina``), its English kept for the
+        record (a finding's fingerprint is made of English)."""
+        return Bilingual.of(self.drug, localized(self.rule.raw, "drug"))
+
+    @property
+    def drug_title(self) -> Bilingual:
+        """``drug_text`` with a capital, to begin a sentence or a title."""
+        return Bilingual.of(self.drug.capitalize(), localized(self.rule.raw, "drug").capitalize())
+
+    @property
+    def route_text(self) -> Bilingual:
+        return Bilingual.of(self.route, localized(self.rule.raw, "route"))
 
 
 @dataclass(frozen=True)
@@ -211,9 +259,16 @@ class LabelRules:
     food_classes: tuple[str, ...]
     findings: dict[str, FindingRule]
     rules: dict[str, Rule]  # every sourced rule by its path
+    # The sources' titles in other languages: {"it": {"uspi": "…"}}.
+    source_translations: dict[str, dict[str, str]]
 
     def rule(self, path: str) -> Rule:
         return self.rules[path]
+
+    def source_title(self, key: str) -> str:
+        """A source's title in the reader's language."""
+        english = self.sources.get(key, key)
+        return localized({key: english, "i18n": self.source_translations}, key)
 
     def finding(self, code: str) -> FindingRule:
         return self.findings[code]
@@ -268,8 +323,39 @@ def _steps(values: Any, where: str) -> tuple[Decimal, ...]:
     return steps
 
 
+def _translations_validate(data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Every text of the file a page shows has a faithful translation (``offlabel.i18n``): the
+    sources' titles, the partners' drugs and routes, the inhibitors' titles, the payer sources.
+    Returns the sources' titles by language."""
+
+    # A part that is missing or of the wrong shape is named by label_rules_parse's own checks.
+    def part(key: str, kind: type) -> Any:
+        value = data.get(key)
+        return value if isinstance(value, kind) else kind()
+
+    try:
+        sources = part("sources", dict)
+        titles = (data.get("i18n") or {}).get("it", {}).get("sources")
+        if sources:
+            translations_check(
+                sources, list(sources), where="sources", translations={"it": titles or {}}
+            )
+        for code, node in part("partners", dict).items():
+            translations_check(node, ("drug", "route"), where=f"partners.{code}")
+        for node in part("inhibitors", list):
+            translations_check(node, ("title",), where=f"inhibitors.{node.get('code')}")
+        for code, node in part("payer_by_pathway", dict).items():
+            translations_check(node, ("source",), where=f"payer_by_pathway.{code}")
+    except TranslationsInvalid as exc:
+        raise RulesInvalid(str(exc)) from None
+    return {
+        lang: dict(texts.get("sources") or {}) for lang, texts in (data.get("i18n") or {}).items()
+    }
+
+
 def label_rules_parse(data: dict[str, Any], version: int = 0) -> LabelRules:
     """Typed, validated rules from the data file's JSON; raises RulesInvalid naming the place."""
+    source_translations = _translations_validate(data)
     sources = _need(data, "sources", "file")
     rules: dict[str, Rule] = {}
 
@@ -427,6 +513,7 @@ def label_rules_parse(data: dict[str, Any], version: int = 0) -> LabelRules:
         food_classes=tuple(_need(data["food"], "match_classes", "food")),
         findings=findings,
         rules=rules,
+        source_translations=source_translations,
     )
 
 
@@ -434,8 +521,11 @@ _PARSED: dict[str, LabelRules] = {}
 
 
 def label_rules_typed(rule_set: LabelRuleSet) -> LabelRules:
-    """The typed rules of a stored version (parsed once per process and version)."""
-    parsed = _PARSED.get(rule_set.data_hash)
+    """The typed rules of a stored version (parsed once per process and version, and again
+    when the version's translations were updated in place)."""
+    content = json.dumps(rule_set.data, sort_keys=True, ensure_ascii=False).encode()
+    key = f"{rule_set.pk}:{hashlib.sha256(content).hexdigest()}"
+    parsed = _PARSED.get(key)
     if parsed is None:
-        parsed = _PARSED[rule_set.data_hash] = label_rules_parse(rule_set.data, rule_set.version)
+        parsed = _PARSED[key] = label_rules_parse(rule_set.data, rule_set.version)
     return parsed

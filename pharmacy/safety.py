@@ -233,7 +233,7 @@ class _Checker:
                 message=message,
                 source=gettext("%(source)s (label rules v%(version)s, verified %(date)s)")
                 % {
-                    "source": self.rules.sources.get(rule.source, rule.source),
+                    "source": self.rules.source_title(rule.source),
                     "version": self.rules.version,
                     "date": formats.date_format(self.rules.verified_on, "SHORT_DATE_FORMAT"),
                 },
@@ -294,7 +294,7 @@ class _Checker:
                         "ramp-up is %(steps)s."
                     ),
                     planned=inputs.ramp_up,
-                    drug=partner.drug,
+                    drug=partner.drug_text,
                     steps=steps_text(list(ramp.steps_mg)),
                 ),
                 rule_path=ramp.rule.path,
@@ -303,10 +303,10 @@ class _Checker:
         if inputs.bsa_m2 is None:
             self.add(
                 "bsa_missing",
-                Text(gettext_noop("%(drug)s dose not computed"), drug=partner.drug.capitalize()),
+                Text(gettext_noop("%(drug)s dose not computed"), drug=partner.drug_title),
                 Text(
                     gettext_noop("Weight and height are needed for the %(drug)s dose (%(dose)s)."),
-                    drug=partner.drug,
+                    drug=partner.drug_text,
                     dose=_Num(partner.mg_per_m2, "mg/m²"),
                 ),
                 rule_path=partner.rule.path,
@@ -314,20 +314,20 @@ class _Checker:
         elif dose is not None:
             self.add(
                 "partner_dose",
-                Text(gettext_noop("%(drug)s dose from BSA"), drug=partner.drug.capitalize()),
+                Text(gettext_noop("%(drug)s dose from BSA"), drug=partner.drug_title),
                 Text(
                     gettext_noop(
                         "%(drug)s %(per_m2)s mg/m² × BSA %(bsa)s m² (Mosteller) = %(exact)s, "
                         "rounded to %(rounded)s (nearest %(step)s, hospital rule), %(route)s "
                         "days %(first)s–%(last)s of each cycle."
                     ),
-                    drug=partner.drug.capitalize(),
+                    drug=partner.drug_title,
                     per_m2=_Num(dose.mg_per_m2),
                     bsa=_Num(dose.bsa_m2),
                     exact=_mg(dose.exact_mg),
                     rounded=_mg(dose.rounded_mg),
                     step=_mg(dose.round_to_mg),
-                    route=dose.route,
+                    route=partner.route_text,
                     first=dose.days[0],
                     last=dose.days[1],
                 ),
@@ -576,7 +576,7 @@ class _Checker:
                     ),
                     target=_mg(inputs.target_mg),
                     label=_mg(label.target_mg),
-                    drug=partner.drug,
+                    drug=partner.drug_text,
                 ),
                 rule_path=label.rule.path,
             )

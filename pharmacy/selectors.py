@@ -9,9 +9,10 @@ from typing import Any
 
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.models import Hospital
+from offlabel.i18n import money_format
 from pharmacy.classes import classes_current, medication_classify
 from pharmacy.models import Dispensation, LabelRuleSet, Payer, TlsPrecautions
 from pharmacy.plan import (
@@ -26,6 +27,7 @@ from pharmacy.plan import (
 )
 from pharmacy.rules import LabelRules, label_rules_current, label_rules_typed
 from prescriptions.models import OffLabelRequest
+from prescriptions.selectors import decimal_plain
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -268,8 +270,9 @@ def plan_cost(request: OffLabelRequest, plan: TreatmentPlan) -> PlanCost:
             continue
         total += price.price_per_unit * n
         out.currency = price.currency
+        unit_price = money_format(price.price_per_unit, price.currency, places=None)
         out.price_sources.append(
-            f"{strength} mg: {price.price_per_unit} {price.currency} ({price.source})"
+            f"{formats.number_format(decimal_plain(strength))} mg: {unit_price} ({price.source})"
         )
     out.cost = None if out.missing_prices else total.quantize(Decimal("0.01"))
     return out

@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.roles import Role, roles_of
 from audit.services import audit_record, audit_record_changes
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.i18n import localized
 from pharmacy.models import (
     Dispensation,
     DispensationLine,
@@ -31,7 +32,7 @@ from pharmacy.models import (
     TreatmentPlanVersion,
 )
 from pharmacy.plan import tablets_mg
-from pharmacy.rules import label_rules_current, tablet_strengths
+from pharmacy.rules import label_rules_current, source_name, tablet_strengths
 from pharmacy.safety import BLOCKING, SafetyReport, safety_check, tls_missing
 from pharmacy.selectors import dispensed_by_cycle, plan_context, plan_version_latest, prices_current
 from prescriptions.models import Drug, DrugPrice, OffLabelRequest
@@ -247,11 +248,15 @@ class LineInput:
 
 def payer_default(request: OffLabelRequest) -> tuple[str, str]:
     """(payer, source): from the pathway chosen, as the label rules file maps it."""
-    data = label_rules_current().data
+    rule_set = label_rules_current()
+    data = rule_set.data
     choice = getattr(request, "pathway_choice", None)
     code = choice.pathway_version.pathway.code if choice is not None else ""
     entry = data["payer_by_pathway"].get(code) or data["default_payer"]
-    return entry["payer"], entry["source"]
+    # In the reader's language: a source key ("hospital") by its title, else the entry's text.
+    if entry["source"] in data["sources"]:
+        return entry["payer"], source_name(rule_set, entry["source"])
+    return entry["payer"], localized(entry, "source")
 
 
 def _tablets_text(tablets: dict[Decimal, int]) -> str:
@@ -562,24 +567,14 @@ def safety_summary_refresh(request: OffLabelRequest, ctx: Any = None) -> SafetyS
 
 # --- Treatment plan versions -----------------------------------------------------------------
 
-# Before approval an attestation is part of the decision being prepared: a new plan withdraws
-# it. After approval it is the record of the decision taken, and stays.
-_ATTESTATIONS_WITHDRAWN_IN = {
-    S.DRAFT,
-    S.SUBMITTED,
-    S.IN_REVIEW,
-    S.CHANGES_REQUESTED,
-    S.RESUBMITTED,
-    S.AWAITING_AUTHORISATION,
-}
-
 
 def plan_version_sync(
     *, actor: User | None, request: OffLabelRequest
 ) -> TreatmentPlanVersion | None:
     """Record a new plan version if the plan's inputs changed since the last one (call it in
-    the transaction of the change). Consent forms on the old plan are superseded; attestations
-    made on it before approval are withdrawn. Returns the current version."""
+    the transaction of the change). Consent forms on the old plan are superseded (attestations
+    whose inputs changed are withdrawn by regulatory.attestations, from the same
+    ``inputs_changed`` call). Returns the current version."""
     ctx = plan_context(request)
     latest = plan_version_latest(request)
     safety_summary_refresh(request, ctx)
@@ -613,33 +608,10 @@ def plan_version_sync(
         after={"version": version.number, "changed": changed},
     )
     if latest is not None:
-        _superseded_by_plan(actor, request, version)
+        from consent.services import consent_supersede_stale
+
+        consent_supersede_stale(request)
     return version
-
-
-def _superseded_by_plan(
-    actor: User | None, request: OffLabelRequest, version: TreatmentPlanVersion
-) -> None:
-    from consent.services import consent_supersede_stale
-    from regulatory.models import ChecklistItem
-
-    consent_supersede_stale(request)
-    if request.status not in _ATTESTATIONS_WITHDRAWN_IN:
-        return
-    for item in ChecklistItem.objects.filter(
-        request=request, attested_by__isnull=False, attested_plan_version__lt=version.number
-    ):
-        item.attested_by, item.attested_at = None, None
-        item.save(update_fields=["attested_by", "attested_at"])
-        audit_record(
-            actor=actor,
-            action="checklist.attestation_withdrawn",
-            target=request,
-            hospital=request.hospital,
-            summary=f"{request.reference}: attestation '{item.text}' withdrawn: it was made on "
-            f"plan v{item.attested_plan_version}, now v{version.number}",
-            after={"item": item.pk, "plan_version": version.number},
-        )
 
 
 @inputs_changed_register

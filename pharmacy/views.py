@@ -50,6 +50,7 @@ from pharmacy.services import (
 from prescriptions.models import DrugPrice, OffLabelRequest
 from prescriptions.selectors import decimal_plain, requests_visible_to
 from prescriptions.services import drug_default
+from prescriptions.workflow import transitions_available
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
@@ -111,6 +112,8 @@ def _next_cycle_forms(offlabel: OffLabelRequest, plan: Any) -> dict[str, Any]:
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def request_pharmacy_view(request: HttpRequest, pk: int) -> HttpResponse:
     offlabel = _visible(request, pk)
+    user = acting_user(request)
+    is_pharmacist = user.has_role(Role.PHARMACIST)
     report = safety_check(offlabel)
     dispensations = list(dispensations_of(offlabel))
     tls = report.tls
@@ -139,7 +142,10 @@ def request_pharmacy_view(request: HttpRequest, pk: int) -> HttpResponse:
         "dispensations": dispensations,
         "costs": costs_by_payer(dispensations_of(offlabel)),
         "prices": prices_current(offlabel),
-        "is_pharmacist": acting_user(request).has_role(Role.PHARMACIST),
+        "is_pharmacist": is_pharmacist,
+        # Approve, request changes...: the request's own transitions (one workflow), taken here
+        # beside the findings; the page comes back here afterwards.
+        "actions": transitions_available(offlabel, user) if is_pharmacist else [],
         **_next_cycle_forms(offlabel, plan),
     }
     return render(request, "pharmacy/request.html", context)

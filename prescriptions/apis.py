@@ -36,6 +36,7 @@ from prescriptions.selectors import (
 )
 from prescriptions.serializers import (
     AttachmentSerializer,
+    DiscardInputSerializer,
     EvidenceSummarySerializer,
     PatientIdentitySerializer,
     PatientSerializer,
@@ -52,6 +53,7 @@ from prescriptions.services import (
     patient_identity_set,
     patient_update,
     request_create,
+    request_discard,
     request_transition,
     request_update,
 )
@@ -76,7 +78,8 @@ class PatientFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(responses=responses(PatientSerializer(many=True), 400, 404)),
     retrieve=extend_schema(responses=responses(PatientSerializer, 404)),
-    create=extend_schema(responses=responses(PatientSerializer, 400, 415, status=201)),
+    # 409: the identity matches a patient already recorded (listed in extra.duplicates).
+    create=extend_schema(responses=responses(PatientSerializer, 400, 409, 415, status=201)),
     update=extend_schema(responses=responses(PatientSerializer, 400, 404, 415)),
     partial_update=extend_schema(responses=responses(PatientSerializer, 400, 404, 415)),
 )
@@ -113,15 +116,21 @@ class PatientViewSet(
 
     def perform_create(self, serializer: PatientSerializer) -> None:  # type: ignore[override]
         data = dict(serializer.validated_data)
+        identity = data.pop("identity")  # required on create (the serializer's validate)
+        confirm = data.pop("confirm_different_person", False)
         serializer.instance = patient_create(
             actor=acting_user(self.request),
             profile={k: v for k, v in data.items() if k not in {"mutations", "medications"}},
             mutations=data.get("mutations"),
             medications=data.get("medications"),
+            identity={k: v for k, v in identity.items() if k != "warnings"},
+            check_duplicates=True,
+            confirm_different_person=confirm,
         )
 
     def perform_update(self, serializer: PatientSerializer) -> None:  # type: ignore[override]
         data = dict(serializer.validated_data)
+        data.pop("confirm_different_person", None)
         serializer.instance = patient_update(
             actor=acting_user(self.request),
             patient=self.get_object(),
@@ -138,8 +147,9 @@ class PatientViewSet(
     )
     @action(detail=True, methods=["get", "put"])
     def identity(self, request: Request, pk: str | None = None) -> Response:
-        """Identifying data: treating physicians and pharmacists only; every read, and every
-        refused attempt, is audited."""
+        """Identifying data: treating physicians and pharmacists read them, treating physicians
+        record and correct them; every read, refused attempt and correction is audited, and a
+        correction supersedes the consent forms that printed the old identity."""
         if request.method == "PUT":
             patient = self.get_object()
             serializer = PatientIdentitySerializer(data=request.data)
@@ -225,6 +235,7 @@ class RequestViewSet(
         "update": "prescriptions.change_offlabelrequest",
         "partial_update": "prescriptions.change_offlabelrequest",
         "transition": "prescriptions.change_offlabelrequest",
+        "discard": "prescriptions.change_offlabelrequest",
         "history": VIEW_REQUEST,
         "suggestions": VIEW_REQUEST,
         "evidence_summary": VIEW_REQUEST,
@@ -276,6 +287,23 @@ class RequestViewSet(
             expected_version=payload.validated_data.get("version"),
         )
         return Response(RequestSerializer(self.get_queryset().get(pk=updated.pk)).data)
+
+    @extend_schema(
+        request=DiscardInputSerializer,
+        responses=responses(None, 400, 404, 409, 415, status=204),
+    )
+    @action(detail=True, methods=["post"])
+    def discard(self, request: Request, pk: str | None = None) -> Response:
+        """The prescriber discards a never-submitted draft: kept and audited, then shown
+        nowhere (a 404 from then on). A submitted request is withdrawn with a reason instead."""
+        payload = DiscardInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        request_discard(
+            actor=acting_user(request),
+            request=self.get_object(),
+            expected_version=payload.validated_data.get("version"),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(filters=False, responses=responses(TransitionSerializer(many=True), 404))
     @action(detail=True, methods=["get"], pagination_class=None)

@@ -6,8 +6,10 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from offlabel.dates import age_on
 from offlabel.parsers import LONG_TEXT_MAX, NOTE_MAX
 from pharmacy.classes import classes_current, medication_classify
 from prescriptions.models import (
@@ -87,6 +89,9 @@ class PatientProfileForm(forms.ModelForm[Patient]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A transplant that has happened: the browser's picker stops at today (the model's
+        # validator refuses a later date whatever the browser sends).
+        self.fields["allo_transplant_date"].widget.attrs["max"] = timezone.localdate().isoformat()
         for name in _UNKNOWN_WHEN_EMPTY:
             self.fields[name].required = False  # not given: unknown
         current: dict[str, str] = {}
@@ -189,10 +194,48 @@ class PatientProfileForm(forms.ModelForm[Patient]):
 
 
 class IdentityForm(forms.ModelForm[PatientIdentity]):
+    """Name and date of birth are required (the model's fields); the number when the patient
+    has one. A date of birth in the future is refused by the model field's validator."""
+
     class Meta:
         model = PatientIdentity
         fields = ["given_name", "family_name", "date_of_birth", "national_id"]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The browser's own date picker stops at today too (the server still checks).
+        self.fields["date_of_birth"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+
+def profile_age_check(form: PatientProfileForm, identity_form: IdentityForm) -> str | None:
+    """Step 1 records the age and the date of birth: an empty age is taken from the date of
+    birth; an age that differs from it is kept (the prescriber may have meant the age at
+    diagnosis) with a warning returned to show (both forms must be valid)."""
+    born: date | None = identity_form.cleaned_data.get("date_of_birth")
+    if born is None:
+        return None
+    age = age_on(born)
+    given = form.cleaned_data.get("age_years")
+    if given is None:
+        form.cleaned_data["age_years"] = age
+        return None
+    if given != age:
+        return str(
+            _(
+                "The age recorded (%(given)s) differs from the age the date of birth gives "
+                "(%(age)s): check the profile."
+            )
+            % {"given": given, "age": age}
+        )
+    return None
+
+
+class DuplicateChoiceForm(forms.Form):
+    """What the user chose when step 1 offered an already recorded patient."""
+
+    use_patient = forms.IntegerField(required=False, min_value=1)
+    confirm_new = forms.BooleanField(required=False)
 
 
 class RegimenForm(forms.ModelForm[OffLabelRequest]):

@@ -16,7 +16,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from offlabel.dates import date_not_in_future
 
 
 class YesNoUnknown(models.TextChoices):
@@ -97,11 +100,13 @@ class Patient(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # --- Clinical profile: blank (null) means "unknown" ---
+    # Under 18 is recorded with a warning, not refused: the label is for adults, and a request
+    # for a younger patient is an off-label question the prescriber has to be told about.
     age_years = models.PositiveSmallIntegerField(
         _("age (years)"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(18), MaxValueValidator(110)],
+        validators=[MaxValueValidator(110)],
     )
     sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
     weight_kg = models.DecimalField(
@@ -183,7 +188,10 @@ class Patient(models.Model):
         default=YesNoUnknown.UNKNOWN,
     )
     allo_transplant_date = models.DateField(
-        _("date of allogeneic transplant"), null=True, blank=True
+        _("date of allogeneic transplant"),
+        null=True,
+        blank=True,
+        validators=[date_not_in_future],
     )
     eln_risk = models.CharField(
         _("ELN risk"), max_length=14, choices=Eln.choices, default=Eln.UNKNOWN
@@ -308,9 +316,7 @@ class PatientIdentity(models.Model):
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="identity")
     given_name = models.CharField(_("given name"), max_length=120)
     family_name = models.CharField(_("family name"), max_length=120)
-    date_of_birth = models.DateField(
-        _("date of birth"),
-    )
+    date_of_birth = models.DateField(_("date of birth"), validators=[date_not_in_future])
     national_id = models.CharField(
         _("tax code / health-card number"),
         max_length=40,
@@ -366,6 +372,19 @@ class Interaction(models.TextChoices):
     STRONG_CYP3A_INDUCER = "strong_cyp3a_inducer", _("Strong/moderate CYP3A inducer")
     NONE_KNOWN = "none_known", _("No known interaction")
     UNKNOWN = "unknown", _("Not classified")
+
+
+ADULT_AGE = 18
+
+
+def minor_age_warning(age_years: int | None) -> str | None:
+    """The warning (never a refusal) for a patient under 18: one wording for every surface."""
+    if age_years is None or age_years >= ADULT_AGE:
+        return None
+    return gettext(
+        "The patient is under 18 (%(age)s years): venetoclax is authorised for adults. Check "
+        "that a request for this patient is intended."
+    ) % {"age": age_years}
 
 
 def medication_dates_error() -> str:
@@ -435,6 +454,17 @@ class OffLabelRequest(models.Model):
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         SUSPENDED = "suspended", _("Suspended")
+
+    # Before approval an attestation is part of the decision being prepared: a change to what
+    # it attested withdraws it. After approval it is the record of the decision taken.
+    DECISION_PENDING_STATES = (
+        Status.DRAFT,
+        Status.SUBMITTED,
+        Status.IN_REVIEW,
+        Status.CHANGES_REQUESTED,
+        Status.RESUBMITTED,
+        Status.AWAITING_AUTHORISATION,
+    )
 
     class Regimen(models.TextChoices):
         AZACITIDINE = "azacitidine", _("VEN + azacitidine")
@@ -536,6 +566,16 @@ class OffLabelRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # A never-submitted draft its prescriber discarded: kept (and audited), shown nowhere.
+    discarded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    discarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-updated_at", "-pk"]
@@ -545,6 +585,13 @@ class OffLabelRequest(models.Model):
             models.Index(fields=["hospital", "-updated_at", "-id"], name="request_recent_idx"),
             models.Index(
                 fields=["hospital", "status", "status_changed_at"], name="request_queue_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discarded_at__isnull=True)
+                | Q(status="draft", submitted_at__isnull=True, discarded_by__isnull=False),
+                name="request_discarded_only_if_never_submitted_draft",
             ),
         ]
 
@@ -565,7 +612,19 @@ class OffLabelRequest(models.Model):
         return str(_REGIMEN_LABELS.get(self.regimen, self.regimen))
 
     def is_editable(self) -> bool:
-        return self.status in {self.Status.DRAFT, self.Status.CHANGES_REQUESTED}
+        return self.discarded_at is None and self.status in {
+            self.Status.DRAFT,
+            self.Status.CHANGES_REQUESTED,
+        }
+
+    def is_discardable(self) -> bool:
+        """Never submitted: a draft whose prescriber may throw it away (a submitted request is
+        withdrawn, with a reason, instead)."""
+        return (
+            self.discarded_at is None
+            and self.status == self.Status.DRAFT
+            and self.submitted_at is None
+        )
 
 
 class RequestTransition(models.Model):

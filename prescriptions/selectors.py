@@ -6,15 +6,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Upper
 from django.utils import formats
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts.roles import Role, roles_of
 from audit.models import AuditEvent
 from evidence.models import DESIGN_LEVEL, RRExclusion, rr_population_label
-from prescriptions.models import EvidenceAttachment, OffLabelRequest, Patient
+from prescriptions.models import EvidenceAttachment, OffLabelRequest, Patient, PatientIdentity
 
 DESIGN_LABEL = {
     3: gettext_lazy("clinical trial (phase Ib/II or II)"),
@@ -45,7 +55,10 @@ def requests_visible_to(user: Any) -> QuerySet[OffLabelRequest]:
     prescribed or whose patient they treat. Nobody: another hospital's."""
     roles = roles_of(user)
     hospital_id = getattr(user, "hospital_id", None)
-    base = OffLabelRequest.objects.select_related("patient", "prescriber", "drug")
+    # A discarded draft is kept for the audit trail and shown nowhere.
+    base = OffLabelRequest.objects.select_related("patient", "prescriber", "drug").filter(
+        discarded_at__isnull=True
+    )
     if hospital_id is None or not roles:
         return base.none()
     in_hospital = base.filter(hospital_id=hospital_id)
@@ -56,6 +69,153 @@ def requests_visible_to(user: Any) -> QuerySet[OffLabelRequest]:
             Q(prescriber=user) | Q(patient__treating_physicians=user)
         ).distinct()
     return base.none()
+
+
+# --- Telling patients apart, and finding one already recorded ---------------------------------
+
+
+def national_id_key(value: str) -> str:
+    """A tax or health-card number as compared: letters and digits only, upper case
+    ("rss mra 58c54 h501-x" and "RSSMRA58C54H501X" are one number)."""
+    return "".join(ch for ch in value.upper() if ch.isalnum())
+
+
+def _national_id_key_expression() -> Func:
+    return Func(
+        Upper(F("national_id")),
+        Value("[^A-Z0-9]"),
+        Value(""),
+        Value("g"),
+        function="regexp_replace",
+    )
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    """A patient of the hospital with the same tax/health-card number, or the same name and
+    date of birth, as an identity being recorded: offered instead of a duplicate."""
+
+    patient: Patient
+    matched_on: str  # "national_id" or "name_and_birth"
+    treated_by_you: bool
+    draft: OffLabelRequest | None  # the user's own never-submitted draft for the patient
+
+    @property
+    def matched_on_label(self) -> str:
+        if self.matched_on == "national_id":
+            return gettext("the same tax / health-card number")
+        return gettext("the same name and date of birth")
+
+
+def patient_matches(
+    *, user: Any, identity: dict[str, Any], exclude_patient_id: int | None = None
+) -> list[PatientMatch]:
+    """The hospital's patients whose identity matches ``identity``: the number first (it names
+    one person), then the name and date of birth. Whatever the user's access to them: the user
+    typed the identity, and a second record of one person splits their history in two."""
+    hospital_id = getattr(user, "hospital_id", None)
+    if hospital_id is None:
+        return []
+    given = (identity.get("given_name") or "").strip()
+    family = (identity.get("family_name") or "").strip()
+    born = identity.get("date_of_birth")
+    number = national_id_key(identity.get("national_id") or "")
+    condition = Q()
+    if number:
+        condition |= Q(id_key=number)
+    if given and family and born:
+        condition |= Q(given_name__iexact=given, family_name__iexact=family, date_of_birth=born)
+    if not condition:
+        return []
+    rows = (
+        PatientIdentity.objects.filter(patient__hospital_id=hospital_id)
+        .annotate(id_key=_national_id_key_expression())
+        .filter(condition)
+        .select_related("patient")
+        .order_by("patient__created_at", "patient_id")
+    )
+    if exclude_patient_id is not None:
+        rows = rows.exclude(patient_id=exclude_patient_id)
+    rows_list = list(rows)
+    patient_ids = [row.patient_id for row in rows_list]
+    treated = set(
+        Patient.treating_physicians.through.objects.filter(
+            patient_id__in=patient_ids, user_id=user.pk
+        ).values_list("patient_id", flat=True)
+    )
+    drafts: dict[int, OffLabelRequest] = {}
+    for draft in (
+        requests_visible_to(user)
+        .filter(
+            patient_id__in=patient_ids,
+            prescriber_id=user.pk,
+            status=OffLabelRequest.Status.DRAFT,
+            submitted_at__isnull=True,
+        )
+        .order_by("-created_at")
+    ):
+        drafts.setdefault(draft.patient_id, draft)
+    return [
+        PatientMatch(
+            patient=row.patient,
+            matched_on="national_id" if number and row.id_key == number else "name_and_birth",
+            treated_by_you=row.patient_id in treated,
+            draft=drafts.get(row.patient_id),
+        )
+        for row in rows_list
+    ]
+
+
+@dataclass(frozen=True)
+class PickerRow:
+    """One patient in the "One of my patients" list: the pseudonym, and to a user who may read
+    identifying data the name, date of birth and the last characters of the card number."""
+
+    patient: Patient
+    identity: PatientIdentity | None
+
+    @property
+    def label(self) -> str:
+        if self.identity is None:
+            return self.patient.pseudonym
+        who = f"{self.identity.family_name} {self.identity.given_name}".strip()
+        born = formats.date_format(self.identity.date_of_birth, "SHORT_DATE_FORMAT")
+        parts = [who, gettext("born %(date)s") % {"date": born}]
+        number = national_id_key(self.identity.national_id)
+        if number:
+            parts.append(gettext("card …%(last)s") % {"last": number[-4:]})
+        parts.append(self.patient.pseudonym)
+        return " · ".join(parts)
+
+
+def patient_picker(user: Any) -> list[PickerRow]:
+    """The user's patients for starting a request. Identifying data only for the patients whose
+    identity the user may read (their treating physicians; pharmacists): the caller records
+    the listing in the audit trail (``patient_picker_audit``)."""
+    patients = list(patients_visible_to(user).order_by("pseudonym"))
+    roles = roles_of(user)
+    if Role.PHARMACIST in roles:
+        readable = {p.pk for p in patients}
+    elif Role.PHYSICIAN in roles:
+        readable = set(
+            Patient.treating_physicians.through.objects.filter(
+                user_id=user.pk, patient_id__in=[p.pk for p in patients]
+            ).values_list("patient_id", flat=True)
+        )
+    else:
+        readable = set()
+    identities = {i.patient_id: i for i in PatientIdentity.objects.filter(patient_id__in=readable)}
+    rows = [PickerRow(p, identities.get(p.pk)) for p in patients]
+    return sorted(
+        rows,
+        key=lambda r: (
+            r.identity is None,
+            (r.identity.family_name.casefold(), r.identity.given_name.casefold())
+            if r.identity
+            else ("", ""),
+            r.patient.pseudonym,
+        ),
+    )
 
 
 QUEUE_STATES = (

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
+from offlabel.dates import age_on
 from offlabel.parsers import LONG_TEXT_MAX, NOTE_MAX
 from offlabel.serializers import FieldsOnceMixin
 from prescriptions.models import (
@@ -16,6 +18,7 @@ from prescriptions.models import (
     PatientMutation,
     RequestTransition,
     medication_dates_error,
+    minor_age_warning,
 )
 from prescriptions.profile import PROFILE_FIELDS
 from prescriptions.services import MEDICATION_FIELD_NAMES, REQUEST_FIELDS
@@ -38,8 +41,27 @@ class MedicationSerializer(serializers.ModelSerializer[ConcomitantMedication]):
         return attrs
 
 
+class PatientIdentitySerializer(serializers.ModelSerializer[PatientIdentity]):
+    """Name, date of birth (not in the future: the model field's validator) and number."""
+
+    warnings = serializers.SerializerMethodField(
+        help_text="E.g. a patient under 18: the label is for adults (a warning, not a refusal)."
+    )
+
+    class Meta:
+        model = PatientIdentity
+        fields = ["given_name", "family_name", "date_of_birth", "national_id", "warnings"]
+
+    def get_warnings(self, obj: Any) -> list[str]:
+        born = obj.get("date_of_birth") if isinstance(obj, dict) else obj.date_of_birth
+        warning = minor_age_warning(age_on(born)) if born else None
+        return [warning] if warning else []
+
+
 class PatientSerializer(serializers.ModelSerializer[Patient]):
-    """The pseudonymised record. Identifying data are never part of it."""
+    """The pseudonymised record. Identifying data are never part of what it returns: they are
+    required when a patient is created (``identity``, write-only) and read or corrected at
+    ``/patients/{id}/identity/``."""
 
     mutations = serializers.DictField(
         child=serializers.ChoiceField(choices=PatientMutation.Status.choices),
@@ -55,6 +77,22 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
         allow_null=True,
         help_text="Body surface area (Mosteller); null until weight and height are known.",
     )
+    identity = PatientIdentitySerializer(
+        write_only=True,
+        required=False,  # required on create (validate): corrections go to /identity/
+        help_text="Required when creating a patient. A patient of the hospital with the same "
+        "number, or name and date of birth, is a 409 listing it in extra.duplicates, unless "
+        "confirm_different_person is true.",
+    )
+    confirm_different_person = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="The identity matches a recorded patient, and this is another person.",
+    )
+    warnings = serializers.SerializerMethodField(
+        help_text="E.g. a patient under 18: the label is for adults (a warning, not a refusal)."
+    )
 
     class Meta:
         model = Patient
@@ -65,20 +103,36 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
             "bsa_m2",
             "mutations",
             "medications",
+            "identity",
+            "confirm_different_person",
+            "warnings",
             "created_at",
         ]
         read_only_fields = ["id", "pseudonym", "created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None and not attrs.get("identity"):
+            raise serializers.ValidationError(
+                {"identity": [gettext("The patient's identifying data are required.")]}
+            )
+        if self.instance is not None and "identity" in attrs:
+            raise serializers.ValidationError(
+                {
+                    "identity": [
+                        gettext("Correct identifying data at /api/v1/patients/{id}/identity/.")
+                    ]
+                }
+            )
+        return attrs
+
+    def get_warnings(self, obj: Patient) -> list[str]:
+        warning = minor_age_warning(obj.age_years)
+        return [warning] if warning else []
 
     def to_representation(self, instance: Patient) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["mutations"] = {m.gene: m.status for m in instance.mutations.all()}
         return data
-
-
-class PatientIdentitySerializer(serializers.ModelSerializer[PatientIdentity]):
-    class Meta:
-        model = PatientIdentity
-        fields = ["given_name", "family_name", "date_of_birth", "national_id"]
 
 
 class RequestSerializer(FieldsOnceMixin, serializers.ModelSerializer[OffLabelRequest]):
@@ -146,6 +200,13 @@ class TransitionInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=NOTE_MAX
     )
+    version = serializers.IntegerField(
+        required=False,
+        help_text="The version you saw; a different current version is a 409 conflict.",
+    )
+
+
+class DiscardInputSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField(
         required=False,
         help_text="The version you saw; a different current version is a 409 conflict.",

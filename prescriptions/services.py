@@ -36,7 +36,12 @@ from prescriptions.models import (
     RequestTransition,
 )
 from prescriptions.profile import PROFILE_FIELDS, profile_as_data
-from prescriptions.selectors import patient_is_treated_by
+from prescriptions.selectors import (
+    PatientMatch,
+    PickerRow,
+    patient_is_treated_by,
+    patient_matches,
+)
 from prescriptions.workflow import TRANSITIONS, requirements_unmet
 
 REQUEST_FIELDS = (
@@ -177,6 +182,35 @@ def _medications_set(patient: Patient, medications: list[dict[str, Any]] | None)
         medication.save()
 
 
+class DuplicatePatient(ConflictError):
+    """The hospital already has a patient with this identity: offered instead of a second
+    record (``matches``), unless the user confirms that this is a different person."""
+
+    def __init__(self, matches: list[PatientMatch]) -> None:
+        super().__init__(
+            gettext(
+                "A patient with the same tax / health-card number, or the same name and date "
+                "of birth, is already recorded in your hospital (%(pseudonyms)s). Use that "
+                "patient, or confirm that this is a different person."
+            )
+            % {"pseudonyms": ", ".join(m.patient.pseudonym for m in matches)},
+            extra={
+                "field": "identity",
+                "duplicates": [
+                    {
+                        "patient": m.patient.pk,
+                        "pseudonym": m.patient.pseudonym,
+                        "matched_on": m.matched_on,
+                        "treated_by_you": m.treated_by_you,
+                        "draft": m.draft.pk if m.draft else None,
+                    }
+                    for m in matches
+                ],
+            },
+        )
+        self.matches = matches
+
+
 @transaction.atomic
 def patient_create(
     *,
@@ -185,9 +219,26 @@ def patient_create(
     mutations: dict[str, str] | None = None,
     medications: list[dict[str, Any]] | None = None,
     identity: dict[str, Any] | None = None,
+    check_duplicates: bool = False,
+    confirm_different_person: bool = False,
 ) -> Patient:
+    """A new patient of the actor's hospital, with the actor as treating physician.
+
+    The page and the API require the identifying data (``identity``) and ask for
+    ``check_duplicates``: a patient of the hospital with the same number, or name and date of
+    birth, then raises ``DuplicatePatient`` unless the user confirmed a different person, so
+    the browser's Back button, or a colleague who already recorded the patient, does not make a
+    second record of one person. (Loaders of invented data, the benchmarks and the tests'
+    factories create their patients directly.)"""
     _require_role(actor, Role.PHYSICIAN)
     assert actor.hospital_id is not None
+    matches: list[PatientMatch] = []
+    if identity:
+        identity = _identity_clean(identity)
+        if check_duplicates:
+            matches = patient_matches(user=actor, identity=identity)
+        if matches and not confirm_different_person:
+            raise DuplicatePatient(matches)
     patient = Patient(
         hospital_id=actor.hospital_id, created_by=actor, pseudonym=_pseudonym_new(actor.hospital_id)
     )
@@ -204,10 +255,68 @@ def patient_create(
         action="patient.created",
         target=patient,
         summary=f"Created patient {patient.pseudonym}"
-        + (" with identifying data" if identity else ""),
-        after=profile_as_data(patient),
+        + (" with identifying data" if identity else "")
+        + (
+            " (confirmed a different person from "
+            + ", ".join(m.patient.pseudonym for m in matches)
+            + ")"
+            if matches
+            else ""
+        ),
+        after={
+            **profile_as_data(patient),
+            **({"not_a_duplicate_of": [m.patient.pseudonym for m in matches]} if matches else {}),
+        },
     )
     return patient
+
+
+@transaction.atomic
+def patient_treating_physician_join(
+    *, actor: User, patient_id: int, identity: dict[str, Any]
+) -> Patient:
+    """The user chose an already recorded patient that the identity they typed matches: they
+    become one of its treating physicians (audited). Only a patient that this identity
+    matches: a patient id alone gives access to nobody's record."""
+    _require_role(actor, Role.PHYSICIAN)
+    match = next(
+        (
+            m
+            for m in patient_matches(user=actor, identity=_identity_clean(identity))
+            if m.patient.pk == patient_id
+        ),
+        None,
+    )
+    if match is None:
+        raise NotVisible(gettext("Not found."))
+    patient = match.patient
+    if not match.treated_by_you:
+        patient.treating_physicians.add(actor)
+        audit_record(
+            actor=actor,
+            action="patient.treating_physician_added",
+            target=patient,
+            summary=f"{actor.get_username()} added to the treating physicians of "
+            f"{patient.pseudonym} (identity matched on {match.matched_on.replace('_', ' ')})",
+            after={"physician": actor.get_username(), "matched_on": match.matched_on},
+        )
+    return patient
+
+
+def patient_picker_audit(*, actor: User, rows: list[PickerRow]) -> None:
+    """One audit event for a list that showed identifying data (the "One of my patients"
+    picker): which patients' identities were shown, never the values."""
+    shown = [row.patient.pseudonym for row in rows if row.identity is not None]
+    if not shown:
+        return
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="patient.identity_listed",
+            object_type=Patient._meta.label_lower,
+            summary=f"Identity of {len(shown)} patient(s) shown in the patient picker",
+            after={"patients": shown},
+        )
 
 
 def _patient_for_update(actor: User, patient_id: int) -> Patient:
@@ -264,14 +373,30 @@ def patient_update(
     return patient
 
 
+IDENTITY_FIELDS = ("given_name", "family_name", "date_of_birth", "national_id")
+
+
+def _identity_clean(identity: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: value.strip() if isinstance(value, str) else value
+        for name, value in identity.items()
+        if name in IDENTITY_FIELDS
+    }
+
+
 def _identity_save(patient: Patient, identity: dict[str, Any]) -> PatientIdentity:
     record = PatientIdentity.objects.filter(patient=patient).first() or PatientIdentity(
         patient=patient
     )
-    for name in ("given_name", "family_name", "date_of_birth", "national_id"):
-        if name in identity:
-            setattr(record, name, identity[name])
-    record.full_clean()
+    for name, value in _identity_clean(identity).items():
+        setattr(record, name, value)
+    try:
+        record.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError(
+            " ".join(exc.messages),
+            extra={"fields": exc.message_dict if hasattr(exc, "error_dict") else {}},
+        ) from exc
     record.save()
     return record
 
@@ -286,25 +411,62 @@ def identity_may_read(actor: User, patient: Patient) -> bool:
     )
 
 
+def identity_may_correct(actor: User, patient: Patient) -> bool:
+    """The patient's treating physicians (a pharmacist reads identifying data, never writes
+    it)."""
+    return identity_may_read(actor, patient) and actor.groups.filter(name=Role.PHYSICIAN).exists()
+
+
 @transaction.atomic
-def patient_identity_set(*, actor: User, patient: Patient, identity: dict[str, Any]) -> None:
-    if (
-        not identity_may_read(actor, patient)
-        or not actor.groups.filter(name=Role.PHYSICIAN).exists()
-    ):
+def patient_identity_set(*, actor: User, patient: Patient, identity: dict[str, Any]) -> list[str]:
+    """Record or correct a patient's identifying data; returns the names of the fields that
+    changed. A correction is audited with the fields' names (never their values), and the
+    consent forms that carried the old identity are superseded in the same transaction."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if not identity_may_correct(actor, patient):
         raise NotVisible(
             gettext("Only the patient's treating physicians can record identifying data.")
         )
-    _identity_save(patient, identity)
-    # The values themselves never enter the audit trail.
-    audit_record(
-        actor=actor,
-        action="patient.identity_recorded",
-        target=patient,
-        summary=f"Identifying data of {patient.pseudonym} recorded",
-    )
-    # The consent forms print the name: a changed name supersedes them in this write.
-    inputs_changed(actor=actor, requests=_open_requests_of(patient))
+    identity = _identity_clean(identity)
+    others = [
+        m
+        for m in patient_matches(user=actor, identity=identity, exclude_patient_id=patient.pk)
+        if m.matched_on == "national_id"
+    ]
+    if others:
+        raise ApplicationError(
+            gettext(
+                "Another patient of your hospital (%(pseudonyms)s) has this tax / health-card "
+                "number: check the number."
+            )
+            % {"pseudonyms": ", ".join(m.patient.pseudonym for m in others)},
+            extra={"field": "national_id"},
+        )
+    existing = PatientIdentity.objects.filter(patient=patient).first()
+    before = {name: getattr(existing, name) for name in IDENTITY_FIELDS} if existing else {}
+    record = _identity_save(patient, identity)
+    changed = [name for name in IDENTITY_FIELDS if before.get(name) != getattr(record, name)]
+    # The values themselves never enter the audit trail: the fields' names do.
+    if existing is None:
+        audit_record(
+            actor=actor,
+            action="patient.identity_recorded",
+            target=patient,
+            summary=f"Identifying data of {patient.pseudonym} recorded",
+        )
+    elif changed:
+        audit_record(
+            actor=actor,
+            action="patient.identity_corrected",
+            target=patient,
+            summary=f"Identifying data of {patient.pseudonym} corrected: "
+            + ", ".join(name.replace("_", " ") for name in changed),
+            after={"fields": changed},
+        )
+    if changed:
+        # The consent forms print the name: a changed identity supersedes them in this write.
+        inputs_changed(actor=actor, requests=_open_requests_of(patient))
+    return changed
 
 
 @dataclass(frozen=True)
@@ -411,6 +573,8 @@ def _request_for_change(
         OffLabelRequest.objects.select_for_update().select_related("patient").get(pk=request_id)
     )
     _require_same_hospital(actor, request.hospital_id)
+    if request.discarded_at is not None:
+        raise NotVisible(gettext("Not found."))
     if expected_version is not None and request.version != expected_version:
         raise ConflictError(
             gettext(
@@ -553,6 +717,44 @@ def request_transition(
         summary=f"{request.reference}: {english(spec.label)}" + (f" — {reason}" if reason else ""),
         before={"status": before},
         after={"status": spec.target, "reason": reason},
+    )
+    return request
+
+
+@transaction.atomic
+def request_discard(
+    *, actor: User, request: OffLabelRequest, expected_version: int | None = None
+) -> OffLabelRequest:
+    """The prescriber throws away a draft that was never submitted: it is kept, with an audit
+    event, and shown nowhere. A submitted request is withdrawn with a reason instead."""
+    request = _request_for_change(actor, request.pk, expected_version)
+    if request.prescriber_id != actor.pk:
+        raise ApplicationError(gettext("Only the prescriber can discard this draft."))
+    if not request.is_discardable():
+        raise ApplicationError(
+            gettext(
+                "%(reference)s has been submitted: it cannot be discarded, only withdrawn with "
+                "a reason."
+            )
+            % {"reference": request.reference}
+        )
+    now = timezone.now()
+    claimed = OffLabelRequest.objects.filter(
+        pk=request.pk,
+        status=OffLabelRequest.Status.DRAFT,
+        submitted_at__isnull=True,
+        discarded_at__isnull=True,
+    ).update(discarded_at=now, discarded_by=actor, version=request.version + 1, updated_at=now)
+    if claimed != 1:
+        raise ConflictError(gettext("This draft has already been discarded."))
+    request.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="request.discarded",
+        target=request,
+        summary=f"{request.reference}: draft for {request.patient.pseudonym} discarded",
+        before={"status": request.status},
+        after={"discarded": True},
     )
     return request
 

@@ -19,5 +19,11 @@ urlpatterns = [
     ),
     path("<int:pk>/review/", views.step_review_view, name="step-review"),
     path("<int:pk>/transition/", views.request_transition_view, name="transition"),
+    path("<int:pk>/discard/", views.request_discard_view, name="discard"),
     path("patients/<int:pk>/identity/", views.patient_identity_view, name="patient-identity"),
+    path(
+        "patients/<int:pk>/identity/correct/",
+        views.patient_identity_correct_view,
+        name="patient-identity-correct",
+    ),
 ]

@@ -15,29 +15,35 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from accounts.home import changes_requested_last
 from accounts.roles import Role
 from accounts.scoping import acting_user
 from evidence.models import Study
 from offlabel.api_errors import page_not_found
-from offlabel.exceptions import ApplicationError, ConflictError
+from offlabel.dates import age_on
+from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from pharmacy.views import pharmacy_panel
 from prescriptions.apis import RequestFilter
 from prescriptions.forms import (
     AttachForm,
+    DuplicateChoiceForm,
     IdentityForm,
     PatientProfileForm,
     RegimenForm,
     known_interactions,
+    profile_age_check,
 )
-from prescriptions.models import OffLabelRequest
+from prescriptions.models import OffLabelRequest, minor_age_warning
 from prescriptions.profile import profile_missing
 from prescriptions.selectors import (
     WAITING_FOR_PHYSICIAN,
+    PatientMatch,
     dashboard_counts,
     evidence_summary,
     list_rows,
+    patient_picker,
     patients_visible_to,
     pharmacy_queue,
     request_list,
@@ -46,12 +52,18 @@ from prescriptions.selectors import (
     requests_visible_to,
 )
 from prescriptions.services import (
+    DuplicatePatient,
     evidence_attach,
     evidence_detach,
+    identity_may_correct,
     patient_create,
     patient_identity_read,
+    patient_identity_set,
+    patient_picker_audit,
+    patient_treating_physician_join,
     patient_update,
     request_create,
+    request_discard,
     request_transition,
     request_update,
 )
@@ -88,7 +100,13 @@ def _own_editable(request: HttpRequest, pk: int) -> OffLabelRequest:
 
 
 def _step_context(offlabel: OffLabelRequest | None, current: str) -> dict[str, Any]:
-    return {"steps": STEPS, "current_step": current, "offlabel": offlabel}
+    return {
+        "steps": STEPS,
+        "current_step": current,
+        "offlabel": offlabel,
+        # What the pharmacy asked to change, above every step while the physician edits.
+        "changes_requested": changes_requested_last(offlabel) if offlabel else None,
+    }
 
 
 @login_required
@@ -139,49 +157,123 @@ def request_list_view(request: HttpRequest, queue: bool = False) -> HttpResponse
     return render(request, "prescriptions/request_list.html", context)
 
 
+def _draft_started(request: HttpRequest, offlabel: OffLabelRequest) -> HttpResponse:
+    messages.success(
+        request,
+        _("Draft %(reference)s started for %(pseudonym)s.")
+        % {"reference": offlabel.reference, "pseudonym": offlabel.patient.pseudonym},
+    )
+    return redirect("requests:step-patient", pk=offlabel.pk)
+
+
+def _age_warning(request: HttpRequest, age_years: int | None) -> None:
+    if warning := minor_age_warning(age_years):
+        messages.warning(request, warning)
+
+
+def _new_patient_save(
+    request: HttpRequest,
+    form: PatientProfileForm,
+    identity_form: IdentityForm,
+    choice: DuplicateChoiceForm,
+) -> HttpResponse | list[PatientMatch]:
+    """Save step 1's new patient and draft, or use the already recorded patient the user chose;
+    the patients to offer when the identity matches one already recorded."""
+    user = acting_user(request)
+    identity = identity_form.cleaned_data
+    try:
+        with transaction.atomic():
+            if use := choice.cleaned_data.get("use_patient"):
+                patient = patient_treating_physician_join(
+                    actor=user, patient_id=use, identity=identity
+                )
+                offlabel = request_create(actor=user, patient=patient)
+                messages.info(
+                    request,
+                    _(
+                        "%(pseudonym)s was already recorded: its profile is kept as it was. "
+                        "Check it on this step."
+                    )
+                    % {"pseudonym": patient.pseudonym},
+                )
+                return _draft_started(request, offlabel)
+            patient = patient_create(
+                actor=user,
+                profile=form.profile(),
+                mutations=form.mutations(),
+                medications=form.medications(),
+                identity=identity,
+                check_duplicates=True,
+                confirm_different_person=bool(choice.cleaned_data.get("confirm_new")),
+            )
+            offlabel = request_create(actor=user, patient=patient)
+    except DuplicatePatient as exc:
+        return exc.matches
+    except NotVisible:
+        form.add_error(None, _("That patient does not match the identity entered."))
+        return []
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return []
+    messages.success(
+        request,
+        _("Patient %(pseudonym)s and draft %(reference)s saved.")
+        % {"pseudonym": patient.pseudonym, "reference": offlabel.reference},
+    )
+    _age_warning(request, patient.age_years)
+    return redirect("requests:step-regimen", pk=offlabel.pk)
+
+
 @login_required
 @permission_required("prescriptions.add_offlabelrequest", raise_exception=True)
 def request_new_view(request: HttpRequest) -> HttpResponse:
-    """Step 1: choose one of my patients, or describe a new one (with identifying data)."""
+    """Step 1: choose one of my patients, or describe a new one with identifying data.
+
+    A patient of the hospital with the same number, or name and date of birth, is offered
+    instead of a second record (the browser's Back button resubmits the same person); the user
+    uses that patient or confirms a different person. Picking a patient who already has the
+    user's unsent draft offers that draft before starting another."""
     user = acting_user(request)
-    my_patients = patients_visible_to(user).order_by("pseudonym")
-    form = PatientProfileForm(request.POST or None)
-    identity_form = IdentityForm(request.POST or None, prefix="identity")
+    picker = patient_picker(user)
+    existing = request.POST.get("existing_patient") if request.method == "POST" else None
+    # The new-patient form is bound only when it was the one sent (not the picker's).
+    new_patient = request.POST if request.method == "POST" and not existing else None
+    form = PatientProfileForm(new_patient)
+    identity_form = IdentityForm(new_patient, prefix="identity")
+    choice = DuplicateChoiceForm(new_patient)
+    matches: list[PatientMatch] = []
+    open_draft: OffLabelRequest | None = None
     if request.method == "POST":
-        if existing := request.POST.get("existing_patient"):
-            patient = get_object_or_404(my_patients, pk=existing)
-            offlabel = request_create(actor=user, patient=patient)
-            messages.success(
-                request,
-                _("Draft %(reference)s started for %(pseudonym)s.")
-                % {"reference": offlabel.reference, "pseudonym": patient.pseudonym},
+        if existing:
+            if not (existing.isascii() and existing.isdigit()):
+                raise Http404
+            patient = get_object_or_404(patients_visible_to(user), pk=int(existing))
+            open_draft = (
+                requests_visible_to(user)
+                .filter(patient=patient, prescriber=user, status=OffLabelRequest.Status.DRAFT)
+                .order_by("-created_at")
+                .first()
             )
-            return redirect("requests:step-patient", pk=offlabel.pk)
-        identity_given = any(request.POST.get(f"identity-{f}") for f in IdentityForm.Meta.fields)
-        if form.is_valid() and (not identity_given or identity_form.is_valid()):
-            try:
-                with transaction.atomic():
-                    patient = patient_create(
-                        actor=user,
-                        profile=form.profile(),
-                        mutations=form.mutations(),
-                        medications=form.medications(),
-                        identity=identity_form.cleaned_data if identity_given else None,
-                    )
-                    offlabel = request_create(actor=user, patient=patient)
-                messages.success(
-                    request,
-                    _("Patient %(pseudonym)s and draft %(reference)s saved.")
-                    % {"pseudonym": patient.pseudonym, "reference": offlabel.reference},
-                )
-                return redirect("requests:step-regimen", pk=offlabel.pk)
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
+            if open_draft is None or request.POST.get("confirm_another"):
+                return _draft_started(request, request_create(actor=user, patient=patient))
+        elif form.is_valid() and identity_form.is_valid() and choice.is_valid():
+            age_mismatch = profile_age_check(form, identity_form)
+            outcome = _new_patient_save(request, form, identity_form, choice)
+            if isinstance(outcome, HttpResponse):
+                if age_mismatch:
+                    messages.warning(request, age_mismatch)
+                return outcome
+            matches = outcome
+    patient_picker_audit(actor=user, rows=picker)
+    age = form.cleaned_data.get("age_years") if form.is_bound and form.is_valid() else None
     context = {
         **_step_context(None, "patient"),
         "form": form,
         "identity_form": identity_form,
-        "my_patients": my_patients,
+        "picker": picker,
+        "matches": matches,
+        "open_draft": open_draft,
+        "age_warning": minor_age_warning(age),
         "known_drugs": list(known_interactions()),
     }
     return render(request, "prescriptions/step_patient.html", context)
@@ -202,6 +294,7 @@ def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
                 medications=form.medications(),
             )
             messages.success(request, _("Patient profile saved."))
+            _age_warning(request, form.cleaned_data.get("age_years"))
             return redirect("requests:step-regimen", pk=pk)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -210,6 +303,8 @@ def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "known_drugs": list(known_interactions()),
         "missing": profile_missing(offlabel.patient),
+        "age_warning": minor_age_warning(offlabel.patient.age_years),
+        "may_correct_identity": identity_may_correct(acting_user(request), offlabel.patient),
     }
     return render(request, "prescriptions/step_patient.html", context)
 
@@ -339,8 +434,10 @@ def request_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "summary": evidence_summary(offlabel),
         "timeline": request_timeline(offlabel).select_related("actor"),
         "actions": transitions_available(offlabel, user),
+        "changes_requested": changes_requested_last(offlabel),
         "can_read_identity": user.has_role(Role.PHARMACIST)
         or offlabel.patient.treating_physicians.filter(pk=user.pk).exists(),
+        "may_correct_identity": identity_may_correct(user, offlabel.patient),
         **regulatory_panels(offlabel),
         **consent_panel(offlabel),
         **pharmacy_panel(offlabel),
@@ -376,6 +473,8 @@ def request_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         if offlabel.is_editable() and offlabel.prescriber_id == request.user.pk:
             return redirect("requests:step-review", pk=pk)
+    if request.POST.get("back") == "pharmacy":  # taken on the pharmacy page, beside the findings
+        return redirect("pharmacy:request", pk=pk)
     return redirect("requests:detail", pk=pk)
 
 
@@ -384,14 +483,118 @@ def patient_identity_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Every role reaches the service, which records each read and each refusal; a refusal
     is answered (404, as for a patient that does not exist), not raised, so that its audit
     event is committed with the request."""
-    read = patient_identity_read(actor=acting_user(request), patient_id=pk, purpose="page")
-    if not read.allowed:
+    user = acting_user(request)
+    read = patient_identity_read(actor=user, patient_id=pk, purpose="page")
+    if not read.allowed or read.patient is None:
         return page_not_found(request, Http404())
     return render(
         request,
         "prescriptions/patient_identity.html",
-        {"patient": read.patient, "identity": read.identity, "back": _back_url(request)},
+        {
+            "patient": read.patient,
+            "identity": read.identity,
+            "back": _back_url(request),
+            "may_correct": identity_may_correct(user, read.patient),
+            "age": age_on(read.identity.date_of_birth) if read.identity else None,
+            "age_warning": minor_age_warning(age_on(read.identity.date_of_birth))
+            if read.identity
+            else None,
+        },
     )
+
+
+@login_required
+def patient_identity_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A treating physician records or corrects the identifying data on a page (audited by
+    field name); the consent forms that carried the old identity are superseded. Anyone else
+    gets the same 404 as for a patient that does not exist, and the attempt is audited."""
+    user = acting_user(request)
+    read = patient_identity_read(actor=user, patient_id=pk, purpose="correction")
+    if not read.allowed or read.patient is None or not identity_may_correct(user, read.patient):
+        return page_not_found(request, Http404())
+    patient = read.patient
+    form = IdentityForm(request.POST or None, instance=read.identity)
+    if request.method == "POST" and form.is_valid():
+        from consent.models import ConsentDocument
+
+        started = timezone.now()
+        try:
+            changed = patient_identity_set(actor=user, patient=patient, identity=form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.extra.get("field") or None, exc.message)
+        else:
+            if not changed:
+                messages.info(request, _("Nothing changed."))
+            else:
+                messages.success(
+                    request, _("Identifying data saved (recorded in the audit trail).")
+                )
+                superseded = ConsentDocument.objects.filter(
+                    request__patient=patient,
+                    status=ConsentDocument.Status.SUPERSEDED,
+                    superseded_at__gte=started,
+                ).count()
+                if superseded:
+                    messages.warning(
+                        request,
+                        ngettext(
+                            "%(n)s consent form carried the old identity: it is superseded. "
+                            "Prepare the form again and have it signed.",
+                            "%(n)s consent forms carried the old identity: they are superseded. "
+                            "Prepare the form again and have it signed.",
+                            superseded,
+                        )
+                        % {"n": superseded},
+                    )
+            _age_warning(request, age_on(form.cleaned_data["date_of_birth"]))
+            return redirect(_back_url(request))
+    return render(
+        request,
+        "prescriptions/patient_identity_correct.html",
+        {
+            "patient": patient,
+            "identity": read.identity,
+            "form": form,
+            "back": _back_url(request),
+            "open_consents": _open_consent_count(patient),
+        },
+    )
+
+
+def _open_consent_count(patient: Any) -> int:
+    from consent.models import ConsentDocument
+
+    return (
+        ConsentDocument.objects.filter(request__patient=patient)
+        .exclude(status=ConsentDocument.Status.SUPERSEDED)
+        .count()
+    )
+
+
+@login_required
+@permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
+def request_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The prescriber discards a never-submitted draft (kept and audited, shown nowhere)."""
+    offlabel = _own_editable(request, pk)
+    if request.method != "POST":
+        return redirect("requests:detail", pk=pk)
+    version = request.POST.get("version", "")
+    try:
+        request_discard(
+            actor=acting_user(request),
+            request=offlabel,
+            expected_version=int(version) if version.isascii() and version.isdigit() else None,
+        )
+    except ConflictError as exc:
+        messages.warning(request, exc.message)
+        return redirect("requests:detail", pk=pk)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("requests:detail", pk=pk)
+    messages.success(
+        request, _("Draft %(reference)s discarded.") % {"reference": offlabel.reference}
+    )
+    return redirect("requests:dashboard")
 
 
 def _back_url(request: HttpRequest) -> str:

@@ -93,13 +93,14 @@ TRANSITIONS: dict[str, Transition] = {
             S.AWAITING_AUTHORISATION,
             [Role.PHARMACIST],
         ),
+        # No reason asked (issue 15): the approval's grounds are its requirements (checklist,
+        # consent, safety findings, authorisation), each checked and recorded on its own.
         _t(
             "approve",
             _("Approve"),
             [S.IN_REVIEW, S.AWAITING_AUTHORISATION],
             S.APPROVED,
             [Role.PHARMACIST],
-            reason_required=True,
         ),
         _t(
             "reject",

@@ -11,7 +11,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -186,7 +186,8 @@ class ApplicationListApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         if not request.user.has_perm("regulatory.add_application"):
-            return Response({"detail": "You cannot record applications."}, status=403)
+            # Raised, not returned: another hospital's request is refused with a 404 (issue 15).
+            raise PermissionDenied("You cannot record applications.")
         payload = ApplicationSerializer(data={**dict(request.data), "request": pk})
         payload.is_valid(raise_exception=True)
         data = payload.validated_data

@@ -1,10 +1,18 @@
-"""The submission dossier PDF, rendered by a Celery worker with WeasyPrint."""
+"""The submission dossier PDF, rendered by a Celery worker with WeasyPrint.
+
+A dossier goes to an outside body, so it is written in that body's language: Italian for an
+Italian pathway (AIFA, an ethics committee, a hospital drug committee). The interface has
+catalogues for English and Italian only (French exists for the consent form's wording alone),
+so a French, German or Spanish body gets the dossier in English, and the dossier says so.
+Codes are shown by their labels; the law's and the label's own words are quoted as written.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import User
@@ -17,8 +25,8 @@ from pharmacy.safety import steps_text_plain
 from pharmacy.selectors import plan_cost, plan_of, plan_version_latest
 from prescriptions.models import OffLabelRequest
 from prescriptions.profile import profile_as_data
-from prescriptions.selectors import evidence_summary
-from regulatory.models import Body, Dossier
+from prescriptions.selectors import decimal_plain, evidence_summary
+from regulatory.models import Body, Dossier, PathwayVersion
 from regulatory.services import checklist_state
 
 
@@ -49,10 +57,30 @@ def dossier_request(*, actor: User, request: OffLabelRequest) -> Dossier:
     return dossier
 
 
+# The language of each country's bodies; used only when the interface has that language.
+COUNTRY_LANGUAGES = {"IT": "it", "FR": "fr", "DE": "de", "ES": "es", "GB": "en", "US": "en"}
+
+
+def dossier_language(version: PathwayVersion) -> tuple[str, str]:
+    """(language the dossier is written in, the body's own language): the body's language
+    when the interface has it, else English."""
+    wanted = COUNTRY_LANGUAGES.get(version.pathway.jurisdiction.code, "en")
+    available = {code for code, _name in settings.LANGUAGES}
+    return (wanted if wanted in available else "en"), wanted
+
+
 def dossier_html(dossier: Dossier) -> str:
+    version = dossier.pathway_version
+    language, wanted = dossier_language(version)
+    with translation.override(language):
+        return _dossier_html(dossier, language=language, wanted=wanted)
+
+
+def _dossier_html(dossier: Dossier, *, language: str, wanted: str) -> str:
     request = dossier.request
     version = dossier.pathway_version
     plan = plan_of(request)  # the one computation of the dose, as every surface reads it
+    cost = plan_cost(request, plan) if plan else None
     context = {
         "dossier": dossier,
         "request": request,
@@ -63,11 +91,27 @@ def dossier_html(dossier: Dossier) -> str:
         "attachments": request.attachments.all(),
         "summary": evidence_summary(request),
         "plan": plan,
-        "plan_cost": plan_cost(request, plan) if plan else None,
+        "plan_steps": "/".join(
+            formats.number_format(decimal_plain(s)) for s in (plan.schedule_mg if plan else [])
+        ),
+        "plan_cost": cost,
+        "missing_strengths": ", ".join(
+            f"{formats.number_format(decimal_plain(s))} mg"
+            for s in (cost.missing_prices if cost else [])
+        ),
         "plan_version": plan_version_latest(request),
         "plan_cycles": [(c, steps_text_plain(c.doses)) for c in plan.cycles] if plan else [],
         "checklist": checklist_state(request),
         "generated_at": timezone.now(),
+        "language_note": (
+            gettext(
+                "This dossier is written in English: the application has no translation into "
+                "the authority's language (%(language)s) yet."
+            )
+            % {"language": wanted}
+            if language != wanted
+            else ""
+        ),
     }
     return render_to_string("regulatory/dossier.html", context)
 

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from offlabel.i18n import localized
 from offlabel.rendering import RenderedDocument
 from regulatory.rules import checklist_validate, criteria_validate
 
@@ -32,6 +33,7 @@ class Body(models.TextChoices):
 class Jurisdiction(models.Model):
     code = models.CharField(max_length=2, unique=True)
     name = models.CharField(max_length=80)
+    translations = models.JSONField(default=dict, blank=True)  # {"it": {"name": "Italia"}}
 
     class Meta:
         ordering = ["code"]
@@ -98,6 +100,10 @@ class PathwayVersion(models.Model):
         help_text=_("List of checklist item templates."),
         validators=[checklist_validate],
     )
+    # The version's own texts in other languages, from the data file ({"it": {"name": …,
+    # "summary": …}}); criteria and checklist items carry theirs inside ("i18n"). Shown by
+    # ``offlabel.i18n.localized``; a field whose English a steward edits loses its translation.
+    translations = models.JSONField(default=dict, blank=True)
     change_note = models.TextField(blank=True)
     data_hash = models.CharField(
         max_length=64,
@@ -120,7 +126,12 @@ class PathwayVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} (v{self.version})"
+        return f"{self.name} (v{self.version})"  # the English record (audit summaries)
+
+    @property
+    def label(self) -> str:
+        """Name and version in the reader's language, for pages."""
+        return f"{localized(self, 'name')} (v{self.version})"
 
 
 class DeadlineRule(models.Model):
@@ -151,6 +162,7 @@ class DeadlineRule(models.Model):
     source = models.CharField(max_length=300, blank=True)
     confirmed = models.BooleanField(default=False)
     dataset_version = models.PositiveIntegerField(default=1)
+    translations = models.JSONField(default=dict, blank=True)  # {"it": {"text": …, "source": …}}
 
     class Meta:
         ordering = ["body", "code"]
@@ -183,6 +195,9 @@ class PathwayChoice(models.Model):
         blank=True, help_text=_("Why another pathway than the recommended one.")
     )
     routing_snapshot = models.JSONField(default=dict)
+    # Re-evaluated whenever the request's inputs change (regulatory.attestations): False while
+    # the chosen pathway cannot apply to the request as it is now.
+    applies_now = models.BooleanField(default=True, editable=False)
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -219,6 +234,8 @@ class ChecklistItem(models.Model):
     attesters = models.JSONField(default=list, blank=True)
     document_type = models.CharField(max_length=40, blank=True)
     source = models.CharField(max_length=300, blank=True)
+    # The item's text and source in other languages, copied with them from the version.
+    translations = models.JSONField(default=dict, blank=True)
     # Set when the item is the hospital's own addition, not the national rules' (issue 14).
     local_item = models.ForeignKey(
         "LocalChecklistItem", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -231,6 +248,12 @@ class ChecklistItem(models.Model):
     attested_plan_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The treatment plan version the attestation was made on."
     )
+    # What the attestation attested (issue 15): the request's inputs when it was made, and their
+    # hash (regulatory.attestations). A change to them withdraws it before approval.
+    attested_inputs = models.JSONField(null=True, blank=True, editable=False)
+    attested_inputs_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    withdrawn_changes = models.JSONField(default=list, blank=True, editable=False)
     note = models.TextField(blank=True)
     # Document
     document = models.FileField(upload_to="checklist/%Y/%m/", blank=True)

@@ -7,7 +7,9 @@ Idempotent: a reminder is unique per application, rule and due date, and is clai
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -19,6 +21,9 @@ from django.utils.translation import gettext
 from accounts.models import User
 from accounts.roles import Role
 from audit.services import audit_record
+from followup.selectors import pv_reminders_open
+from offlabel.i18n import localized
+from prescriptions.selectors import requests_visible_to
 from regulatory.models import Application, DeadlineRule, Reminder
 
 OPEN = ("preparing", "submitted", "acknowledged", "information_requested", "answered")
@@ -150,3 +155,90 @@ def reminders_raise(*, today: date | None = None) -> list[Reminder]:
             continue  # another run claimed it first
         raised.append(reminder)
     return raised
+
+
+# --- Every open reminder, of either kind ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenReminder:
+    """One open reminder as a list shows it, whichever table it lives in: an outside
+    application's deadline (``Reminder``) or a pharmacovigilance report due
+    (``followup.PharmacovigilanceReminder``)."""
+
+    APPLICATION = "application"
+    PHARMACOVIGILANCE = "pharmacovigilance"
+
+    kind: str
+    pk: int
+    # The day it is due in the hospital's time; None: no deadline is stored (as soon as possible).
+    due_on: date | None
+    due_at: datetime | None  # the hour too, where the deadline has one (pharmacovigilance)
+    overdue: bool
+    request_id: int
+    reference: str
+    pseudonym: str
+    what: str  # in the reader's language
+    about: str  # the application, or the source of the reporting deadline
+    confirmed: bool
+    rule_kind: str = ""  # DeadlineRule.Kind of an application reminder
+    emailed_to: list[str] = field(default_factory=list)
+
+    @property
+    def is_pharmacovigilance(self) -> bool:
+        return self.kind == self.PHARMACOVIGILANCE
+
+
+def reminders_open(user: Any, *, now: datetime | None = None) -> list[OpenReminder]:
+    """Every open reminder on the requests the user may see, soonest first (those without a
+    deadline first of all: they are due as soon as possible). Two queries, whatever the number
+    of reminders: one per table."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    visible = requests_visible_to(user).values("pk")
+    rows: list[OpenReminder] = []
+    for reminder in (
+        Reminder.objects.filter(application__request__in=visible, resolved_at=None)
+        .select_related("application__request__patient", "rule")
+        .order_by("due_on", "pk")
+    ):
+        request = reminder.application.request
+        rows.append(
+            OpenReminder(
+                kind=OpenReminder.APPLICATION,
+                pk=reminder.pk,
+                due_on=reminder.due_on,
+                due_at=None,
+                overdue=reminder.due_on < today,
+                request_id=request.pk,
+                reference=request.reference,
+                pseudonym=request.patient.pseudonym,
+                what=localized(reminder.rule, "text"),
+                about=str(reminder.application),
+                confirmed=reminder.rule.confirmed,
+                rule_kind=reminder.rule.kind,
+                emailed_to=list(reminder.emailed_to or []),
+            )
+        )
+    for pv in pv_reminders_open(requests_visible_to(user)):
+        request = pv.adverse_event.request
+        rows.append(
+            OpenReminder(
+                kind=OpenReminder.PHARMACOVIGILANCE,
+                pk=pv.pk,
+                due_on=timezone.localdate(pv.due_at) if pv.due_at else None,
+                due_at=pv.due_at,
+                overdue=pv.due_at is not None and pv.due_at < now,
+                request_id=request.pk,
+                reference=request.reference,
+                pseudonym=request.patient.pseudonym,
+                what=pv.display_message,
+                about=pv.display_source,
+                confirmed=pv.deadline_confirmed,
+                emailed_to=list(pv.emailed_to or []),
+            )
+        )
+    rows.sort(
+        key=lambda r: (r.due_on or date.min, r.due_at.timestamp() if r.due_at else 0, r.kind, r.pk)
+    )
+    return rows

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
+from offlabel.i18n import localized
 from prescriptions.models import OffLabelRequest
 from regulatory.models import PathwayVersion
 from regulatory.rules import MET, NOT_MET, UNKNOWN, evaluate, facts_for
@@ -91,13 +92,13 @@ def assess(version: PathwayVersion, facts: dict[str, Any]) -> Assessment:
         results.append(
             CriterionResult(
                 code=criterion["code"],
-                text=criterion["text"],
+                text=localized(criterion, "text"),
                 result=outcome.result,
                 because=outcome.because,
                 confirmed=bool(criterion.get("confirmed", version.confirmed)),
-                source=criterion.get("source", ""),
-                wording=criterion.get("wording", ""),
-                note=criterion.get("note", ""),
+                source=localized(criterion, "source"),
+                wording=criterion.get("wording", ""),  # a verbatim quote: never translated
+                note=localized(criterion, "note"),
                 verify=outcome.verify,
             )
         )
@@ -116,19 +117,26 @@ def assess(version: PathwayVersion, facts: dict[str, Any]) -> Assessment:
         pathway_code=version.pathway.code,
         version_id=version.pk,
         version=version.version,
-        name=version.name,
+        name=localized(version, "name"),
         status=status,
         criteria=results,
         confirmed=version.confirmed,
-        unconfirmed_note=version.unconfirmed_note,
+        unconfirmed_note=localized(version, "unconfirmed_note"),
     )
 
 
-def route(request: OffLabelRequest) -> Routing:
-    facts = facts_for(request)
-    routing = Routing(
-        request.jurisdiction, [assess(v, facts) for v in current_versions(request.jurisdiction)]
-    )
+def route(
+    request: OffLabelRequest,
+    *,
+    versions: list[PathwayVersion] | None = None,
+    facts: dict[str, Any] | None = None,
+) -> Routing:
+    """``versions`` (the jurisdiction's, in legal order) lets the rules editor route a request
+    on a proposed, unsaved version without writing it; by default the current versions."""
+    facts = facts_for(request) if facts is None else facts
+    if versions is None:
+        versions = current_versions(request.jurisdiction)
+    routing = Routing(request.jurisdiction, [assess(v, facts) for v in versions])
     chosen = next((a for a in routing.assessments if a.status in (APPLIES, VERIFY)), None) or next(
         (a for a in routing.assessments if a.status == POSSIBLE), None
     )

@@ -12,39 +12,166 @@ This module knows how to read a request; which facts matter and the thresholds a
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from evidence.models import TRIAL_DESIGNS
+from offlabel.i18n import localized
 from prescriptions.models import OffLabelRequest, Patient
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 
-FACT_LABELS = {
-    "regimen": _("partner regimen"),
-    "age_years": _("age"),
-    "prior_lines": _("number of prior lines"),
-    "ecog": _("ECOG"),
-    "disease_status": _("disease status"),
-    "prior_hma": _("prior azacitidine or decitabine"),
-    "prior_venetoclax": _("prior venetoclax"),
-    "prior_hma_with_venetoclax": _(
-        "prior azacitidine or decitabine given together with venetoclax"
-    ),
-    "fit_for_intensive_chemo": _("fitness for intensive chemotherapy"),
-    "transplant_eligible": _("transplant eligibility"),
-    "drug_has_marketing_authorisation": _("drug has a marketing authorisation"),
-    "indication_authorised": _("indication authorised"),
-    "life_threatening_condition": _("life-threatening condition"),
-    "rationale_documented": _("rationale documented"),
-    "studies_attached": _("studies attached"),
-    "phase2_trials_attached": _("phase II trials attached"),
-    "consent_signed": _("consent signed"),
-    "single_named_patient": _("single named patient"),
+NUMBER, BOOLEAN, CHOICE = "number", "boolean", "choice"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact a rule can test: its type decides the operators and the value a rule may use."""
+
+    name: str
+    label: Any  # lazy translation
+    kind: str  # NUMBER, BOOLEAN or CHOICE
+    description: Any  # how the fact is read from a request, for the rules editor's help text
+    choices: tuple[tuple[str, Any], ...] = ()  # CHOICE: the codes a value may name
+
+    def choice_codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _label in self.choices)
+
+
+# The facts registry: what ``facts_for`` reads from a request, one entry per fact.
+FACTS: dict[str, Fact] = {
+    fact.name: fact
+    for fact in (
+        Fact(
+            "regimen",
+            _("partner regimen"),
+            CHOICE,
+            _("The partner regimen chosen on the request."),
+            tuple(OffLabelRequest.Regimen.choices),
+        ),
+        Fact("age_years", _("age"), NUMBER, _("The patient's age in years.")),
+        Fact(
+            "prior_lines",
+            _("number of prior lines"),
+            NUMBER,
+            _("The number of prior lines of therapy in the clinical profile."),
+        ),
+        Fact("ecog", _("ECOG"), NUMBER, _("The ECOG performance status, 0 to 4.")),
+        Fact(
+            "disease_status",
+            _("disease status"),
+            CHOICE,
+            _("The disease status in the clinical profile."),
+            tuple(Patient.DiseaseStatus.choices),
+        ),
+        Fact(
+            "prior_hma",
+            _("prior azacitidine or decitabine"),
+            BOOLEAN,
+            _("Yes when the patient received azacitidine or decitabine before."),
+        ),
+        Fact(
+            "prior_venetoclax",
+            _("prior venetoclax"),
+            BOOLEAN,
+            _("Yes when the patient received venetoclax before."),
+        ),
+        Fact(
+            "prior_hma_with_venetoclax",
+            _("prior azacitidine or decitabine given together with venetoclax"),
+            BOOLEAN,
+            _(
+                "Yes when a prior azacitidine or decitabine was given together with "
+                "venetoclax; no when either was never given."
+            ),
+        ),
+        Fact(
+            "fit_for_intensive_chemo",
+            _("fitness for intensive chemotherapy"),
+            BOOLEAN,
+            _("Yes when the patient is judged fit for intensive chemotherapy."),
+        ),
+        Fact(
+            "transplant_eligible",
+            _("transplant eligibility"),
+            BOOLEAN,
+            _("Yes when the patient is eligible for a transplant."),
+        ),
+        Fact(
+            "drug_has_marketing_authorisation",
+            _("drug has a marketing authorisation"),
+            BOOLEAN,
+            _("Yes when the requested drug has a marketing authorisation."),
+        ),
+        Fact(
+            "indication_authorised",
+            _("indication authorised"),
+            BOOLEAN,
+            _("Always no: every request here is for an indication outside the label."),
+        ),
+        Fact(
+            "life_threatening_condition",
+            _("life-threatening condition"),
+            BOOLEAN,
+            _("Always yes: AML, the indication this product serves, is life-threatening."),
+        ),
+        Fact(
+            "rationale_documented",
+            _("rationale documented"),
+            BOOLEAN,
+            _("Yes when the request's clinical rationale has at least 20 characters."),
+        ),
+        Fact(
+            "studies_attached",
+            _("studies attached"),
+            NUMBER,
+            _("The number of studies attached to the request."),
+        ),
+        Fact(
+            "phase2_trials_attached",
+            _("phase II trials attached"),
+            NUMBER,
+            _("The number of attached studies that are phase II or phase Ib/II trials."),
+        ),
+        Fact(
+            "consent_signed",
+            _("consent signed"),
+            BOOLEAN,
+            _("Yes when a signed, not withdrawn consent on the current form is recorded."),
+        ),
+        Fact(
+            "single_named_patient",
+            _("single named patient"),
+            BOOLEAN,
+            _("Always yes: each request is for one named patient."),
+        ),
+    )
+}
+FACT_LABELS = {name: fact.label for name, fact in FACTS.items()}
+# Which operators apply to a fact of each type (the editor offers only these; a rule that
+# uses another is refused when it is saved or loaded).
+OPS_BY_KIND: dict[str, tuple[str, ...]] = {
+    NUMBER: ("eq", "ne", "lt", "lte", "gt", "gte"),
+    BOOLEAN: ("is_true", "is_false"),
+    CHOICE: ("in", "not_in", "eq", "ne"),
+}
+OP_LABELS = {
+    "eq": _("equals"),
+    "ne": _("does not equal"),
+    "lt": _("is less than"),
+    "lte": _("is at most"),
+    "gt": _("is more than"),
+    "gte": _("is at least"),
+    "in": _("is one of"),
+    "not_in": _("is none of"),
+    "is_true": _("is yes"),
+    "is_false": _("is no"),
 }
 _OPS = {
     "eq": ("=", lambda a, b: a == b),
@@ -115,19 +242,22 @@ class Outcome:
     verify: bool = False
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, fact: Fact | None = None) -> str:
+    """A fact's value as a reader reads it: yes/no, a choice's label (never its code)."""
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
     if isinstance(value, list | tuple):
-        return ", ".join(_show(v) for v in value)
+        return ", ".join(_show(v, fact) for v in value)
+    if fact is not None and fact.choices:
+        return str(dict(fact.choices).get(value, value))
     return str(value)
 
 
 def evaluate(expr: dict[str, Any], facts: dict[str, Any]) -> Outcome:
     if "const" in expr:
-        return Outcome(MET if expr["const"] else NOT_MET, expr.get("because", ""))
-    if "unconfirmed" in expr:
-        return Outcome(UNKNOWN, expr["unconfirmed"], verify=True)
+        return Outcome(MET if expr["const"] else NOT_MET, localized(expr, "because"))
+    if "unconfirmed" in expr:  # the data's sentence, in the reader's language ("i18n")
+        return Outcome(UNKNOWN, localized(expr, "unconfirmed"), verify=True)
     if "verify_when" in expr:
         published = evaluate(expr["rule"], facts)
         if published.result != NOT_MET:
@@ -138,7 +268,9 @@ def evaluate(expr: dict[str, Any], facts: dict[str, Any]) -> Outcome:
         if gate.result == UNKNOWN:  # record the datum that decides whether to verify
             return Outcome(UNKNOWN, f"{published.because}; {gate.because}")
         return Outcome(
-            UNKNOWN, f"{published.because}; {gate.because} — {expr['because']}", verify=True
+            UNKNOWN,
+            f"{published.because}; {gate.because} — {localized(expr, 'because')}",
+            verify=True,
         )
     if "all_of" in expr or "any_of" in expr:
         parts = [evaluate(e, facts) for e in (expr.get("all_of") or expr.get("any_of") or [])]
@@ -179,7 +311,11 @@ def evaluate(expr: dict[str, Any], facts: dict[str, Any]) -> Outcome:
         return Outcome(MET if ok else NOT_MET, f"{label}: {_show(value)}")
     if op in ("in", "not_in"):
         symbol = gettext("one of") if op == "in" else gettext("not one of")
-    return Outcome(MET if ok else NOT_MET, f"{label} {_show(value)} ({symbol} {_show(target)})")
+    fact = FACTS.get(name)
+    return Outcome(
+        MET if ok else NOT_MET,
+        f"{label} {_show(value, fact)} ({symbol} {_show(target, fact)})",
+    )
 
 
 def validate_expression(expr: Any, *, where: str) -> None:
@@ -249,6 +385,38 @@ def validate_expression(expr: Any, *, where: str) -> None:
         raise ValidationError(
             gettext("%(where)s: op %(op)s needs a number.") % {"where": where, "op": expr["op"]}
         )
+    _fact_type_check(expr, where=where)
+
+
+def _fact_type_check(expr: dict[str, Any], *, where: str) -> None:
+    """The fact's type decides the operators and values a rule may use: a number is compared
+    with a number, a yes/no fact is tested for yes or no, a choice is compared with its codes.
+    A mismatch would never hold ("regimen > 3") or fail at routing time."""
+    from django.core.exceptions import ValidationError
+
+    fact, op, value = FACTS[expr["fact"]], expr["op"], expr.get("value")
+    if op not in OPS_BY_KIND[fact.kind]:
+        raise ValidationError(
+            gettext("%(where)s: %(fact)s cannot use op %(op)s; it can use %(known)s.")
+            % {
+                "where": where,
+                "fact": fact.name,
+                "op": op,
+                "known": ", ".join(OPS_BY_KIND[fact.kind]),
+            }
+        )
+    if fact.kind == NUMBER and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValidationError(
+            gettext("%(where)s: %(fact)s needs a number.") % {"where": where, "fact": fact.name}
+        )
+    if fact.kind == CHOICE:
+        values = value if op in ("in", "not_in") else [value]
+        known = fact.choice_codes()
+        if not values or any(v not in known for v in values):
+            raise ValidationError(
+                gettext("%(where)s: %(fact)s takes values among %(known)s.")
+                % {"where": where, "fact": fact.name, "known": ", ".join(known)}
+            )
 
 
 # --- Validating the rules a steward saves (issue 14) ---------------------------------------------
@@ -393,3 +561,91 @@ def criteria_validate(items: Any) -> None:
             raise ValidationError(
                 gettext("%(code)s: confirmed must be true or false.") % {"code": code}
             )
+
+
+def verified_on_validate(value: date) -> None:
+    """A rule cannot have been checked against the official text on a day still to come: a
+    future "verified on" would keep the rule looking freshly verified for longer than it is."""
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationError(
+            gettext("The verified on date cannot be in the future (today is %(today)s).")
+            % {"today": date_format(today, "DATE_FORMAT")},
+            code="future",
+        )
+
+
+# --- Translations inside rules (issue 15) ---------------------------------------------------------
+# A rule's sentences ("because", "unconfirmed") carry their translations beside them
+# ({"because": "…", "i18n": {"it": {"because": "…"}}}). A translation is kept only beside the
+# English it was written for: a sentence a steward rewrites shows in English until translated.
+
+
+def _rule_nodes(expr: Any) -> list[dict[str, Any]]:
+    if isinstance(expr, dict):
+        return [expr, *(n for v in expr.values() for n in _rule_nodes(v))]
+    if isinstance(expr, list):
+        return [n for v in expr for n in _rule_nodes(v)]
+    return []
+
+
+_Translated = tuple[str, str, str, str]
+
+
+def _translated(field: str, english: Any, language: str, text: Any) -> _Translated:
+    return (field, json.dumps(english), language, json.dumps(text))
+
+
+def _translated_texts(rules: list[Any]) -> set[_Translated]:
+    """(field, English, language, translation) of every translation in ``rules``."""
+    found = set()
+    for node in (n for rule in rules for n in _rule_nodes(rule)):
+        i18n = node.get("i18n")
+        for language, texts in i18n.items() if isinstance(i18n, dict) else ():
+            for field, text in texts.items() if isinstance(texts, dict) else ():
+                found.add(_translated(field, node.get(field), language, text))
+    return found
+
+
+def _rule_pruned(expr: Any, known: set[_Translated]) -> Any:
+    if isinstance(expr, list):
+        return [_rule_pruned(v, known) for v in expr]
+    if not isinstance(expr, dict):
+        return expr
+    pruned = {k: _rule_pruned(v, known) for k, v in expr.items() if k != "i18n"}
+    i18n = expr.get("i18n")
+    if not isinstance(i18n, dict):
+        if "i18n" in expr:
+            pruned["i18n"] = i18n
+        return pruned
+    kept: dict[str, Any] = {}
+    for language, texts in i18n.items():
+        if not isinstance(texts, dict):
+            kept[language] = texts
+            continue
+        still = {
+            f: t for f, t in texts.items() if _translated(f, expr.get(f), language, t) in known
+        }
+        if still or not texts:
+            kept[language] = still
+    if kept or not i18n:
+        pruned["i18n"] = kept
+    return pruned
+
+
+def rules_translations_carried(
+    before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``after`` (criteria or checklist items) with each rule's translations kept only where
+    the same English sentence had the same translation in ``before`` (wherever it was)."""
+    known = _translated_texts([i.get("rule") for i in before if isinstance(i, dict)])
+    return [
+        {**item, "rule": _rule_pruned(item["rule"], known)}
+        if isinstance(item, dict) and isinstance(item.get("rule"), dict)
+        else item
+        for item in after
+    ]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Hospital
 from accounts.scoping import scope_to_hospital
 from prescriptions.models import OffLabelRequest
+from regulatory.attestations import pathway_recheck
 from regulatory.forms import ApplicationCreateForm, ApplicationStepForm
 from regulatory.models import LocalChecklistItem, Pathway, PathwayVersion
 from regulatory.services import checklist_state
@@ -21,8 +22,12 @@ def regulatory_panels(request: OffLabelRequest) -> dict[str, Any]:
         initial={"body": choice.pathway_version.authorising_body} if choice else None
     )
     application_form.fields["renewal_of"].queryset = request.applications.filter(status="granted")  # type: ignore[attr-defined]
+    # Stored by the write that changed the inputs (regulatory.attestations); the reason is
+    # worked out, in the reader's language, only when there is one to show.
+    recheck = pathway_recheck(request) if choice and not choice.applies_now else None
     return {
         "choice": choice,
+        "pathway_warning": recheck.why if recheck and not recheck.applies else "",
         "checklist": checklist_state(request) if choice else [],
         "applications": request.applications.select_related("renewal_of").prefetch_related(
             "reminders__rule"

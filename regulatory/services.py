@@ -20,9 +20,21 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.roles import Role, is_rule_steward, roles_of
 from audit.services import audit_record, audit_record_changes
+from offlabel.dates import date_is_future
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
-from offlabel.i18n import english
+from offlabel.i18n import (
+    english,
+    items_translations_carried,
+    localized,
+    translations_carried,
+)
 from prescriptions.models import OffLabelRequest
+from regulatory.attestations import (
+    attested_inputs,
+    attested_inputs_changes_label,
+    attested_inputs_digest,
+    attested_inputs_summary,
+)
 from regulatory.models import (
     ATTESTER_LABELS,
     Application,
@@ -33,7 +45,14 @@ from regulatory.models import (
     PathwayVersion,
 )
 from regulatory.routing import NOT_APPLICABLE, Routing, route
-from regulatory.rules import MET, checklist_validate, criteria_validate, evaluate, facts_for
+from regulatory.rules import (
+    MET,
+    checklist_validate,
+    criteria_validate,
+    evaluate,
+    facts_for,
+    verified_on_validate,
+)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -130,6 +149,7 @@ def pathway_choose(
             attesters=item.get("attesters", []),
             document_type=item.get("document_type", ""),
             source=item.get("source", ""),
+            translations=item.get("i18n") or {},
         )
         for i, item in enumerate(version.checklist, start=1)
     )
@@ -167,7 +187,10 @@ def pathway_choose(
         + (
             ""
             if followed
-            else f" instead of the recommended {recommended.name if recommended else '—'}: {reason}"
+            # The record is English: the recommended pathway's English name, not the reader's.
+            else " instead of the recommended "
+            + (PathwayVersion.objects.get(pk=recommended.version_id).name if recommended else "—")
+            + f": {reason}"
         ),
         after={
             "pathway": pathway_code,
@@ -199,26 +222,7 @@ def checklist_state(request: OffLabelRequest) -> list[ItemState]:
             states.append(ItemState(item, outcome.result == MET, outcome.because))
         elif item.kind == ChecklistItem.Kind.ATTESTATION:
             holds = item.attested_by_id is not None
-            who = (
-                item.attested_by.get_full_name() or item.attested_by.username
-                if item.attested_by
-                else ""
-            )
-            states.append(
-                ItemState(
-                    item,
-                    holds,
-                    gettext("attested by %(who)s on %(when)s")
-                    % {
-                        "who": who,
-                        "when": date_format(
-                            timezone.localtime(item.attested_at), "SHORT_DATETIME_FORMAT"
-                        ),
-                    }
-                    if holds and item.attested_at
-                    else gettext("not attested yet"),
-                )
-            )
+            states.append(ItemState(item, holds, _attestation_state(item)))
         else:
             holds = bool(item.document)
             states.append(
@@ -233,9 +237,26 @@ def checklist_state(request: OffLabelRequest) -> list[ItemState]:
     return states
 
 
+def _attestation_state(item: ChecklistItem) -> str:
+    """Who attested, when, and on what (issue 15); or why it is no longer attested."""
+    if item.attested_by is not None and item.attested_at is not None:
+        attested = gettext("attested by %(who)s on %(when)s") % {
+            "who": item.attested_by.get_full_name() or item.attested_by.username,
+            "when": date_format(timezone.localtime(item.attested_at), "SHORT_DATETIME_FORMAT"),
+        }
+        on_what = attested_inputs_summary(item.attested_inputs)
+        return f"{attested} — {on_what}" if on_what else attested
+    if item.withdrawn_at is not None:
+        return gettext("withdrawn on %(when)s because the %(changes)s changed: attest it again") % {
+            "when": date_format(timezone.localtime(item.withdrawn_at), "SHORT_DATETIME_FORMAT"),
+            "changes": attested_inputs_changes_label(item.withdrawn_changes or []),
+        }
+    return gettext("not attested yet")
+
+
 def checklist_unmet(request: OffLabelRequest) -> list[str]:
     return [
-        f"{s.item.text} ({s.because})"
+        f"{localized(s.item, 'text')} ({s.because})"  # in the reader's language, like because
         for s in checklist_state(request)
         if s.item.required and not s.holds
     ]
@@ -266,7 +287,8 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
     if not allowed & roles_of(actor):
         who = ", ".join(str(ATTESTER_LABELS.get(a, a)) for a in item.attesters)
         raise ApplicationError(
-            gettext("Only a %(who)s can attest: %(item)s") % {"who": who, "item": item.text}
+            gettext("Only a %(who)s can attest: %(item)s")
+            % {"who": who, "item": localized(item, "text")}
         )
     if (
         Role.PHYSICIAN in allowed
@@ -282,18 +304,44 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
         )
     from prescriptions.services import inputs_changed
 
-    # The attestation is made on the plan as it stands: record (or refresh) its version first.
+    # The attestation is made on the request as it stands: record (or refresh) its plan version
+    # first, then what it attests (issue 15): a later change to these inputs withdraws it.
     inputs_changed(actor=actor, requests=[item.request])
     item.attested_plan_version = plan_version_number(item.request)
+    item.attested_inputs = attested_inputs(item.request)
+    item.attested_inputs_sha256 = attested_inputs_digest(item.attested_inputs)
     item.attested_by, item.attested_at, item.note = actor, timezone.now(), note.strip()
-    item.save(update_fields=["attested_by", "attested_at", "note", "attested_plan_version"])
+    item.withdrawn_at, item.withdrawn_changes = None, []
+    item.save(
+        update_fields=[
+            "attested_by",
+            "attested_at",
+            "note",
+            "attested_plan_version",
+            "attested_inputs",
+            "attested_inputs_sha256",
+            "withdrawn_at",
+            "withdrawn_changes",
+        ]
+    )
     audit_record(
         actor=actor,
         action="checklist.attested",
         target=item.request,
         summary=f"{item.request.reference}: attested '{item.text}'"
-        + (f" on plan v{item.attested_plan_version}" if item.attested_plan_version else ""),
-        after={"item": item.code, "note": item.note, "plan_version": item.attested_plan_version},
+        + (f" on plan v{item.attested_plan_version}" if item.attested_plan_version else "")
+        + (
+            f" ({english(lambda: attested_inputs_summary(item.attested_inputs))})"
+            if item.attested_inputs
+            else ""
+        ),
+        after={
+            "item": item.code,
+            "note": item.note,
+            "plan_version": item.attested_plan_version,
+            "inputs": item.attested_inputs,
+            "inputs_sha256": item.attested_inputs_sha256,
+        },
     )
     return item
 
@@ -454,6 +502,14 @@ def _pathway_version_create(
                 ) from None
     current = Pathway.objects.select_for_update().get(pk=pathway.pk).versions.get(is_current=True)
     before = {k: getattr(current, k) for k in EDITABLE_VERSION_FIELDS}
+    # The translations go with the new version, less those whose English the steward changed
+    # (issue 15): an item the editor saved without its "i18n" gets it back where its text is
+    # unchanged, and a stale Italian text never outlives the English it translated.
+    changes = {
+        k: items_translations_carried(before[k], v) if k in ("criteria", "checklist") else v
+        for k, v in changes.items()
+    }
+    translations = translations_carried(before, before | changes, current.translations)
     if all(before[k] == v for k, v in changes.items()):
         raise ApplicationError(gettext("Nothing changed: no new version was saved."))
     current.is_current = False
@@ -464,6 +520,7 @@ def _pathway_version_create(
         is_current=True,
         created_by=actor,
         change_note=change_note.strip(),
+        translations=translations,
         **(before | changes),
     )
     try:
@@ -473,6 +530,12 @@ def _pathway_version_create(
         raise ApplicationError(
             "; ".join(f"{k}: {' '.join(v)}" for k, v in problems.items()),
             extra={"fields": problems},
+        ) from None
+    try:
+        verified_on_validate(new.verified_on)  # issue 15: the page and the API alike
+    except ValidationError as exc:
+        raise ApplicationError(
+            " ".join(exc.messages), extra={"fields": {"verified_on": exc.messages}}
         ) from None
     new.save()
     after = {k: getattr(new, k) for k in EDITABLE_VERSION_FIELDS}
@@ -709,7 +772,7 @@ def application_step(
             gettext("The application is '%(status)s': '%(step)s' is not possible now.")
             % {"status": application.get_status_display(), "step": APPLICATION_STEP_LABELS[step]}
         )
-    if on > timezone.localdate():
+    if date_is_future(on):
         raise ApplicationError(gettext("That date is in the future."), extra={"field": "on"})
     before = application.status
     setattr(application, date_field, on)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("due/<int:reminder_id>/done/", views.reminder_resolve_view, name="reminder-done"),
     path("rules/", views.rules_view, name="rules"),
     path("rules/<slug:code>/edit/", views.rule_edit_view, name="rule-edit"),
+    path("rules/<slug:code>/preview/", views.rule_preview_view, name="rule-preview"),
     path("rules/<slug:code>/local/", views.local_item_add_view, name="local-item-add"),
     path(
         "rules/local/<int:item_id>/deactivate/",

@@ -11,11 +11,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from accounts.roles import is_rule_steward
+from accounts.roles import Role, is_rule_steward, roles_of
 from accounts.scoping import acting_user
 from offlabel.exceptions import ApplicationError
 from offlabel.forms import form_errors_text
+from offlabel.i18n import localized
 from prescriptions.selectors import requests_visible_to
 from regulatory.dossier import dossier_download, dossier_request
 from regulatory.forms import (
@@ -25,12 +27,20 @@ from regulatory.forms import (
     AttestForm,
     LocalChecklistItemForm,
     PathwayChoiceForm,
-    PathwayVersionForm,
+    PreviewForm,
     UploadForm,
 )
 from regulatory.models import Application, ChecklistItem, LocalChecklistItem, Pathway, Reminder
-from regulatory.reminders import due_items, reminder_resolve
+from regulatory.reminders import due_items, reminder_resolve, reminders_open
 from regulatory.routing import route
+from regulatory.rule_editor import (
+    RoutingPreview,
+    RulesEditor,
+    data_with_added_row,
+    preview_form,
+    routing_preview,
+)
+from regulatory.rules import FACTS
 from regulatory.selectors import RULE_NOTICE_DAYS, local_items_of, rule_notices_for
 from regulatory.services import (
     NationalRulesRefused,
@@ -88,7 +98,7 @@ def checklist_attest_view(request: HttpRequest, pk: int, item_id: int) -> HttpRe
     if request.method == "POST" and form.is_valid():
         try:
             checklist_attest(actor=acting_user(request), item=item, note=form.cleaned_data["note"])
-            messages.success(request, _("Attested: %(item)s") % {"item": item.text})
+            messages.success(request, _("Attested: %(item)s") % {"item": localized(item, "text")})
         except ApplicationError as exc:
             messages.error(request, exc.message)
     return redirect("requests:detail", pk=pk)
@@ -106,7 +116,9 @@ def checklist_upload_view(request: HttpRequest, pk: int, item_id: int) -> HttpRe
                 checklist_upload(
                     actor=acting_user(request), item=item, upload=form.cleaned_data["document"]
                 )
-                messages.success(request, _("Uploaded for: %(item)s") % {"item": item.text})
+                messages.success(
+                    request, _("Uploaded for: %(item)s") % {"item": localized(item, "text")}
+                )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
         else:
@@ -215,11 +227,8 @@ def application_step_view(request: HttpRequest, pk: int, application_id: int) ->
 def due_soon_view(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     today = timezone.localdate()
-    reminders = (
-        Reminder.objects.filter(application__hospital=user.hospital, resolved_at=None)
-        .select_related("application__request__patient", "rule")
-        .order_by("due_on")
-    )
+    # Every open reminder, the pharmacovigilance reports due included (issue 15).
+    reminders = reminders_open(user)
     upcoming = [
         (a, r, d)
         for a, r, d in due_items(today, horizon_days=30)
@@ -234,6 +243,7 @@ def due_soon_view(request: HttpRequest) -> HttpResponse:
             "upcoming": upcoming,
             "today": today,
             "horizon": today + timedelta(days=30),
+            "can_record_pv": bool(roles_of(user) & {Role.PHARMACIST, Role.PHYSICIAN}),
         },
     )
 
@@ -313,14 +323,14 @@ def rule_edit_view(request: HttpRequest, code: str) -> HttpResponse:
             return _national_rules_refused(request, pathway, str(exc))
         raise PermissionDenied  # not reached: a non-steward is always refused
     current = pathway.versions.get(is_current=True)
-    form = PathwayVersionForm(request.POST or None, instance=current)
-    if request.method == "POST" and form.is_valid():
+    editor = RulesEditor(request.POST if request.method == "POST" else None, version=current)
+    if request.method == "POST" and editor.is_valid():
         try:
             new = pathway_version_edit(
                 actor=user,
                 pathway=pathway,
-                changes=form.changes(),
-                change_note=form.cleaned_data["change_note"],
+                changes=editor.changes(),
+                change_note=editor.change_note,
                 via="page",
             )
             messages.success(
@@ -330,10 +340,55 @@ def rule_edit_view(request: HttpRequest, code: str) -> HttpResponse:
             )
             return redirect("regulatory:rules")
         except ApplicationError as exc:
-            form.add_error(None, exc.message)
+            editor.add_error(exc.message)
+    return _rule_editor_page(request, pathway, editor)
+
+
+def _rule_editor_page(
+    request: HttpRequest,
+    pathway: Pathway,
+    editor: RulesEditor,
+    preview: RoutingPreview | None = None,
+    chooser: PreviewForm | None = None,
+) -> HttpResponse:
+    if chooser is None:
+        chooser = preview_form(None, pathway)
     return render(
-        request, "regulatory/rule_edit.html", {"form": form, "pathway": pathway, "current": current}
+        request,
+        "regulatory/rule_edit.html",
+        {
+            "editor": editor,
+            "form": editor.form,
+            "pathway": pathway,
+            "current": editor.version,
+            "facts": FACTS.values(),
+            "preview_form": chooser,
+            "preview": preview,
+            "preview_refused": request.POST.get("action") == "preview" and preview is None,
+        },
     )
+
+
+@login_required
+@permission_required("regulatory.view_pathwayversion", raise_exception=True)
+@require_POST
+def rule_preview_view(request: HttpRequest, code: str) -> HttpResponse:
+    """The rules editor again, from what was typed: with a row added ("add"), or with how the
+    proposed version would route recent requests ("preview"). Never writes."""
+    pathway = get_object_or_404(Pathway, code=code)
+    if not is_rule_steward(acting_user(request)):
+        raise PermissionDenied
+    data, added = data_with_added_row(request.POST, request.POST.get("add", ""))
+    editor = RulesEditor(
+        data, version=pathway.versions.get(is_current=True), for_save=False, added=added
+    )
+    chooser = preview_form(request.POST, pathway)
+    preview = None
+    if request.POST.get("action") == "preview" and editor.is_valid() and chooser.is_valid():
+        preview = routing_preview(
+            proposed=editor.proposed_version(), hospital=chooser.cleaned_data["hospital"]
+        )
+    return _rule_editor_page(request, pathway, editor, preview, chooser)
 
 
 @login_required

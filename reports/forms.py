@@ -10,6 +10,7 @@ from accounts.roles import Role
 from prescriptions.models import OffLabelRequest
 from regulatory.models import Pathway
 from reports.selectors import ReportFilters
+from reports.tables import pathway_names
 
 
 class ReportFilterForm(forms.Form):
@@ -42,9 +43,15 @@ class ReportFilterForm(forms.Form):
         physician.queryset = User.objects.filter(
             hospital=hospital, groups__name=Role.PHYSICIAN
         ).order_by("last_name", "username")
+        names = pathway_names()  # by the reader's name, never the code
         self.fields["pathway"].choices = [  # type: ignore[attr-defined]
             ("", _("All pathways")),
-            *Pathway.objects.order_by("jurisdiction__code", "order").values_list("code", "code"),
+            *(
+                (code, names.get(code, code))
+                for code in Pathway.objects.order_by("jurisdiction__code", "order").values_list(
+                    "code", flat=True
+                )
+            ),
         ]
 
     def clean(self) -> dict[str, Any]:

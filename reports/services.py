@@ -15,7 +15,7 @@ from offlabel.rendering import render_enqueue
 from reports.charts import report_charts
 from reports.models import ReportExport
 from reports.selectors import ReportFilters, report_compute
-from reports.tables import report_tables
+from reports.tables import filters_description, report_tables
 
 
 def _require_admin(actor: User) -> None:
@@ -51,6 +51,7 @@ def report_html(export: ReportExport) -> str:
         "export": export,
         "tables": report_tables(report),
         "charts": report_charts(report),
+        "filters_text": filters_description(report),
     }
     return render_to_string("reports/report_pdf.html", context)
 

@@ -3,6 +3,13 @@
 The tables are in the interface language on the page; the downloads (CSV, XLSX, and the PDF,
 rendered in English by the worker) are in English whatever language the administrator reads,
 like the project's other exports: a file kept or sent on reads the same from every desk.
+
+Money is a ``Money`` cell (amount and currency): the page and the PDF show it as the locale
+writes money ("€ 4.961,55"), the XLSX keeps a number with a currency format, and the CSV a plain
+decimal with two places followed by a column with the currency (a spreadsheet reads a number,
+and no locale's separators get in the way). Times in the CSV are ISO 8601 with the offset of the
+hospital's time zone. A pathway is shown by its name in the reader's language; its code is a
+machine column, only in the CSV and the XLSX.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
 
 from followup.models import Response
-from offlabel.exports import csv_writer, xlsx_append
+from offlabel.exports import csv_money_cells, csv_time, csv_writer, xlsx_append
+from offlabel.i18n import Money, localized
 from prescriptions.models import STATUS_LABELS, request_reference
-from regulatory.models import Body
+from regulatory.models import Body, PathwayVersion
 from reports.selectors import Report
 
 RESPONSE_LABELS = dict(Response.choices)
@@ -32,6 +40,8 @@ class Table:
     title: str
     headers: tuple[str, ...]
     rows: list[tuple[Any, ...]]
+    # Columns for machines (a code), left out of the page and the PDF.
+    machine_columns: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         # Labels may be lazy translations: the CSV, the XLSX and the PDF need plain text.
@@ -39,6 +49,29 @@ class Table:
         object.__setattr__(self, "rows", plain)
         object.__setattr__(self, "title", str(self.title))
         object.__setattr__(self, "headers", tuple(str(h) for h in self.headers))
+
+    @property
+    def shown_headers(self) -> tuple[str, ...]:
+        """The headers a person reads (the page, the PDF)."""
+        return tuple(h for i, h in enumerate(self.headers) if i not in self.machine_columns)
+
+    @property
+    def shown_rows(self) -> list[tuple[Any, ...]]:
+        return [
+            tuple(c for i, c in enumerate(r) if i not in self.machine_columns) for r in self.rows
+        ]
+
+
+def pathway_names() -> dict[str, str]:
+    """Each pathway's current name in the reader's language, by code (one query)."""
+    return {
+        v.pathway.code: localized(v, "name")
+        for v in PathwayVersion.objects.filter(is_current=True).select_related("pathway")
+    }
+
+
+def _money(amount: Any, currency: str) -> Money | None:
+    return None if amount is None else Money(amount, currency)
 
 
 def _pct(value: float | None) -> str:
@@ -50,6 +83,9 @@ def _days(value: float | None) -> str:
 
 
 def report_tables(report: Report) -> list[Table]:
+    names = pathway_names()
+    # One hospital, one currency in practice; a physician's total is in the dispensed one.
+    currency = next((r["currency"] for r in report.dispensing if r["currency"]), "EUR")
     summary = [
         (gettext("Requests in scope"), report.total),
         (gettext("Decided by the pharmacy (approved or rejected)"), report.decided),
@@ -95,9 +131,14 @@ def report_tables(report: Report) -> list[Table]:
             gettext("Requests by pathway"),
             (gettext("Pathway"), gettext("Code"), gettext("Requests")),
             [
-                (r["name"] or gettext("(none chosen)"), r["code"] or "", r["n"])
+                (
+                    names.get(r["code"]) or r["name"] or r["code"] or gettext("(none chosen)"),
+                    r["code"] or "",
+                    r["n"],
+                )
                 for r in report.by_pathway
             ],
+            machine_columns=(1,),
         ),
         Table(
             "overdue",
@@ -141,7 +182,6 @@ def report_tables(report: Report) -> list[Table]:
                 gettext("Cycles"),
                 "mg",
                 gettext("Value"),
-                gettext("Currency"),
                 gettext("Cycles without a price"),
             ),
             [
@@ -149,8 +189,7 @@ def report_tables(report: Report) -> list[Table]:
                     r["payer_label"],
                     r["cycles"],
                     r["mg_total"],
-                    r["cost_total"],
-                    r["currency"],
+                    _money(r["cost_total"], r["currency"]) if r["currency"] else None,
                     r["unpriced"],
                 )
                 for r in report.dispensing
@@ -189,7 +228,7 @@ def report_tables(report: Report) -> list[Table]:
                     r["approved"],
                     r["rejected"],
                     r["treated"],
-                    r["cost"],
+                    _money(r["cost"], currency),
                 )
                 for r in report.physicians
             ],
@@ -202,17 +241,25 @@ def report_csv(report: Report) -> str:
     cell goes through ``cell_safe`` (a pathway or physician name may start with ``=``)."""
     with translation.override("en"):
         tables = report_tables(report)
+        filters = filters_description(report)
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     writer.writerow([f"offlabel report — {report.hospital.name}"])
-    writer.writerow([f"Generated {report.generated_at.isoformat(timespec='seconds')}"])
-    writer.writerow(["Filters"] + [f"{k}={v}" for k, v in report.filters.as_data().items() if v])
+    writer.writerow([f"Generated {csv_time(report.generated_at, report.hospital.time_zone)}"])
+    writer.writerow(["Filters", filters])
     for table in tables:
+        headers, rows = csv_money_cells(table.headers, table.rows)
         writer.writerow([])
         writer.writerow([table.title])
-        writer.writerow(table.headers)
-        writer.writerows(table.rows)
+        writer.writerow(headers)
+        writer.writerows(rows)
     return buffer.getvalue()
+
+
+def filters_description(report: Report) -> str:
+    """The report's filters as a reader reads them, or "no filter" (never "Filters: .")."""
+    shown = [f"{k}={v}" for k, v in report.filters.as_data().items() if v not in (None, "", [])]
+    return ", ".join(shown) if shown else gettext("no filter")
 
 
 def report_xlsx(report: Report) -> bytes:

@@ -44,9 +44,11 @@ def ensure_venv() -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return
-    say("installing offlabel and its dependencies (runtime + dev)")
+    say("installing offlabel and its dependencies (runtime + dev): a few minutes the first time")
     call(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    call(PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
+    # Not --quiet: each package pip collects and installs is printed, so a first install
+    # never sits silent for minutes.
+    call(PY, "-m", "pip", "install", "--progress-bar", "on", "-e", f"{ROOT}[dev]")
     stamp.write_text(digest)
 
 
@@ -58,6 +60,20 @@ def compile_catalogues() -> None:
     """The .mo files are build output (not in git): compiled in pure Python, no gettext."""
     say("compiling the interface translations (locale/*.po)")
     manage("compile_catalogues")
+
+
+def port_wait(host: str, web: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Until the web server accepts connections on ``host`` (or has stopped)."""
+    import socket
+
+    name, _, port = host.rpartition(":")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and web.poll() is None:
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            if probe.connect_ex((name or "127.0.0.1", int(port or 8000))) == 0:
+                return
+        time.sleep(0.5)
 
 
 def run() -> None:
@@ -73,7 +89,13 @@ def run() -> None:
     manage("load_rules")
     manage("load_label_rules")
     say("creating the demo hospital and accounts (invented people)")
-    manage("seed_demo")
+    accounts = subprocess.run(
+        [str(PY), "manage.py", "seed_demo", "--no-color"], cwd=ROOT, capture_output=True, text=True
+    )
+    print(accounts.stdout, end="", flush=True)
+    if accounts.returncode != 0:
+        print(accounts.stderr, file=sys.stderr)
+        sys.exit(accounts.returncode)
     host = os.environ.get("OFFLABEL_HOST", "127.0.0.1:8000")
 
     def stop_on_sigterm(signum: int, frame: object) -> None:
@@ -103,7 +125,10 @@ def run() -> None:
             start_new_session=True,
         ),
     }
-    say(f"web server on http://{host}/ and a Celery worker are running; Ctrl-C stops both")
+    port_wait(host, processes["web"])
+    # Last on the screen, after the servers' start-up lines: where to go and who to be.
+    say(f"offlabel is running on http://{host}/ with a Celery worker; Ctrl-C stops both")
+    print(accounts.stdout, end="", flush=True)
     try:
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
@@ -134,10 +159,29 @@ def test(pytest_args: list[str]) -> None:
     call(BIN / "ruff", "check", ".")
     say("ruff (format)")
     call(BIN / "ruff", "format", "--check", ".")
-    say("mypy (django-stubs)")
-    call(BIN / "mypy", ".")
+    # mypy checks while pytest runs (its report is printed after pytest's): on a clean clone it
+    # has no cache and takes a minute or two that the suite need not wait for.
+    say("mypy (django-stubs), in the background")
+    mypy = subprocess.Popen(
+        [str(BIN / "mypy"), "."], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    # Two processes (pytest-xdist, one per core) unless the caller chose: each has its own test
+    # database; the tests that share something outside it name an xdist_group.
+    chosen = any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in pytest_args)
+    parallel = [] if chosen else ["-n", "auto", "--dist", "loadgroup"]
+    # axe-core, which the accessibility tests run in the browser, at its pinned version (npm,
+    # into var/node/; nothing happens when it is there already).
+    say("axe-core (npm) for the accessibility tests")
+    call(sys.executable, "-m", "tests.browser.axe")
     say("pytest")
-    call(PY, "-m", "pytest", *pytest_args)
+    tests = subprocess.run([str(PY), "-m", "pytest", *parallel, *pytest_args], cwd=ROOT)
+    out, _ = mypy.communicate()
+    say("mypy (django-stubs)")
+    print(out.decode(), end="", flush=True)
+    if tests.returncode != 0:
+        sys.exit(tests.returncode)
+    if mypy.returncode != 0:
+        sys.exit(mypy.returncode)
 
 
 def bench(bench_args: list[str]) -> None:

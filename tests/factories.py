@@ -5,7 +5,7 @@ from typing import Any
 import factory
 from django.contrib.auth.models import Group
 
-from accounts.models import Hospital, User
+from accounts.models import COUNTRY_TIME_ZONES, Hospital, User
 from accounts.roles import Role
 
 TEST_PASSWORD = "Correct-Horse-Battery-42"
@@ -19,6 +19,7 @@ class HospitalFactory(factory.django.DjangoModelFactory[Hospital]):
     name = factory.Sequence(lambda n: f"Invented Test Hospital {n}")
     code = factory.Sequence(lambda n: f"test-{n}")
     country = "IT"
+    time_zone = factory.LazyAttribute(lambda h: COUNTRY_TIME_ZONES.get(h.country, "Europe/Rome"))
     is_demo = True
     # Consent forms require both (issue 13); invented like the rest.
     emergency_phone_24h = "+39 000 000 0000 (invented)"

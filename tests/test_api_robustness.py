@@ -78,7 +78,15 @@ def test_a_patient_without_weight_and_height_has_a_null_body_surface_area(api_sc
         "POST",
         "/api/v1/patients/",
         physician,
-        body={"age_years": 70},
+        body={
+            "age_years": 70,
+            # Required since issue 15.
+            "identity": {
+                "given_name": "Ada",
+                "family_name": "Invented",
+                "date_of_birth": "1956-01-02",
+            },
+        },
         media_type="application/json",
     )
     assert response.status_code == 201 and response.json()["bsa_m2"] is None
@@ -274,11 +282,17 @@ def _field_error(response: Any, field: str) -> None:
 
 def test_patients_name_the_bad_field(api_client, physician, patient):
     api_client.force_authenticate(physician)
+    # Another person than the fixture's patient (identity is required since issue 15).
+    other = {"given_name": "Ada", "family_name": "Invented", "date_of_birth": "1956-01-02"}
     _field_error(
         api_client.post(f"{API}/patients/", {"age_years": "old"}, format="json"), "age_years"
     )
     _field_error(
-        api_client.post(f"{API}/patients/", {"mutations": {"NOPE1": "present"}}, format="json"),
+        api_client.post(
+            f"{API}/patients/",
+            {"mutations": {"NOPE1": "present"}, "identity": other},
+            format="json",
+        ),
         "mutations",
     )
     _field_error(

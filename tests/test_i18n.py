@@ -5,6 +5,7 @@ main pages as each role in Italian."""
 from __future__ import annotations
 
 import base64
+import csv
 import gettext
 import html
 import io
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import polib
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.template import Context, Template
 from django.test import Client
@@ -216,7 +218,7 @@ def test_the_catalogue_compiles_in_pure_python(tmp_path):
     ("language", "expected"),
     [
         ("en", "47.9 | 3.5 | 2024-05-01 | 2024-05-01 14:30 | May 1, 2024"),
-        ("it", "47,9 | 3,5 | 01/05/2024 | 01/05/2024 14:30 | 1 Maggio 2024"),
+        ("it", "47,9 | 3,5 | 01/05/2024 | 01/05/2024 14:30 | 1 maggio 2024"),
     ],
 )
 def test_numbers_and_dates_follow_the_language(language, expected):
@@ -266,7 +268,8 @@ def test_pages_show_italian_numbers_and_dates_and_forms_keep_iso_dates(
     )
     page = response.content.decode()
     assert "Prezzo registrato." in page
-    assert "50,1234 EUR" in page  # the price, with the Italian decimal comma
+    assert "€ 50,1234" in page  # the price as Italian writes money (issue 15)
+    assert "50.1234" not in visible_text(page) and "50,1234 EUR" not in page
 
 
 # --- The sweep -------------------------------------------------------------------------------
@@ -636,3 +639,250 @@ def test_the_report_reads_in_italian_and_its_downloads_stay_english(
     text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
     assert "Requests by state" in text and "Dispensed value by payer" in text  # a chart
     assert "Richieste" not in text and "Rendiconto" not in text
+
+
+# --- Issue 15: every value readable ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "€4,961.55 | £12.00 | €50.1234"), ("it", "€ 4.961,55 | £ 12,00 | € 50,1234")],
+)
+def test_money_is_written_as_the_readers_locale_writes_it(language, expected):
+    template = Template(
+        "{% load offlabel_i18n %}{{ total|money:'EUR' }} | {{ fee|money:'GBP' }} | "
+        "{{ unit|money_unit:'EUR' }}"
+    )
+    context = Context(
+        {
+            "total": Decimal("4961.55000000000"),  # as a Sum() of DecimalFields comes back
+            "fee": Decimal("12"),
+            "unit": Decimal("50.1234"),
+        }
+    )
+    with translation.override(language):
+        shown = template.render(context)
+    assert shown == expected
+    assert "4961.55000000000" not in shown and "EUR" not in shown
+
+
+def test_italian_dates_write_the_month_in_lower_case():
+    template = Template('{{ day }} · {{ day|date:"DATE_FORMAT" }}')
+    with translation.override("it"):
+        assert template.render(Context({"day": date(2026, 11, 24)})) == (
+            "24 novembre 2026 · 24 novembre 2026"
+        )
+    with translation.override("en"):
+        assert template.render(Context({"day": date(2026, 11, 24)})).startswith("Nov. 24, 2026")
+
+
+def _prices(pharmacist: Any) -> None:
+    from pharmacy.services import drug_price_add
+    from prescriptions.services import drug_default
+
+    for strength, price in ((100, "49.6155"), (50, "24.81"), (10, "4.962")):
+        drug_price_add(
+            actor=pharmacist,
+            drug=drug_default(),
+            strength_mg=Decimal(strength),
+            price_per_unit=Decimal(price),
+            currency="EUR",
+            source="Gara inventata 2026",
+            valid_from=date(2020, 1, 1),
+        )
+
+
+@pytest.fixture
+def priced(draft, physician, pharmacist) -> OffLabelRequest:
+    """The draft approved and its first cycle dispensed, at the hospital's recorded prices."""
+    _prices(pharmacist)
+    return dispense_cycle_one(approve(draft, physician, pharmacist), pharmacist)
+
+
+def test_money_on_the_pharmacy_pages_is_in_the_readers_locale(client, priced, pharmacist):
+    dispensation = priced.dispensations.get()
+    assert dispensation.cost and dispensation.currency == "EUR"
+    client.force_login(pharmacist)
+    english = visible_text(
+        client.get(reverse("pharmacy:request", args=[priced.pk])).content.decode()
+    )
+    euros = f"{dispensation.cost:,.2f}"  # e.g. 5,309.86
+    assert f"€{euros}" in english
+    italian(client)
+    for url in (reverse("pharmacy:request", args=[priced.pk]), reverse("pharmacy:costs")):
+        page = visible_text(client.get(url).content.decode())
+        assert f"€ {euros.replace(',', 'X').replace('.', ',').replace('X', '.')}" in page, url
+        assert " EUR" not in page and str(dispensation.cost) not in page, url
+    prices = visible_text(client.get(reverse("pharmacy:prices")).content.decode())
+    assert "€ 49,6155" in prices and "49.6155" not in prices
+
+
+def test_the_report_shows_money_and_pathways_readably_and_its_files_keep_numbers(
+    client, priced, hospital_admin
+):
+    dispensation = priced.dispensations.get()
+    amount = f"{dispensation.cost.quantize(Decimal('0.01'))}"
+    client.force_login(hospital_admin)
+    italian(client)
+    page = html.unescape(client.get(reverse("reports:report")).content.decode())
+    text = visible_text(page)
+    assert "Prescrizione off-label (linee guida GMC)" in text  # the pathway by its name
+    assert "gb_gmc_off_label" not in text  # never its code, in the table or in the filter
+    assert ">Prescrizione off-label (linee guida GMC)</option>" in page
+    italian_amount = (
+        f"{dispensation.cost:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    )
+    assert f"€ {italian_amount}" in text and amount not in text
+
+    rows = list(csv.reader(io.StringIO(client.get(reverse("reports:csv")).content.decode())))
+    generated = next(r[0] for r in rows if r and r[0].startswith("Generated "))
+    moment = datetime.fromisoformat(generated.removeprefix("Generated "))
+    assert moment.utcoffset() == moment.astimezone(ZoneInfo("Europe/Rome")).utcoffset()
+    assert ["Filters", "no filter"] in rows  # never "Filters: ."
+    header = rows.index(["Payer", "Cycles", "mg", "Value", "Currency", "Cycles without a price"])
+    payer_row = rows[header + 1]
+    assert payer_row[3] == amount and payer_row[4] == "EUR"  # a plain decimal, two places
+    assert ["Pathway", "Code", "Requests"] in rows  # files keep the code, for machines
+
+    workbook = load_workbook(io.BytesIO(client.get(reverse("reports:xlsx")).content))
+    value = workbook["dispensing"]["D3"]
+    assert isinstance(value.value, int | float) and round(value.value, 2) == float(amount)
+    assert "€" in value.number_format and "0.00" in value.number_format
+
+
+def test_csv_times_carry_the_hospitals_time_zone(client, priced, hospital, hospital_admin):
+    hospital.time_zone = "America/New_York"
+    hospital.save()
+    client.force_login(hospital_admin)
+    rows = list(csv.reader(io.StringIO(client.get(reverse("reports:csv")).content.decode())))
+    generated = next(r[0] for r in rows if r and r[0].startswith("Generated "))
+    moment = datetime.fromisoformat(generated.removeprefix("Generated "))
+    assert moment.utcoffset() == moment.astimezone(ZoneInfo("America/New_York")).utcoffset()
+    assert moment.utcoffset() != moment.astimezone(ZoneInfo("Europe/Rome")).utcoffset()
+
+
+def test_a_hospital_gets_its_countrys_time_zone(db):
+    import importlib
+
+    from accounts.models import Hospital
+
+    migration = importlib.import_module("accounts.migrations.0006_hospital_time_zone")
+    for code, country in (("tz-fr", "FR"), ("tz-es", "ES"), ("tz-it", "IT")):
+        Hospital.objects.create(name=code, code=code, country=country, time_zone="UTC")
+    migration.zones_from_countries(apps, None)
+    assert dict(Hospital.objects.values_list("country", "time_zone")) == {
+        "FR": "Europe/Paris",
+        "ES": "Europe/Madrid",
+        "IT": "Europe/Rome",
+    }
+    with pytest.raises(ValidationError):
+        Hospital(name="x", code="x", country="IT", time_zone="Mars/Olympus").full_clean()
+
+
+def test_the_report_pdf_says_no_filter_and_writes_money_in_english(priced, hospital_admin):
+    export = report_export_request(actor=hospital_admin, filters=ReportFilters())
+    with translation.override("it"):
+        report_export_render(export.pk)
+    export.refresh_from_db()
+    with export.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert "Filters: no filter." in text and "Filters: ." not in text
+    cost = priced.dispensations.get().cost
+    assert f"€{cost:,.2f}" in text
+    assert "gb_gmc_off_label" not in text and "Off-label prescribing (GMC guidance)" in text
+
+
+def test_charts_of_counts_have_whole_number_ticks():
+    from reports.charts import bar_chart_svg
+
+    def ticks(svg: str) -> list[str]:
+        return re.findall(r"<text[^>]*>([\d.,]+)</text>", svg)
+
+    with translation.override("en"):
+        fractional = bar_chart_svg("Requests", ["a", "b"], [1, 2])
+        counts = bar_chart_svg("Requests", ["a", "b"], [1, 2], counts=True)
+    assert {"0.5", "1.5"} <= set(ticks(fractional))  # matplotlib's own choice: half requests
+    assert ticks(counts)[:3] == ["0", "1", "2"], ticks(counts)
+    with translation.override("it"):
+        assert "0,5" in ticks(bar_chart_svg("Valore", ["a", "b"], [1, 2]))
+
+
+def _studies_attach(physician: Any, request: OffLabelRequest) -> None:
+    from evidence.models import Study
+    from prescriptions.services import evidence_attach
+
+    for reference in (63, 82):
+        evidence_attach(
+            actor=physician, request=request, study=Study.objects.get(reference=reference)
+        )
+    request.refresh_from_db()
+
+
+def _dossier_text(dossier: Any) -> str:
+    with dossier.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    return " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+
+
+def test_a_dossier_for_an_italian_body_is_in_italian_with_labels_not_codes(
+    physician, pharmacist, patient, studies, rules
+):
+    from prescriptions.services import request_create
+    from regulatory.dossier import dossier_render, dossier_request
+    from regulatory.services import pathway_choose
+    from tests.prescriptions.conftest import REGIMEN
+
+    patient.medications.create(drug_name="posaconazolo", interaction="strong_cyp3a_inhibitor")
+    patient.mutations.update_or_create(gene="FLT3_ITD", defaults={"status": "present"})
+    request = request_create(
+        actor=physician, patient=patient, fields={**REGIMEN, "jurisdiction": "IT"}
+    )
+    _studies_attach(physician, request)
+    pathway_choose(
+        actor=physician,
+        request=request,
+        pathway_code="it_law_94_98",
+        reason="Uso individuale scelto dal medico (caso inventato).",
+    )
+    with translation.override("en"):  # whatever language the person asking reads
+        dossier = dossier_render(dossier_request(actor=pharmacist, request=request).pk)
+    text = _dossier_text(dossier)
+    for expected in (
+        "Dossier di presentazione",
+        "Legge 94/1998, art. 3, c. 2 (uso off-label individuale)",
+        "Leucemia mieloide acuta recidivata/refrattaria",
+        "posaconazolo (Inibitore forte del CYP3A)",
+        "FLT3-ITD presente",
+        "Il medico si assume la diretta responsabilità",  # a checklist item
+    ):
+        assert expected in text, expected
+    assert "(uso off-label individuale) · pagina 1 di " in text  # the running footer
+    for code in ("strongcyp3ainhibitor", "strong_cyp3a_inhibitor", "FLT3_ITD", "it_law_94_98"):
+        assert code not in text, code
+    assert "Submission dossier" not in text and "This dossier is written in English" not in text
+
+
+def test_a_dossier_for_a_french_body_falls_back_to_english_and_says_so(
+    physician, pharmacist, patient, studies, rules
+):
+    from prescriptions.services import request_create
+    from regulatory.dossier import dossier_render, dossier_request
+    from regulatory.services import pathway_choose
+    from tests.prescriptions.conftest import REGIMEN
+
+    request = request_create(
+        actor=physician, patient=patient, fields={**REGIMEN, "jurisdiction": "FR"}
+    )
+    _studies_attach(physician, request)
+    from regulatory.routing import route
+
+    recommended = route(request).recommended
+    assert recommended is not None
+    pathway_choose(actor=physician, request=request, pathway_code=recommended.pathway_code)
+    with translation.override("it"):
+        dossier = dossier_render(dossier_request(actor=pharmacist, request=request).pk)
+    text = _dossier_text(dossier)
+    assert "Submission dossier" in text and "Dossier di presentazione" not in text
+    assert "This dossier is written in English" in text and "(fr)" in text
+    assert "Strong CYP3A inhibitor" not in text  # nothing to show: no medication recorded

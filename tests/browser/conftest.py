@@ -60,14 +60,15 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page_for(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """New browser contexts (one per user), each page recording CSP violations and console
-    errors; on failure every open page is saved as a screenshot and HTML."""
+    """New browser contexts (one per user; keyword arguments go to ``new_context``), each page
+    recording CSP violations and console errors; on failure every open page is saved as a
+    screenshot and HTML."""
     contexts: list[Any] = []
     problems: list[str] = []
 
-    def open_page() -> Any:
+    def open_page(**context_options: Any) -> Any:
         context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}
+            accept_downloads=True, viewport={"width": 1280, "height": 900}, **context_options
         )
         contexts.append(context)
         page = context.new_page()

@@ -176,7 +176,7 @@ def test_prices_page_and_api(client, api_client, pharmacist, physician):
     assert "Price recorded." in response.content.decode()
     price = DrugPrice.objects.get()
     assert price.currency == "EUR" and price.price_per_mg == Decimal("0.501234")
-    assert "0.5012 EUR" in response.content.decode()
+    assert "€0.5012" in response.content.decode()  # per mg, as money is written (issue 15)
     api_client.force_authenticate(pharmacist)
     bad = api_client.post(
         "/api/v1/drug-prices/",

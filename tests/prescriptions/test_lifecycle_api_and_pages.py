@@ -32,11 +32,18 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
             "medications": [
                 {"drug_name": "fluconazole", "interaction": "moderate_cyp3a_inhibitor"}
             ],
+            # Required since issue 15, and never part of the patient record that is returned.
+            "identity": {
+                "given_name": "Zebulina",
+                "family_name": "Inventatisima",
+                "date_of_birth": "1958-03-14",
+            },
         },
         format="json",
     )
     assert patient.status_code == 201, patient.content
     assert _last_event().action == "patient.created"
+    assert "identity" not in patient.json()
     pid = patient.json()["id"]
     assert patient.json()["mutations"]["IDH2"] == "present" and patient.json()["bsa_m2"] == 1.7
     identity = api_client.put(
@@ -48,7 +55,7 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
         },
         format="json",
     )
-    assert identity.status_code == 200 and _last_event().action == "patient.identity_recorded"
+    assert identity.status_code == 200 and _last_event().action == "patient.identity_corrected"
 
     created = api_client.post(
         "/api/v1/requests/",

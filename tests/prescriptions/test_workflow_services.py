@@ -157,7 +157,7 @@ def test_direct_approval_when_no_outside_decision_is_needed(physician, pharmacis
         request_transition(actor=pharmacist, request=draft, transition="send_for_authorisation")
 
 
-@pytest.mark.parametrize("transition", ["approve", "reject", "request_changes"])
+@pytest.mark.parametrize("transition", ["reject", "request_changes"])
 def test_pharmacist_decisions_need_a_reason(physician, pharmacist, draft, transition):
     request_transition(actor=physician, request=draft, transition="submit")
     request_transition(actor=pharmacist, request=draft, transition="start_review")

@@ -69,26 +69,28 @@ def test_the_aifa_5_percent_fund_dossier_has_the_contents_the_brief_lists(fund_r
     dossier.refresh_from_db()
     assert dossier.status == "ready" and len(dossier.sha256) == 64
     text = _text(dossier)
+    # An Italian body gets the dossier in Italian (issue 15); the physician's rationale, the
+    # studies and the price source are quoted as they were written.
     for expected in (
-        "AIFA 5% Fund application dossier",
+        "Dossier di richiesta al Fondo AIFA 5%",
         fund_request.reference,
         fund_request.patient.pseudonym,
-        "Rationale, including why no alternative exists",
+        "Motivazione, compreso perché non esistono alternative",
         "unfit for re-induction",  # the rationale itself
-        "Clinical report",
-        "Treatment plan (dose and duration)",
-        "Cost quote",
-        "VAT self-declaration",
+        "Relazione clinica",
+        "Piano di trattamento (dose e durata)",
+        "Preventivo di costo",
+        "Autodichiarazione IVA",
         "DiNardo 2020 [63]",
         "Lou 2020 [82]",
-        "400 mg once daily",
-        "4 cycles of 28 days",
+        "400 mg una volta al giorno",
+        "4 cicli di 28 giorni",
         "Invented tender 2026/01",
         "Company declined on 2026-02-01",
     ):
         assert expected in text, expected
     # 112 days: 100 + 200 mg then 110 x 400 mg = 44,300 mg = 443 x 100 mg tablets at 50.1234.
-    assert "443 × 100 mg" in text and "22204.67 EUR" in text
+    assert "443 × 100 mg" in text and "€ 22.204,67" in text
     assert "Inventatissima" not in text  # the identity stays with the centre
     assert AuditEvent.objects.filter(action="dossier.rendered").count() == 1
 

@@ -128,7 +128,8 @@ def test_ten_day_decitabine_is_outside_the_648_listing_and_the_reason_is_given(m
     law_648 = routing.by_code("it_law_648")
     assert law_648.status == NOT_APPLICABLE
     assert "10-day decitabine is not the listed schedule" in law_648.why
-    assert "decitabine_10" in law_648.why
+    assert "VEN + decitabine 10-day" in law_648.why  # the regimen by its label (issue 15)
+    assert "decitabine_10" not in law_648.why
     assert routing.recommended.pathway_code != "it_law_648"
     five_days = route(make_request(LISTING_648, regimen="decitabine_5"))
     assert five_days.recommended.pathway_code == "it_law_648"
@@ -203,6 +204,11 @@ def test_the_profile_records_whether_prior_hma_was_given_with_venetoclax(
         {
             **{k: str(v) if v is not None else None for k, v in COMPLETE_PROFILE.items()},
             "prior_hma_with_venetoclax": "yes",
+            "identity": {  # required since issue 15
+                "given_name": "Zebulina",
+                "family_name": "Inventatissima",
+                "date_of_birth": "1958-03-14",
+            },
         },
         format="json",
     )

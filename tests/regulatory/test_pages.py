@@ -1,7 +1,6 @@
 """The regulatory pages: recommendation with reasons, checklist panel, authorisation timeline,
 due-soon list, and the rules pages for regulatory officers."""
 
-import json
 from datetime import date, timedelta
 
 import time_machine
@@ -11,6 +10,7 @@ from regulatory.models import Pathway, Reminder
 from regulatory.reminders import reminders_raise
 from regulatory.services import application_create, application_step, pathway_choose
 from tests.regulatory.conftest import LISTING_648
+from tests.regulatory.editor_form import form_of
 
 
 def test_pathway_page_shows_each_criterion_with_the_data_that_decided_it(
@@ -122,7 +122,8 @@ def test_a_national_rules_steward_edits_a_rule_on_the_page(
     client.force_login(rule_steward)
     form = client.get(reverse("regulatory:rule-edit", args=[pathway.code]))
     assert form.status_code == 200
-    data = {
+    # Issue 15: criteria and checklist items are rows of the form, as the page shows them.
+    data = form_of(form.content.decode()) | {
         "name": current.name,
         "summary": current.summary,
         "legal_source": current.legal_source,
@@ -132,20 +133,13 @@ def test_a_national_rules_steward_edits_a_rule_on_the_page(
         "reimbursement": current.reimbursement,
         "authorising_body": current.authorising_body,
         "needs_outside_authorisation": "",
-        "criteria_json": json.dumps(current.criteria),
-        "checklist_json": json.dumps(current.checklist),
         "change_note": "Checked against gmc-uk.org guidance on 2026-11-20 (test).",
     }
     bad = client.post(
         reverse("regulatory:rule-edit", args=[pathway.code]),
-        {
-            **data,
-            "criteria_json": json.dumps(
-                [{"code": "x", "rule": {"fact": "shoe_size", "op": "gt", "value": 1}}]
-            ),
-        },
+        {**data, "criteria-0-rule-0-kind": "fact", "criteria-0-rule-0-fact": "shoe_size"},
     )
-    assert bad.status_code == 200 and b"unknown fact" in bad.content
+    assert bad.status_code == 200 and b"Select a valid choice. shoe_size" in bad.content
     saved = client.post(reverse("regulatory:rule-edit", args=[pathway.code]), data)
     assert saved.status_code == 302
     new = pathway.current_version()

@@ -50,7 +50,7 @@ def test_prior_hma_sends_the_patient_to_law_94_98_and_says_why(make_request):
 def test_partner_ldac_is_not_the_648_listing(make_request):
     routing = route(make_request(LISTING_648, regimen="ldac"))
     assert routing.recommended.pathway_code == "it_law_94_98"
-    assert "partner regimen ldac" in routing.by_code("it_law_648").why
+    assert "partner regimen VEN + low-dose cytarabine" in routing.by_code("it_law_648").why
 
 
 def test_unknown_names_the_missing_field(make_request):

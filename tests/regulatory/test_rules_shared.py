@@ -4,6 +4,7 @@ trail of every hospital it affects; a malformed checklist is a form error, never
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -32,12 +33,14 @@ from regulatory.services import (
 from tests.factories import HospitalFactory, UserFactory
 from tests.prescriptions.conftest import REGIMEN
 from tests.regulatory.conftest import LISTING_648
+from tests.regulatory.editor_form import editor_data
 
 LAW_648 = "it_law_648"
 
 
 def _page_data(version: PathwayVersion, **overrides: Any) -> dict[str, Any]:
-    data = {
+    # Issue 15: criteria and checklist items are rows of the form, as the page shows them.
+    data = editor_data(version) | {
         "name": version.name,
         "summary": version.summary,
         "legal_source": version.legal_source,
@@ -47,11 +50,13 @@ def _page_data(version: PathwayVersion, **overrides: Any) -> dict[str, Any]:
         "reimbursement": version.reimbursement,
         "authorising_body": version.authorising_body,
         "needs_outside_authorisation": "on" if version.needs_outside_authorisation else "",
-        "criteria_json": json.dumps(version.criteria),
-        "checklist_json": json.dumps(version.checklist),
         "change_note": "Checked against the Gazzetta Ufficiale on 2026-12-01 (invented, test).",
     }
     return {**data, **overrides}
+
+
+def _index(items: list[dict[str, Any]], code: str) -> int:
+    return next(n for n, item in enumerate(items) if item["code"] == code)
 
 
 def _snapshot(code: str = LAW_648) -> list[tuple[Any, ...]]:
@@ -84,9 +89,7 @@ def test_an_officer_of_a_hospital_cannot_relax_law_648_on_the_page(
         _page_data(
             current,
             needs_outside_authorisation="",
-            checklist_json=json.dumps(
-                [i for i in current.checklist if i["code"] != "registry_enrolment"]
-            ),
+            **{f"checklist-{_index(current.checklist, 'registry_enrolment')}-DELETE": "on"},
             change_note="Outside authorisation no longer needed (attack)",
         ),
     )
@@ -289,19 +292,45 @@ MALFORMED_CHECKLISTS: dict[str, tuple[str, str]] = {
 }
 
 
-@pytest.mark.parametrize("case", list(MALFORMED_CHECKLISTS))
+# Issue 15: the page edits rows, not JSON; what a row can hold wrong is refused on its row.
+MALFORMED_ROWS: dict[str, tuple[dict[str, Any], str]] = {
+    # name: (what is typed over checklist item 0, a part of the message)
+    "item without text": ({"checklist-0-text": ""}, "This field is required."),
+    "NUL character": ({"checklist-0-text": "bad\u0000text"}, "Null characters are not allowed."),
+    "repeated code": ({"checklist-1-code": "individual_assessment"}, "has this code"),
+    "reserved local code": ({"checklist-0-code": "local-7"}, "reserved for hospitals"),
+    "unknown kind": ({"checklist-0-kind": "magic"}, "Select a valid choice."),
+    "attestation without attesters": ({"checklist-0-attesters": []}, "names who attests"),
+    "text too long": ({"checklist-0-text": "x" * 401}, "at most 400 characters"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_ROWS))
 def test_a_malformed_checklist_is_a_form_error_on_the_page(client, rule_steward, rules, case):
-    checklist_json, message = MALFORMED_CHECKLISTS[case]
+    typed, message = MALFORMED_ROWS[case]
+    pathway = Pathway.objects.get(code="gb_gmc_off_label")
+    current = pathway.current_version()
+    assert current is not None and current.checklist[0]["code"] == "individual_assessment"
+    client.force_login(rule_steward)
+    response = client.post(
+        reverse("regulatory:rule-edit", args=[pathway.code]), _page_data(current, **typed)
+    )
+    assert response.status_code == 200
+    assert message in html.unescape(response.content.decode())
+    assert pathway.versions.count() == 1
+
+
+def test_an_empty_checklist_is_a_form_error_on_the_page(client, rule_steward, rules):
     pathway = Pathway.objects.get(code="gb_gmc_off_label")
     current = pathway.current_version()
     assert current is not None
     client.force_login(rule_steward)
+    removed = {f"checklist-{n}-DELETE": "on" for n in range(len(current.checklist))}
     response = client.post(
-        reverse("regulatory:rule-edit", args=[pathway.code]),
-        _page_data(current, checklist_json=checklist_json),
+        reverse("regulatory:rule-edit", args=[pathway.code]), _page_data(current, **removed)
     )
     assert response.status_code == 200
-    assert message in response.content.decode()
+    assert "The checklist is empty" in response.content.decode()
     assert pathway.versions.count() == 1
 
 
