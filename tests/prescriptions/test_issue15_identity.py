@@ -491,3 +491,13 @@ def test_the_api_discards_a_draft(api_client, physician, patient):
     assert response.status_code == 204
     assert api_client.post(f"/api/v1/requests/{draft.pk}/discard/").status_code == 404
     assert AuditEvent.objects.filter(action="request.discarded").count() == 1
+
+
+def test_a_discarded_draft_is_left_out_of_the_hospitals_report(draft, physician):
+    from prescriptions.services import request_discard
+    from reports.selectors import ReportFilters, report_compute
+
+    before = report_compute(hospital=draft.hospital, filters=ReportFilters())
+    request_discard(actor=physician, request=draft)
+    after = report_compute(hospital=draft.hospital, filters=ReportFilters())
+    assert before.total >= 1 and after.total == before.total - 1
