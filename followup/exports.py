@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone, translation
 
@@ -69,17 +70,24 @@ def planned_daily_doses(requests: Iterable[Any]) -> dict[int, Decimal | None]:
 
 
 def registry_648_row(
-    request: RequestWithOutcomes, planned_dose: Decimal | None = None
+    request: RequestWithOutcomes,
+    planned_dose: Decimal | None = None,
+    time_zone: str | None = None,
 ) -> list[str]:
     """One treated request from ``followup.selectors.with_outcomes``; ``planned_dose`` is the
-    plan's steady daily dose (``planned_daily_doses``)."""
+    plan's steady daily dose (``planned_daily_doses``). The start date is the day in the
+    hospital's ``time_zone`` (the server's when none is given)."""
     followup = getattr(request, "followup", None)
     return [
         request.patient.pseudonym,
         request.reference,
         request.get_regimen_display() if request.regimen else "",
         decimal_plain(planned_dose) if planned_dose is not None else "",
-        _day(timezone.localdate(request.started_at)),
+        _day(
+            timezone.localdate(request.started_at, ZoneInfo(time_zone) if time_zone else None)
+            if request.started_at
+            else None
+        ),
         str(request.cycles_dispensed),
         _label(Response, request.best_response),
         _day(request.best_response_on),
@@ -95,7 +103,7 @@ def registry_648_row(
     ]
 
 
-def registry_648_csv(requests: Iterable[RequestWithOutcomes]) -> str:
+def registry_648_csv(requests: Iterable[RequestWithOutcomes], time_zone: str | None = None) -> str:
     """In English whatever the interface language: a data file with fixed columns, transcribed
     into the registry, reads the same from every workstation. Cells go through ``cell_safe``:
     the file is opened in a spreadsheet."""
@@ -106,5 +114,5 @@ def registry_648_csv(requests: Iterable[RequestWithOutcomes]) -> str:
     doses = planned_daily_doses(requests)
     with translation.override("en"):
         for request in requests:
-            writer.writerow(registry_648_row(request, doses.get(request.pk)))
+            writer.writerow(registry_648_row(request, doses.get(request.pk), time_zone))
     return buffer.getvalue()

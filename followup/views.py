@@ -107,7 +107,10 @@ def registry_export_648_view(request: HttpRequest) -> HttpResponse:
     user = _registry_user(request)
     filters = RegistryFilterForm(request.GET or None).filters()
     rows = registry_648_export(actor=user, filters=filters)
-    response = HttpResponse(registry_648_csv(rows), content_type="text/csv; charset=utf-8")
+    time_zone = user.hospital.time_zone if user.hospital else None
+    response = HttpResponse(
+        registry_648_csv(rows, time_zone), content_type="text/csv; charset=utf-8"
+    )
     code = user.hospital.code if user.hospital else "hospital"
     filename = f"law648-followup-{code}-{timezone.localdate():%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Count,
     F,
@@ -17,7 +18,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce, Upper
+from django.db.models.functions import Coalesce, Replace, Upper
 from django.utils import formats
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
@@ -80,14 +81,26 @@ def national_id_key(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
+# What people type between the characters of a number, for a database without regexp_replace.
+NATIONAL_ID_SEPARATORS = " -./_,:;'"
+
+
 def _national_id_key_expression() -> Func:
-    return Func(
-        Upper(F("national_id")),
-        Value("[^A-Z0-9]"),
-        Value(""),
-        Value("g"),
-        function="regexp_replace",
-    )
+    """``national_id_key`` in SQL. PostgreSQL keeps letters and digits only; SQLite (the
+    embedded default of ``dev.py run``) has no regexp_replace and drops the separators people
+    type instead (``NATIONAL_ID_SEPARATORS``)."""
+    if connection.vendor == "postgresql":
+        return Func(
+            Upper(F("national_id")),
+            Value("[^A-Z0-9]"),
+            Value(""),
+            Value("g"),
+            function="regexp_replace",
+        )
+    expression: Func = Upper(F("national_id"))
+    for separator in NATIONAL_ID_SEPARATORS:
+        expression = Replace(expression, Value(separator), Value(""))
+    return expression
 
 
 @dataclass(frozen=True)

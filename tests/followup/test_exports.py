@@ -247,3 +247,30 @@ def test_a_patient_without_identity_is_exported_the_same(client, physician, phar
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["best_response"] == "" and row["mrd_status"] == "Not assessed"
     assert (row["cycles_dispensed"], row["ae_grade_3_plus"], row["serious_aes"]) == ("1", "0", "0")
+
+
+def test_the_648_start_date_is_the_day_in_the_hospitals_time_zone(client, followed, pharmacist):
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from followup.selectors import treated_requests, with_outcomes
+    from prescriptions.models import OffLabelRequest
+
+    rows = with_outcomes(treated_requests(OffLabelRequest.objects.filter(pk=followed.pk)))
+    started = rows.first().started_at
+    server_day = timezone.localdate(started, ZoneInfo(settings.TIME_ZONE))
+    # A zone where that moment falls on another day than on the server's calendar.
+    zone = next(
+        z
+        for z in ("Pacific/Pago_Pago", "Pacific/Kiritimati")
+        if timezone.localdate(started, ZoneInfo(z)) != server_day
+    )
+    hospital = pharmacist.hospital
+    hospital.time_zone = zone
+    hospital.save(update_fields=["time_zone"])
+    client.force_login(pharmacist)
+    row = _rows(client.get(reverse("followup:export-648")))[1]
+    start_date = row[COLUMNS_648.index("start_date")]
+    assert start_date == timezone.localdate(started, ZoneInfo(zone)).isoformat() != str(server_day)
