@@ -281,6 +281,31 @@ def _it_request(physician: Any, *, profile: dict[str, Any] | None = None, **regi
     return request
 
 
+def _gb_request(physician: Any) -> OffLabelRequest:
+    """A UK request on the GMC pathway (every checklist item an attestation)."""
+    request = _it_request(physician, profile=COMPLETE_PROFILE, jurisdiction="GB")
+    pathway_choose(actor=physician, request=request, pathway_code="gb_gmc_off_label")
+    request.refresh_from_db()
+    return request
+
+
+def _treated_with_adverse_event(physician: Any, pharmacist: Any) -> OffLabelRequest:
+    """A UK request approved and dispensed (cycle 1), with a serious grade 3 adverse event that
+    raises a pharmacovigilance reminder."""
+    treated = dispense_cycle_one(approve(_gb_request(physician), physician, pharmacist), pharmacist)
+    adverse_event_create(
+        actor=physician,
+        request=treated,
+        term="febrile_neutropenia",
+        grade=3,
+        serious=True,
+        onset_on=timezone.localdate(),
+        outcome="recovering",
+        relation="possibly",
+    )
+    return treated
+
+
 @pytest.fixture
 def world(studies, rules, physician, pharmacist, hospital_admin) -> dict[str, Any]:
     """Requests of an Italian hospital in every state, on Italian pathways, with findings,
@@ -339,25 +364,9 @@ def world(studies, rules, physician, pharmacist, hospital_admin) -> dict[str, An
     requests["awaiting"] = r
     # A UK request (every checklist item an attestation) approved and dispensed (cycle 1), with
     # an adverse event that raises a pharmacovigilance reminder; and one approved, not dispensed.
-    gmc = _it_request(physician, profile=COMPLETE_PROFILE, jurisdiction="GB")
-    pathway_choose(actor=physician, request=gmc, pathway_code="gb_gmc_off_label")
-    gmc.refresh_from_db()
-    treated = dispense_cycle_one(approve(gmc, physician, pharmacist), pharmacist)
-    adverse_event_create(
-        actor=physician,
-        request=treated,
-        term="febrile_neutropenia",
-        grade=3,
-        serious=True,
-        onset_on=timezone.localdate(),
-        outcome="recovering",
-        relation="possibly",
-    )
+    treated = _treated_with_adverse_event(physician, pharmacist)
     requests["dispensed"] = treated
-    second = _it_request(physician, profile=COMPLETE_PROFILE, jurisdiction="GB")
-    pathway_choose(actor=physician, request=second, pathway_code="gb_gmc_off_label")
-    second.refresh_from_db()
-    requests["approved"] = approve(second, physician, pharmacist)
+    requests["approved"] = approve(_gb_request(physician), physician, pharmacist)
     report_export_request(actor=hospital_admin, filters=ReportFilters())
     return requests
 
@@ -685,20 +694,7 @@ def test_the_pharmacovigilance_network_is_shown_in_the_readers_language(
 ):
     from followup.models import PharmacovigilanceReminder
 
-    r = _it_request(physician, profile=COMPLETE_PROFILE, jurisdiction="GB")
-    pathway_choose(actor=physician, request=r, pathway_code="gb_gmc_off_label")
-    r.refresh_from_db()
-    treated = dispense_cycle_one(approve(r, physician, pharmacist), pharmacist)
-    adverse_event_create(
-        actor=physician,
-        request=treated,
-        term="febrile_neutropenia",
-        grade=3,
-        serious=True,
-        onset_on=timezone.localdate(),
-        outcome="recovering",
-        relation="possibly",
-    )
+    _treated_with_adverse_event(physician, pharmacist)
     reminder = PharmacovigilanceReminder.objects.get()
     assert "the national pharmacovigilance network" in reminder.message  # the English record
     client.force_login(pharmacist)
