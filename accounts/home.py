@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.roles import Role, roles_of
@@ -26,6 +26,7 @@ from prescriptions.models import OffLabelRequest, RequestTransition, request_ref
 from prescriptions.selectors import list_rows, pharmacy_queue, request_list, requests_visible_to
 from regulatory.models import Body, DeadlineRule, PathwayVersion
 from regulatory.reminders import OpenReminder, reminders_open
+from regulatory.selectors import jurisdictions_of
 from reports.selectors import Report, ReportFilters, report_compute
 
 S = OffLabelRequest.Status
@@ -331,11 +332,7 @@ def rules_to_verify(user: Any, *, today: date | None = None) -> list[RuleToVerif
     )
     hospital = getattr(user, "hospital", None)
     if hospital is not None:
-        filed = OffLabelRequest.objects.filter(hospital=hospital).values("jurisdiction")
-        versions = versions.filter(
-            Q(pathway__jurisdiction__code__iexact=hospital.country)
-            | Q(pathway__jurisdiction__code__in=filed)
-        )
+        versions = versions.filter(pathway__jurisdiction__code__in=jurisdictions_of(hospital))
     found = []
     for version in versions.order_by("pathway__jurisdiction__code", "pathway__order"):
         items = _unconfirmed(version.criteria) + _unconfirmed(version.checklist)

@@ -28,6 +28,7 @@ from audit.services import audit_record
 from offlabel.i18n import english
 from prescriptions.models import OffLabelRequest
 from prescriptions.profile import profile_as_data
+from prescriptions.selectors import decimal_plain
 from prescriptions.services import inputs_changed_register
 from regulatory.models import ChecklistItem, PathwayChoice
 from regulatory.routing import NOT_APPLICABLE, Assessment, route
@@ -46,7 +47,7 @@ ATTESTED_INPUT_LABELS = {
 
 
 def _plain(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
+    return None if value is None else decimal_plain(value)
 
 
 def _digest(value: Any) -> str:

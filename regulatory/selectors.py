@@ -56,11 +56,10 @@ def hospitals_affected_by(pathway: Pathway) -> list[Hospital]:
     )
 
 
-def _jurisdictions_of(hospital_id: int) -> set[str]:
-    hospital = Hospital.objects.get(pk=hospital_id)
-    filed = OffLabelRequest.objects.filter(hospital_id=hospital_id).values_list(
-        "jurisdiction", flat=True
-    )
+def jurisdictions_of(hospital: Hospital) -> set[str]:
+    """The jurisdictions whose rules concern a hospital: its country's, and any its requests
+    were filed under (the rule-change notices and the rules to verify on the home page)."""
+    filed = OffLabelRequest.objects.filter(hospital=hospital).values_list("jurisdiction", flat=True)
     return {hospital.country.upper(), *filed}
 
 
@@ -74,9 +73,9 @@ def rule_notices_for(user: Any, *, days: int = RULE_NOTICE_DAYS) -> list[Pathway
         .select_related("pathway__jurisdiction", "created_by")
         .order_by("-created_at")
     )
-    hospital_id = getattr(user, "hospital_id", None)
-    if hospital_id is not None:
-        versions = versions.filter(pathway__jurisdiction__code__in=_jurisdictions_of(hospital_id))
+    hospital = getattr(user, "hospital", None)
+    if hospital is not None:
+        versions = versions.filter(pathway__jurisdiction__code__in=jurisdictions_of(hospital))
     return list(versions)
 
 
