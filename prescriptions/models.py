@@ -440,6 +440,13 @@ class Drug(models.Model):
         return self.name
 
 
+class RequestQuerySet(models.QuerySet["OffLabelRequest"]):
+    def kept(self) -> RequestQuerySet:
+        """Without the drafts their prescribers discarded: those are kept for the audit trail
+        and shown nowhere (lists, reports, previews)."""
+        return self.filter(discarded_at__isnull=True)
+
+
 class OffLabelRequest(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -576,6 +583,8 @@ class OffLabelRequest(models.Model):
         editable=False,
         related_name="+",
     )
+
+    objects = RequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at", "-pk"]

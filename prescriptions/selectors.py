@@ -57,9 +57,7 @@ def requests_visible_to(user: Any) -> QuerySet[OffLabelRequest]:
     roles = roles_of(user)
     hospital_id = getattr(user, "hospital_id", None)
     # A discarded draft is kept for the audit trail and shown nowhere.
-    base = OffLabelRequest.objects.select_related("patient", "prescriber", "drug").filter(
-        discarded_at__isnull=True
-    )
+    base = OffLabelRequest.objects.kept().select_related("patient", "prescriber", "drug")
     if hospital_id is None or not roles:
         return base.none()
     in_hospital = base.filter(hospital_id=hospital_id)

@@ -530,7 +530,8 @@ def routing_preview(
     pathway = proposed.pathway
     jurisdiction = pathway.jurisdiction.code
     requests = (
-        OffLabelRequest.objects.filter(jurisdiction=jurisdiction, discarded_at__isnull=True)
+        OffLabelRequest.objects.kept()
+        .filter(jurisdiction=jurisdiction)
         .select_related("patient", "drug", "hospital")
         .prefetch_related("attachments")
         .order_by("-created_at", "-pk")

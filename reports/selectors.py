@@ -140,7 +140,7 @@ class Report:
 
 def requests_in_scope(hospital: Hospital, filters: ReportFilters) -> QuerySet[OffLabelRequest]:
     # A discarded draft was never a request anyone acted on: the report leaves it out.
-    queryset = OffLabelRequest.objects.filter(hospital=hospital, discarded_at__isnull=True)
+    queryset = OffLabelRequest.objects.kept().filter(hospital=hospital)
     if filters.date_from:
         queryset = queryset.filter(created_at__gte=local_midnight(filters.date_from))
     if filters.date_to:
