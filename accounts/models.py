@@ -83,6 +83,26 @@ class Hospital(models.Model):
         help_text="As the hospital's records policy sets it; blank: the form says records are "
         "kept as long as the law on medical records requires.",
     )
+    # Issue 16: how its staff sign in. The provider's claims name the hospital (OIDC_* settings).
+    local_password_login = models.BooleanField(
+        "local passwords allowed",
+        default=True,
+        help_text="Staff may sign in with a password kept by offlabel. Off: only the hospital's "
+        "OpenID Connect provider.",
+    )
+    oidc_create_users = models.BooleanField(
+        "create users at first sign-in",
+        default=False,
+        help_text="A person the provider vouches for, unknown here, is created at first sign-in "
+        "with the roles the claims give. Off: unknown people are refused.",
+    )
+    mfa_required_roles = models.JSONField(
+        "roles that must use a second factor",
+        null=True,
+        blank=True,
+        help_text='Role codes (e.g. ["pharmacist", "hospital_admin"]); empty: the '
+        "deployment's OFFLABEL_MFA_REQUIRED_ROLES.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -56,6 +56,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    # Issue 16: OpenID Connect sign-in, TOTP and recovery codes (second factors).
+    "mozilla_django_oidc",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "audit",
     "evidence",
@@ -65,6 +70,8 @@ INSTALLED_APPS = [
     "pharmacy",
     "followup",
     "reports",
+    "signatures",  # electronic signatures with their meaning, re-authentication (issue 16)
+    "signing",  # PAdES seals, the demo PKI, the public verification page (issue 16)
 ]
 
 MIDDLEWARE = [
@@ -79,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): a second factor was given in this session (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     # Cache-Control: no-store on every response to a signed-in user (patient data).
     "offlabel.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -315,6 +324,38 @@ AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(VAR_DIR / "audit-anchors
 AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", 60)
 if AUDIT_CHECKPOINT_MINUTES < 1:
     raise ImproperlyConfigured("AUDIT_CHECKPOINT_MINUTES must be at least 1.")
+
+# --- Shared cache (rate limits of the public verification page) ---------------------------
+# Production: Redis, shared by every gunicorn worker. Development: this process's memory.
+CACHE_URL = env_str("CACHE_URL", "locmem://")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_URL={CACHE_URL!r}: expected redis://, rediss:// or locmem://"
+    )
+
+# --- Single sign-on: OpenID Connect (issue 16, accounts/oidc.py) ---------------------------
+
+# --- Second factors (issue 16, accounts/mfa.py) -------------------------------------------
+# Roles whose users must give a second factor (TOTP, a passkey or a recovery code) at every
+# sign-in; a hospital may set its own list (Hospital.mfa_required_roles).
+MFA_REQUIRED_ROLES = env_list(
+    "OFFLABEL_MFA_REQUIRED_ROLES", ["pharmacist", "hospital_admin", "rule_steward"]
+)
+
+# --- Signatures with a meaning (issue 16, signatures/) ------------------------------------
+# A signature needs the password or a second factor again unless the signer authenticated
+# (signed in, or re-authenticated) within this many minutes (21 CFR 11.200(a)(1)).
+SIGNATURE_REAUTH_MINUTES = env_int("OFFLABEL_SIGNATURE_REAUTH_MINUTES", 5)
+if SIGNATURE_REAUTH_MINUTES < 0:
+    raise ImproperlyConfigured("OFFLABEL_SIGNATURE_REAUTH_MINUTES must be 0 or more.")
+
+# --- PAdES seals (issue 16, signing/) -----------------------------------------------------
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
