@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts.models import Department, Hospital, User
+from accounts.models import Department, Hospital, PasskeyCredential, User
 
 
 @admin.register(Hospital)
@@ -33,3 +33,13 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
         ("Hospital", {"fields": ("hospital", "department")}),
     )
+
+
+@admin.register(PasskeyCredential)
+class PasskeyCredentialAdmin(admin.ModelAdmin[PasskeyCredential]):
+    """A lost passkey is removed here by a system administrator (the user's own page refuses to
+    remove the last factor of someone who must have one)."""
+
+    list_display = ["name", "user", "created_at", "last_used_at"]
+    search_fields = ["user__username", "name"]
+    readonly_fields = ["credential_id", "public_key", "sign_count", "transports"]

@@ -15,9 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+
+from audit.auth_events import AuthAction
+from audit.services import audit_record
 
 
 def groups_load(user: Any) -> frozenset[str]:
@@ -37,7 +43,50 @@ def groups_load(user: Any) -> frozenset[str]:
     return roles
 
 
+class LocalPasswordSwitchedOff(ValidationError):
+    """The password was right, but the user's hospital signs its staff in through its provider
+    only. A ``ValidationError``, not ``PermissionDenied``: the sign-in form and the token
+    endpoint's serializer show its message as a form error (a 200 or a 400 answered, not
+    raised, so the audit row stays), where ``PermissionDenied`` would become "wrong password"."""
+
+
 class OfflabelBackend(ModelBackend):
+    def authenticate(
+        self,
+        request: Any,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        hospital = getattr(user, "hospital", None)
+        if user is None or hospital is None or hospital.local_password_login:
+            return user
+        # Said only after the right password, so the message tells nobody else which
+        # usernames exist or how their hospital signs in.
+        address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+        audit_record(
+            actor=None,
+            action=AuthAction.LOGIN_FAILED,
+            object_type=user._meta.label_lower,
+            object_id=str(user.pk),
+            hospital=hospital,
+            summary=f"Password sign-in refused for {user.get_username()!r}"
+            + (f" from {address}" if address else "")
+            + f": {hospital.code} allows only its provider's sign-in",
+        )
+        raise LocalPasswordSwitchedOff(
+            gettext(
+                "%(hospital)s does not use passwords kept by offlabel: sign in with "
+                "“Sign in with %(provider)s”."
+            )
+            % {
+                "hospital": hospital.name,
+                "provider": getattr(settings, "OFFLABEL_OIDC_PROVIDER_NAME", ""),
+            },
+            code="local_password_off",
+        )
+
     def get_user(self, user_id: Any) -> Any:
         user_model = get_user_model()
         try:

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django_otp.models import Device, TimestampMixin
 
 # The zone a hospital of each country is in when nobody says otherwise (a country with several
 # zones gets its most populous one; the administrator corrects it).
@@ -183,3 +184,35 @@ class User(AbstractUser):
 
     def has_role(self, role: str) -> bool:
         return role in self.role_set
+
+
+class PasskeyCredential(TimestampMixin, Device):
+    """A passkey (WebAuthn credential) the user registered as a second factor.
+
+    A django-otp device, so a passkey sign-in is recorded the way a TOTP one is
+    (``django_otp.login``: ``request.user.is_verified()``) and ``devices_for_user`` lists it;
+    it accepts no typed code (``verify_token`` stays False). The browser proves possession of
+    the private key; we keep only its public key and the counter that exposes a cloned
+    authenticator.
+    """
+
+    # No reverse accessor on User: django-otp's selectors (devices_for_user) are the way in.
+    user = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The user that this device belongs to.",
+    )
+    credential_id = models.BinaryField(
+        max_length=1023, unique=True, help_text="The authenticator's id of the credential."
+    )
+    public_key = models.BinaryField(help_text="COSE public key the signatures are checked with.")
+    sign_count = models.PositiveBigIntegerField(
+        default=0, help_text="Signature counter last reported by the authenticator."
+    )
+    transports = models.JSONField(
+        default=list, blank=True, help_text='How the browser reaches it, e.g. ["internal"].'
+    )
+
+    class Meta(Device.Meta):
+        verbose_name = "passkey"

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.mfa import code_check, code_refusal_message, mfa_required, second_factor_record
 from accounts.models import User
 from accounts.scoping import acting_user
 from accounts.services import api_token_issue, api_tokens_revoke
@@ -30,6 +31,14 @@ class CredentialsSerializer(serializers.Serializer[Any]):
     username = serializers.CharField(write_only=True)
     password = serializers.CharField(
         write_only=True, style={"input_type": "password"}, trim_whitespace=False
+    )
+    otp = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text="A current code of your authenticator app, or one of your recovery codes: "
+        "required when your role must use a second factor.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +84,7 @@ class ObtainTokenView(APIView):
     permission_classes = [AllowAny]
     # As DRF's own token view: a form post works too (curl -d username=... -d password=...).
     parser_classes = [FormParser, FlatMultiPartParser, LimitedJSONParser]
-    multipart_fields = {"username", "password"}
+    multipart_fields = {"username", "password", "otp"}
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = CredentialsSerializer(data=request.data, context={"request": request})
@@ -83,8 +92,45 @@ class ObtainTokenView(APIView):
             # Answer without raising: a raised error rolls the request's transaction back, and
             # with it django-axes' record of the failure (so the lockout would never come).
             return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
-        instance, token = api_token_issue(user=serializer.validated_data["user"])
+        user = serializer.validated_data["user"]
+        refusal = _second_factor_refusal(user, serializer.validated_data.get("otp") or "")
+        if refusal is not None:
+            return refusal
+        instance, token = api_token_issue(user=user)
         return Response({"token": token, "expiry": instance.expiry})
+
+
+def _second_factor_refusal(user: User, otp: str) -> Response | None:
+    """A user who must use a second factor gets a token only with a valid code (the token
+    stands in for a session that gave one). A wrong code is audited and counts towards the
+    device's back-off; the refusal is a response, not an exception, so both are kept."""
+    if not mfa_required(user):
+        return None
+    if not otp.strip():
+        return Response(
+            {
+                "otp": [
+                    gettext(
+                        "Your role requires a second factor: send otp with the current code of "
+                        "your authenticator app or one of your recovery codes."
+                    )
+                ]
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    check = code_check(user=user, code=otp)
+    if check.ok:
+        second_factor_record(
+            user=user, ok=True, method=f"api token, {check.kind}", device=check.device
+        )
+        return None
+    second_factor_record(
+        user=user,
+        ok=False,
+        method="api token",
+        why="throttled" if check.locked_until else "wrong code",
+    )
+    return Response({"otp": [code_refusal_message(check)]}, status=status.HTTP_400_BAD_REQUEST)
 
 
 @extend_schema(request=None, responses=responses(None, status=204))

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Hospital, User
 from audit.context import current_ip
 from audit.models import GENESIS_HASH, AuditChainCheck, AuditChainHead, AuditEvent
+from signatures.context import signature_audit_attach
 
 
 def _json_normal(value: Any) -> Any:
@@ -88,6 +89,8 @@ def audit_record(
             ip_address=ip_address if ip_address is not None else current_ip.get(),
             previous_hash=head.last_hash,
         )
+        # An act signed electronically (issue 16) carries its signature, inside the hash.
+        signature_audit_attach(event)
         event.event_hash = audit_event_hash(event)
         event.save()
         head.last_sequence = event.sequence

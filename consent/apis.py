@@ -19,6 +19,14 @@ from offlabel.api_errors import responses
 from offlabel.parsers import FlatMultiPartParser, LimitedJSONParser
 from prescriptions.selectors import requests_visible_to
 from regulatory.apis import needs
+from signatures.http import (
+    ReauthenticationFields,
+    reauth_fields_pop,
+    signature_for_api,
+    signing_responses,
+)
+from signatures.models import SignatureAction
+from signatures.services import act_meaning, consent_signature_meaning, signature_scope
 
 VIEW = "prescriptions.view_offlabelrequest"
 
@@ -60,7 +68,7 @@ class LanguageInput(serializers.Serializer[Any]):
     language = serializers.ChoiceField(choices=Language.choices)
 
 
-class SignInput(serializers.Serializer[Any]):
+class SignInput(ReauthenticationFields):
     method = serializers.ChoiceField(choices=ConsentSignature.Method.choices)
     signer = serializers.ChoiceField(choices=ConsentSignature.Signer.choices, default="patient")
     representative_name = serializers.CharField(
@@ -72,7 +80,7 @@ class SignInput(serializers.Serializer[Any]):
     scan = serializers.FileField(required=False)
 
 
-class WithdrawInput(serializers.Serializer[Any]):
+class WithdrawInput(ReauthenticationFields):
     reason = serializers.CharField(max_length=2000)
 
 
@@ -120,13 +128,31 @@ class ConsentSignApi(APIView):
     multipart_fields = frozenset(SignInput().fields)
 
     @extend_schema(
-        request=SignInput, responses=responses(ConsentDocumentSerializer, 400, 404, 409, 415)
+        request=SignInput,
+        responses=signing_responses(ConsentDocumentSerializer, 400, 404, 409, 415),
     )
     def post(self, request: Request, document_id: int) -> Response:
+        """Record the patient's signature: the physician's electronic signature (403 with
+        ``code`` unless you authenticated recently or send ``reauth_password``/``reauth_code``)."""
         payload = SignInput(data=request.data)
         payload.is_valid(raise_exception=True)
         document = get_object_or_404(_documents(request), pk=document_id)
-        consent_sign(actor=acting_user(request), document=document, **payload.validated_data)
+        data = reauth_fields_pop(payload.validated_data)
+        user = acting_user(request)
+        meaning = consent_signature_meaning(
+            user,
+            method=data["method"],
+            signer=data["signer"],
+            representative_name=data["representative_name"],
+            witness_name=data["witness_name"],
+        )
+        proof = signature_for_api(request, meaning)
+        if isinstance(proof, Response):
+            return proof
+        with signature_scope(
+            signer=user, proof=proof, meaning=meaning, request=document.request
+        ) as signing:
+            signing.target = consent_sign(actor=user, document=document, **data)
         document.refresh_from_db()
         return Response(ConsentDocumentSerializer(document).data)
 
@@ -135,15 +161,25 @@ class ConsentWithdrawApi(APIView):
     permission_classes = [needs(VIEW)]
 
     @extend_schema(
-        request=WithdrawInput, responses=responses(ConsentDocumentSerializer, 400, 404, 409, 415)
+        request=WithdrawInput,
+        responses=signing_responses(ConsentDocumentSerializer, 400, 404, 409, 415),
     )
     def post(self, request: Request, document_id: int) -> Response:
+        """Record the patient's withdrawal of consent: an electronic signature, as above."""
         payload = WithdrawInput(data=request.data)
         payload.is_valid(raise_exception=True)
         document = get_object_or_404(_documents(request), pk=document_id)
         signature = get_object_or_404(ConsentSignature, document=document)
-        consent_withdraw(
-            actor=acting_user(request), signature=signature, reason=payload.validated_data["reason"]
-        )
+        user = acting_user(request)
+        meaning = act_meaning(SignatureAction.CONSENT_WITHDRAWAL, user)
+        proof = signature_for_api(request, meaning)
+        if isinstance(proof, Response):
+            return proof
+        with signature_scope(
+            signer=user, proof=proof, meaning=meaning, request=document.request
+        ) as signing:
+            signing.target = consent_withdraw(
+                actor=user, signature=signature, reason=payload.validated_data["reason"]
+            )
         document.refresh_from_db()
         return Response(ConsentDocumentSerializer(document).data)

@@ -105,3 +105,28 @@ class ConsentSignature(models.Model):
 
     def __str__(self) -> str:
         return f"signature of {self.document}"
+
+
+class ConsentSignatureRecord(RenderedDocument):
+    """The sealed signed record of one consent signature (issue 16): a PDF/A-3b page that
+    binds the signature to the form it signs — the form's document ID and SHA-256, who signed
+    and how, the witness, the time, the scan's SHA-256 and the signature's meaning — with the
+    form (and the scan) embedded as attachments; sealed like every PDF."""
+
+    RENDER_TASK = "consent.tasks.consent_signature_record_render_task"
+
+    signature = models.OneToOneField(
+        ConsentSignature, on_delete=models.PROTECT, related_name="record"
+    )
+    file = models.FileField(upload_to="consent-records/%Y/%m/", blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} ({self.get_status_display()})"
+
+    @property
+    def document_id(self) -> str:
+        return f"{self.signature.document.document_id}-SIGNED"

@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 from accounts.models import User
 from accounts.roles import Role, roles_of
 from audit.services import audit_record
-from consent.models import ConsentDocument, ConsentSignature, Language
+from consent.models import ConsentDocument, ConsentSignature, ConsentSignatureRecord, Language
 from evidence.models import DESIGN_LEVEL
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
 from offlabel.i18n import english
@@ -551,6 +551,24 @@ def consent_download(*, actor: User, document: ConsentDocument) -> ConsentDocume
     return document
 
 
+def consent_record_download(
+    *, actor: User, record: ConsentSignatureRecord
+) -> ConsentSignatureRecord:
+    """The sealed signed record of a consent signature, for those who may see the form."""
+    document = record.signature.document
+    _can_prepare(actor, document.request)
+    if not record.file or record.status != ConsentSignatureRecord.Status.READY:
+        raise ApplicationError(gettext("The signed record is not sealed yet."))
+    audit_record(
+        actor=actor,
+        action="consent.record_downloaded",
+        target=document.request,
+        summary=f"{document.request.reference}: signed record {record.document_id} downloaded",
+        after={"document": document.pk, "record": record.pk},
+    )
+    return record
+
+
 def _version_for(document: ConsentDocument) -> str:
     """A signed form stays bound to the wording the patient signed: a new wording supersedes only
     the forms not signed yet (a changed request still supersedes a signed one)."""
@@ -652,6 +670,9 @@ def _consent_sign(
             "document_sha256": document.sha256,
         },
     )
+    # The sealed signed record (issue 16), queued on commit without the broker check: the
+    # signature is recorded whatever the broker; the sweeper renders a record not queued.
+    render_enqueue(ConsentSignatureRecord.objects.create(signature=signature), broker_check=False)
     return signature
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.scoping import acting_user
-from consent.models import ConsentDocument, ConsentSignature, Language
+from consent.models import ConsentDocument, ConsentSignature, ConsentSignatureRecord, Language
 from consent.services import (
     consent_download,
+    consent_record_download,
     consent_request,
     consent_sign,
     consent_stale,
@@ -20,6 +21,10 @@ from consent.services import (
 from offlabel.exceptions import ApplicationError
 from prescriptions.models import OffLabelRequest
 from prescriptions.selectors import requests_visible_to
+from signatures.http import signature_for_page
+from signatures.models import SignatureAction
+from signatures.services import act_meaning, consent_signature_meaning, signature_scope
+from signing.views import awaiting_timestamp_response, refuses_unsealed
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
@@ -31,7 +36,11 @@ def _request(request: HttpRequest, pk: int) -> OffLabelRequest:
 def consent_panel_context(offlabel: OffLabelRequest) -> dict[str, object]:
     """What the panel shows; a read (a GET never writes). A form whose inputs changed through
     a path that did not mark it yet is shown out of date, and cannot be signed from here."""
-    documents = list(offlabel.consents.select_related("signature").order_by("-requested_at")[:12])
+    documents = list(
+        offlabel.consents.select_related("signature", "signature__record").order_by(
+            "-requested_at"
+        )[:12]
+    )
     stale = {d.pk for d in consent_stale(offlabel)}
     for document in documents:
         document.out_of_date = document.pk in stale  # type: ignore[attr-defined]
@@ -75,11 +84,13 @@ def consent_prepare_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
-def consent_download_view(request: HttpRequest, document_id: int) -> FileResponse:
+def consent_download_view(request: HttpRequest, document_id: int) -> HttpResponseBase:
     document = get_object_or_404(
         ConsentDocument.objects.filter(request__in=requests_visible_to(request.user)),
         pk=document_id,
     )
+    if refuses_unsealed(document):  # issue 16: never served unsealed
+        return awaiting_timestamp_response(request, document.document_id)
     try:
         consent_download(actor=acting_user(request), document=document)
     except ApplicationError:
@@ -94,22 +105,61 @@ def consent_download_view(request: HttpRequest, document_id: int) -> FileRespons
 
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
+def consent_record_download_view(request: HttpRequest, signature_id: int) -> HttpResponseBase:
+    """The sealed signed record (issue 16): the signature bound to the form's hash."""
+    record = get_object_or_404(
+        ConsentSignatureRecord.objects.select_related("signature__document__request").filter(
+            signature__document__request__in=requests_visible_to(request.user)
+        ),
+        signature_id=signature_id,
+    )
+    if refuses_unsealed(record):
+        return awaiting_timestamp_response(request, record.document_id)
+    try:
+        consent_record_download(actor=acting_user(request), record=record)
+    except ApplicationError:
+        raise Http404 from None
+    return FileResponse(
+        record.file.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"{record.document_id}.pdf",
+    )
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
 def consent_sign_view(request: HttpRequest, document_id: int) -> HttpResponse:
     document = get_object_or_404(
         ConsentDocument.objects.filter(request__in=requests_visible_to(request.user)),
         pk=document_id,
     )
     if request.method == "POST":
+        user = acting_user(request)
+        # Recording the patient's signature is the physician's electronic signature (issue 16).
+        meaning = consent_signature_meaning(
+            user,
+            method=request.POST.get("method", ""),
+            signer=request.POST.get("signer", "patient"),
+            representative_name=request.POST.get("representative_name", ""),
+            witness_name=request.POST.get("witness_name", ""),
+        )
+        proof = signature_for_page(request, meaning)
+        if isinstance(proof, HttpResponse):
+            return proof
         try:
-            consent_sign(
-                actor=acting_user(request),
-                document=document,
-                method=request.POST.get("method", ""),
-                signer=request.POST.get("signer", "patient"),
-                representative_name=request.POST.get("representative_name", ""),
-                witness_name=request.POST.get("witness_name", ""),
-                scan=request.FILES.get("scan"),
-            )
+            with signature_scope(
+                signer=user, proof=proof, meaning=meaning, request=document.request
+            ) as signing:
+                signing.target = consent_sign(
+                    actor=user,
+                    document=document,
+                    method=request.POST.get("method", ""),
+                    signer=request.POST.get("signer", "patient"),
+                    representative_name=request.POST.get("representative_name", ""),
+                    witness_name=request.POST.get("witness_name", ""),
+                    scan=request.FILES.get("scan"),
+                )
             messages.success(
                 request,
                 _("Signature recorded on %(document)s.") % {"document": document.document_id},
@@ -127,12 +177,20 @@ def consent_withdraw_view(request: HttpRequest, signature_id: int) -> HttpRespon
         pk=signature_id,
     )
     if request.method == "POST":
+        user = acting_user(request)
+        meaning = act_meaning(SignatureAction.CONSENT_WITHDRAWAL, user)
+        proof = signature_for_page(request, meaning)
+        if isinstance(proof, HttpResponse):
+            return proof
         try:
-            consent_withdraw(
-                actor=acting_user(request),
-                signature=signature,
-                reason=request.POST.get("reason", ""),
-            )
+            with signature_scope(
+                signer=user, proof=proof, meaning=meaning, request=signature.document.request
+            ) as signing:
+                signing.target = consent_withdraw(
+                    actor=user,
+                    signature=signature,
+                    reason=request.POST.get("reason", ""),
+                )
             messages.warning(request, _("Withdrawal of consent recorded."))
         except ApplicationError as exc:
             messages.error(request, exc.message)

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +46,7 @@ from offlabel.forms import form_errors_text
 from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
 from prescriptions.selectors import requests_visible_to
+from signing.views import awaiting_timestamp_response, refuses_unsealed
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
@@ -347,11 +348,13 @@ def renewal_report_request_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
-def renewal_report_download_view(request: HttpRequest, report_id: int) -> FileResponse:
+def renewal_report_download_view(request: HttpRequest, report_id: int) -> HttpResponseBase:
     report = get_object_or_404(
         RenewalReport.objects.filter(request__in=requests_visible_to(request.user)),
         pk=report_id,
     )
+    if refuses_unsealed(report):  # issue 16: never served unsealed
+        return awaiting_timestamp_response(request)
     try:
         report = renewal_report_download(actor=acting_user(request), report=report)
     except ApplicationError:

@@ -3,6 +3,9 @@ consent forms, dossiers, renewal reports and report exports share.
 
 A document row is rendered by a Celery worker (``offlabel.pdf.pdf_render_once``). It moves
 ``queued -> rendering -> ready`` (or ``failed``); a consent form can also be ``superseded``.
+Every PDF is sealed (``signing.pades``, PAdES B-T) before it is ``ready``; when the
+time-stamping authority cannot be reached the rendered bytes are kept on the row as
+``awaiting_timestamp`` — never served — and sealing is retried (``rendering -> ready``).
 
 * **Claim.** A worker renders a row only after a conditional update took it from ``queued`` or
   ``failed`` (or a ``rendering`` row abandoned longer than the time limit) to ``rendering``
@@ -48,6 +51,8 @@ class RenderStatus(models.TextChoices):
     READY = "ready", gettext_lazy("Ready")
     FAILED = "failed", gettext_lazy("Failed")
     SUPERSEDED = "superseded", gettext_lazy("Superseded")  # consent forms only
+    # Rendered, not sealed yet: the TSA did not answer. No download serves these bytes.
+    AWAITING_TIMESTAMP = "awaiting_timestamp", gettext_lazy("Awaiting its trusted timestamp")
 
 
 class RenderedDocument(models.Model):
@@ -57,7 +62,7 @@ class RenderedDocument(models.Model):
     Status = RenderStatus
     RENDER_TASK = ""
 
-    status = models.CharField(max_length=12, choices=RenderStatus.choices, default="queued")
+    status = models.CharField(max_length=20, choices=RenderStatus.choices, default="queued")
     file = models.FileField(blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     pages = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -114,6 +119,16 @@ def render_claim(model: type[RenderedDocument], pk: int) -> bool:
     return claimed == 1
 
 
+def seal_claim(model: type[RenderedDocument], pk: int) -> bool:
+    """Take a row that awaits its timestamp to seal the bytes it holds (no new render, and no
+    attempt counted: the authority may be down for hours). A worker that dies meanwhile
+    leaves a stale ``rendering`` row, which is rendered again from scratch."""
+    claimed = model._default_manager.filter(pk=pk, status=RenderStatus.AWAITING_TIMESTAMP).update(
+        status=RenderStatus.RENDERING, rendering_started_at=timezone.now()
+    )
+    return claimed == 1
+
+
 def render_task(func: Callable[..., str]) -> Any:
     """The options every render task has: late acknowledgement, redelivery when the worker is
     lost, a hard and a soft time limit. A failure that is not a refused rule (an OSError, a
@@ -161,14 +176,17 @@ def _publish(task_name: str, pk: int) -> bool:
     return True
 
 
-def render_enqueue(document: RenderedDocument) -> None:
+def render_enqueue(document: RenderedDocument, *, broker_check: bool = True) -> None:
     """Queue the render of a saved row once the transaction commits.
 
     Called inside the service's transaction: when the broker is down it raises
     :class:`BrokerUnavailable` *before* the commit, so the row (and its audit event) roll back
     and the caller says so. A publish that fails after the commit anyway is logged and leaves
-    the row queued: ``render_sweep`` queues it again."""
-    _broker_check()
+    the row queued: ``render_sweep`` queues it again. ``broker_check=False`` when the act must
+    be recorded whatever the broker (a consent signature's sealed record): the sweeper
+    renders a row whose message was not sent."""
+    if broker_check:
+        _broker_check()
     model, pk = type(document), document.pk
     model._default_manager.filter(pk=pk).update(queued_at=timezone.now())
     transaction.on_commit(lambda: _publish(model.RENDER_TASK, pk), robust=True)
@@ -188,7 +206,9 @@ def render_sweep(now: datetime | None = None) -> dict[str, int]:
       publish failed, or the message was lost);
     * ``failed`` rows with attempts left, last tried longer than that ago;
     * ``rendering`` rows started longer ago than the time limit: back to ``queued``, or
-      ``failed`` with the reason once ``RENDER_MAX_ATTEMPTS`` are used up.
+      ``failed`` with the reason once ``RENDER_MAX_ATTEMPTS`` are used up;
+    * ``awaiting_timestamp`` rows last tried longer than that ago: sealing is tried again,
+      however many times (a document is never left unsealed, nor served unsealed).
     """
     now = now or timezone.now()
     waited = now - timedelta(seconds=settings.RENDER_REQUEUE_AFTER_SECONDS)
@@ -212,6 +232,7 @@ def render_sweep(now: datetime | None = None) -> dict[str, int]:
                 attempts__lt=settings.RENDER_MAX_ATTEMPTS,
                 rendering_started_at__lt=waited,
             )
+            | Q(status=RenderStatus.AWAITING_TIMESTAMP, rendering_started_at__lt=waited)
         )
         for pk in list(due.values_list("pk", flat=True)):
             # Each row is marked queued-now before its message goes out, so a second sweep

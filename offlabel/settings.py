@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): a second factor was given in this session (django-otp).
     "django_otp.middleware.OTPMiddleware",
+    "accounts.mfa.SecondFactorMiddleware",  # owed second factor: only the 2FA pages
     # Cache-Control: no-store on every response to a signed-in user (patient data).
     "offlabel.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -340,12 +341,99 @@ else:
     )
 
 # --- Single sign-on: OpenID Connect (issue 16, accounts/oidc.py) ---------------------------
+# mozilla-django-oidc reads the OIDC_* names; offlabel's own are OFFLABEL_OIDC_*. Off by
+# default: the demo signs in with passwords. README "Single sign-on" walks through each.
+OFFLABEL_OIDC_ENABLED = env_bool("OFFLABEL_OIDC_ENABLED", default=False)
+# The provider's name on the sign-in button ("Sign in with <name>").
+OFFLABEL_OIDC_PROVIDER_NAME = env_str("OFFLABEL_OIDC_PROVIDER_NAME", "the hospital sign-in")
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+# The issuer (its /.well-known/openid-configuration is read, and cached for an hour) or the
+# endpoints one by one; an endpoint set here wins over the discovered one.
+OIDC_OP_DISCOVERY = env_str("OIDC_OP_DISCOVERY", "")
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True  # RFC 9700: PKCE for confidential clients too
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)  # seconds for each call to the provider
+OIDC_CREATE_USER = True  # the backend decides, per hospital (Hospital.oidc_create_users)
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc_views.OidcSignInView"
+OIDC_CALLBACK_CLASS = "accounts.oidc_views.OidcCallbackView"
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.logout_destination"  # its /oidc/logout/ as ours
+# Which claims carry the username, the hospital and the roles, and how their values map to a
+# Hospital.code and to role codes (JSON objects; {} keeps the values as they are; a role mapped
+# to null is ignored).
+OFFLABEL_OIDC_CLAIM_USERNAME = env_str("OFFLABEL_OIDC_CLAIM_USERNAME", "preferred_username")
+OFFLABEL_OIDC_CLAIM_HOSPITAL = env_str("OFFLABEL_OIDC_CLAIM_HOSPITAL", "hospital")
+OFFLABEL_OIDC_CLAIM_ROLES = env_str("OFFLABEL_OIDC_CLAIM_ROLES", "roles")
+
+
+def _oidc_value_map(name: str) -> dict[str, str | None]:
+    import json
+
+    raw = env_str(name, "{}")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not JSON: {exc}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()
+    ):
+        raise ImproperlyConfigured(f'{name} must be a JSON object of strings: {{"claim": "ours"}}')
+    return value
+
+
+OFFLABEL_OIDC_HOSPITAL_MAP = _oidc_value_map("OFFLABEL_OIDC_HOSPITAL_MAP")
+OFFLABEL_OIDC_ROLE_MAP = _oidc_value_map("OFFLABEL_OIDC_ROLE_MAP")
+# The provider's own second factor counts as ours when its ID token says so (RFC 8176 amr
+# values, or one of these acr values).
+OFFLABEL_OIDC_MFA_AMR = env_list("OFFLABEL_OIDC_MFA_AMR", ["mfa", "otp", "hwk", "swk"])
+OFFLABEL_OIDC_MFA_ACR = env_list("OFFLABEL_OIDC_MFA_ACR", [])
+# "Re-authenticate with the provider" (prompt=login, max_age=0) is accepted only when the
+# returned auth_time is no older than the request, give or take this clock difference.
+OFFLABEL_OIDC_CLOCK_SKEW_SECONDS = env_int("OFFLABEL_OIDC_CLOCK_SKEW_SECONDS", 30)
+if OFFLABEL_OIDC_ENABLED:
+    if not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "OFFLABEL_OIDC_ENABLED needs OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET."
+        )
+    if not OIDC_OP_DISCOVERY and not (
+        OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_USER_ENDPOINT
+    ):
+        raise ImproperlyConfigured(
+            "OFFLABEL_OIDC_ENABLED needs OIDC_OP_DISCOVERY (the issuer) or the authorization, "
+            "token and userinfo endpoints."
+        )
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.OfflabelOIDCBackend")
+    # The sign-out form posts here and is redirected to the provider's end-session page; the
+    # browser checks that redirect against form-action.
+    from urllib.parse import urlsplit as _urlsplit
+
+    for _url in (OIDC_OP_DISCOVERY, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_LOGOUT_ENDPOINT):
+        if _url:
+            _origin = "{0.scheme}://{0.netloc}".format(_urlsplit(_url))
+            if _origin not in CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"]:
+                CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_origin)
 
 # --- Second factors (issue 16, accounts/mfa.py) -------------------------------------------
 # Roles whose users must give a second factor (TOTP, a passkey or a recovery code) at every
 # sign-in; a hospital may set its own list (Hospital.mfa_required_roles).
 MFA_REQUIRED_ROLES = env_list(
     "OFFLABEL_MFA_REQUIRED_ROLES", ["pharmacist", "hospital_admin", "rule_steward"]
+)
+# Passkeys (WebAuthn): the relying party is the site's domain (no scheme, no port); a passkey
+# made for one RP ID works only there. Origins: the addresses the browser shows (scheme, host,
+# port). Production: https://<RP ID>. Development (empty): the address the request came to,
+# when its host is the RP ID (http://localhost:<any port>; browsers refuse 127.0.0.1).
+OTP_TOTP_ISSUER = "offlabel"  # the account's name in the authenticator app
+WEBAUTHN_RP_ID = env_str("OFFLABEL_WEBAUTHN_RP_ID", "localhost")
+WEBAUTHN_ORIGINS = env_list(
+    "OFFLABEL_WEBAUTHN_ORIGINS", [] if DEBUG else [f"https://{WEBAUTHN_RP_ID}"]
 )
 
 # --- Signatures with a meaning (issue 16, signatures/) ------------------------------------
@@ -356,6 +444,27 @@ if SIGNATURE_REAUTH_MINUTES < 0:
     raise ImproperlyConfigured("OFFLABEL_SIGNATURE_REAUTH_MINUTES must be 0 or more.")
 
 # --- PAdES seals (issue 16, signing/) -----------------------------------------------------
+# Every PDF is sealed with the hospital's certificate (a PKCS#12 file) at PAdES B-T: the seal
+# carries an RFC 3161 timestamp from the time-stamping authority at OFFLABEL_TSA_URL. With
+# DEBUG on the defaults are the invented demo PKI that `manage.py make_demo_pki` writes into
+# var/pki/ and the demo TSA `manage.py run_demo_tsa` serves; production must set all four and
+# refuses to start with a demo certificate (signing/apps.py).
+SEAL_PKI_DIR = VAR_DIR / "pki"
+SEAL_PKCS12 = env_str(
+    "OFFLABEL_SEAL_PKCS12", str(SEAL_PKI_DIR / "hospital-seal.p12") if DEBUG else ""
+)
+# The demo file's password is the invented one make_demo_pki writes (signing/demo_pki.py).
+SEAL_PKCS12_PASSWORD = env_str(
+    "OFFLABEL_SEAL_PKCS12_PASSWORD", "demo-only-not-secret" if DEBUG else ""
+)
+# PEM file of the CA certificate(s) the seal must chain to; the verification page trusts these.
+SEAL_TRUST_ROOTS = env_str(
+    "OFFLABEL_SEAL_TRUST_ROOTS", str(SEAL_PKI_DIR / "demo-ca.pem") if DEBUG else ""
+)
+SEAL_TSA_URL = env_str("OFFLABEL_TSA_URL", "http://127.0.0.1:8077/" if DEBUG else "")
+SEAL_TSA_TIMEOUT_SECONDS = env_int("OFFLABEL_TSA_TIMEOUT_SECONDS", 10)
+# The public verification page (/verify/): checks per client address (django-ratelimit).
+SEAL_VERIFY_RATE = env_str("OFFLABEL_VERIFY_RATE", "30/m")
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

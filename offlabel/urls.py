@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.apis import me_api
+from accounts.oidc_views import OidcReauthView, SignOutView
 from accounts.token import obtain_token, revoke_tokens
 from accounts.views import home_view
 from audit.apis import AuditEventViewSet
@@ -24,7 +25,12 @@ urlpatterns = [
     # set_language: the language switcher in the header posts here.
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's sign-out, then the provider's after a provider sign-in (accounts.oidc_views).
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
+    # Single sign-on (issue 16): mozilla-django-oidc's routes with our views
+    # (OIDC_AUTHENTICATE_CLASS, OIDC_CALLBACK_CLASS), and re-authentication for signatures.
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("oidc/reauthenticate/", OidcReauthView.as_view(), name="oidc-reauth"),
     path(
         "accounts/password/",
         PasswordChangeAuditedView.as_view(),
@@ -35,6 +41,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/2fa/", include("accounts.mfa_urls")),  # second factors (issue 16)
     path("studies/", include("evidence.urls")),
     path("requests/", include("prescriptions.urls")),
     path("regulatory/", include("regulatory.urls")),
@@ -42,6 +49,7 @@ urlpatterns = [
     path("pharmacy/", include("pharmacy.urls")),
     path("reports/", include("reports.urls")),
     path("followup/", include("followup.urls")),
+    path("verify/", include("signing.urls")),  # public: no sign-in (issue 16)
     path("api/v1/", include(router.urls)),
     path("api/v1/", include("regulatory.api_urls")),
     path("api/v1/", include("consent.api_urls")),

@@ -29,6 +29,9 @@ from prescriptions.models import DrugPrice, OffLabelRequest
 from prescriptions.selectors import decimal_plain, requests_visible_to
 from prescriptions.services import drug_default
 from regulatory.apis import needs
+from signatures.http import ReauthenticationFields, signature_for_api, signing_responses
+from signatures.models import SignatureAction
+from signatures.services import act_meaning, signature_scope
 
 VIEW = "prescriptions.view_offlabelrequest"
 
@@ -299,7 +302,7 @@ class DispensationSerializer(serializers.ModelSerializer[Dispensation]):
         ]
 
 
-class DispenseInput(serializers.Serializer[Any]):
+class DispenseInput(ReauthenticationFields):
     cycle = serializers.IntegerField(min_value=1)
     payer = serializers.ChoiceField(
         choices=Payer.choices, required=False, help_text="Default: the payer of the pathway."
@@ -318,21 +321,33 @@ class DispensationsApi(APIView):
 
     @extend_schema(
         request=DispenseInput,
-        responses=responses(DispensationSerializer, 400, 404, 409, 415, status=201),
+        responses=signing_responses(DispensationSerializer, 400, 404, 409, 415, status=201),
     )
     def post(self, request: Request, pk: int) -> Response:
-        """Dispense the next cycle (pharmacists): lines of strength, quantity, lot and expiry."""
+        """Dispense the next cycle (pharmacists): lines of strength, quantity, lot and expiry.
+        An electronic signature ("dispensed cycle 2"): 403 with ``code`` unless you
+        authenticated recently or send ``reauth_password``/``reauth_code``."""
         payload = DispenseInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        dispensation = dispensation_create(
-            actor=acting_user(request),
-            request=_request(request, pk),
-            cycle=data["cycle"],
-            payer=data.get("payer", ""),
-            note=data["note"],
-            lines=[LineInput(**line) for line in data["lines"]],
-        )
+        user = acting_user(request)
+        offlabel = _request(request, pk)
+        meaning = act_meaning(SignatureAction.DISPENSE, user, cycle=data["cycle"])
+        proof = signature_for_api(request, meaning)
+        if isinstance(proof, Response):
+            return proof
+        with signature_scope(
+            signer=user, proof=proof, meaning=meaning, request=offlabel
+        ) as signing:
+            dispensation = dispensation_create(
+                actor=user,
+                request=offlabel,
+                cycle=data["cycle"],
+                payer=data.get("payer", ""),
+                note=data["note"],
+                lines=[LineInput(**line) for line in data["lines"]],
+            )
+            signing.target = dispensation
         return Response(DispensationSerializer(dispensation).data, status=status.HTTP_201_CREATED)
 
 

@@ -51,6 +51,9 @@ from prescriptions.models import DrugPrice, OffLabelRequest
 from prescriptions.selectors import decimal_plain, requests_visible_to
 from prescriptions.services import drug_default
 from prescriptions.workflow import transitions_available
+from signatures.http import signature_for_page
+from signatures.models import SignatureAction
+from signatures.services import act_meaning, signature_scope
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
@@ -211,15 +214,25 @@ def dispense_view(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Not dispensed: %(problems)s") % {"problems": "; ".join(problems)}
         )
         return redirect("pharmacy:request", pk=pk)
+    user = acting_user(request)
+    # Dispensing is an electronic signature (issue 16): "dispensed cycle 2".
+    meaning = act_meaning(SignatureAction.DISPENSE, user, cycle=form.cleaned_data["cycle"])
+    proof = signature_for_page(request, meaning)
+    if isinstance(proof, HttpResponse):
+        return proof
     try:
-        dispensation = dispensation_create(
-            actor=acting_user(request),
-            request=offlabel,
-            cycle=form.cleaned_data["cycle"],
-            payer=form.cleaned_data["payer"],
-            note=form.cleaned_data["note"],
-            lines=[LineInput(**line) for line in lines.cleaned_data if line],
-        )
+        with signature_scope(
+            signer=user, proof=proof, meaning=meaning, request=offlabel
+        ) as signing:
+            dispensation = dispensation_create(
+                actor=user,
+                request=offlabel,
+                cycle=form.cleaned_data["cycle"],
+                payer=form.cleaned_data["payer"],
+                note=form.cleaned_data["note"],
+                lines=[LineInput(**line) for line in lines.cleaned_data if line],
+            )
+            signing.target = dispensation
         messages.success(request, _("Cycle %(cycle)s dispensed.") % {"cycle": dispensation.cycle})
     except (ApplicationError, ConflictError) as exc:
         messages.error(request, _("Not dispensed: %(problems)s") % {"problems": exc.message})

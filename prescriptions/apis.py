@@ -57,6 +57,8 @@ from prescriptions.services import (
     request_transition,
     request_update,
 )
+from signatures.http import signature_for_api, signing_responses
+from signatures.services import signature_scope_optional, transition_meaning
 
 VIEW_PATIENT = "prescriptions.view_patient"
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
@@ -271,21 +273,33 @@ class RequestViewSet(
 
     @extend_schema(
         request=TransitionInputSerializer,
-        responses=responses(RequestSerializer, 400, 404, 409, 415),
+        responses=signing_responses(RequestSerializer, 400, 404, 409, 415),
     )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str | None = None) -> Response:
         """Take a workflow step (submit, start_review, approve, ...). 400 if a guard fails,
-        409 if the request changed meanwhile."""
+        409 if the request changed meanwhile. Approve, reject and withdraw are electronic
+        signatures: 403 with ``code`` unless you authenticated recently or send
+        ``reauth_password``/``reauth_code``."""
         payload = TransitionInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        updated = request_transition(
-            actor=acting_user(request),
-            request=self.get_object(),
-            transition=payload.validated_data["transition"],
-            reason=payload.validated_data["reason"],
-            expected_version=payload.validated_data.get("version"),
-        )
+        user = acting_user(request)
+        offlabel = self.get_object()
+        meaning = transition_meaning(payload.validated_data["transition"], user)
+        proof = signature_for_api(request, meaning) if meaning is not None else None
+        if isinstance(proof, Response):
+            return proof
+        with signature_scope_optional(
+            signer=user, proof=proof, meaning=meaning, request=offlabel
+        ) as signing:
+            updated = request_transition(
+                actor=user,
+                request=offlabel,
+                transition=payload.validated_data["transition"],
+                reason=payload.validated_data["reason"],
+                expected_version=payload.validated_data.get("version"),
+            )
+            signing.target = updated
         return Response(RequestSerializer(self.get_queryset().get(pk=updated.pk)).data)
 
     @extend_schema(

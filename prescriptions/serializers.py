@@ -23,6 +23,7 @@ from prescriptions.models import (
 from prescriptions.profile import PROFILE_FIELDS
 from prescriptions.services import MEDICATION_FIELD_NAMES, REQUEST_FIELDS
 from prescriptions.workflow import TRANSITIONS
+from signatures.http import ReauthenticationFields
 
 
 class MedicationSerializer(serializers.ModelSerializer[ConcomitantMedication]):
@@ -195,7 +196,9 @@ class TransitionSerializer(serializers.ModelSerializer[RequestTransition]):
         fields = ["from_status", "to_status", "actor", "reason", "occurred_at"]
 
 
-class TransitionInputSerializer(serializers.Serializer[Any]):
+class TransitionInputSerializer(ReauthenticationFields):
+    """``reauth_password``/``reauth_code``: approve, reject and withdraw only (signatures)."""
+
     transition = serializers.ChoiceField(choices=sorted(TRANSITIONS))
     reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=NOTE_MAX

@@ -69,6 +69,8 @@ from prescriptions.services import (
 )
 from prescriptions.workflow import TRANSITIONS, requirements_unmet, transitions_available
 from regulatory.selectors import regulatory_panels
+from signatures.http import signature_for_page
+from signatures.services import signature_scope_optional, transition_meaning
 
 
 def consent_panel(offlabel: OffLabelRequest) -> dict[str, object]:
@@ -452,16 +454,27 @@ def request_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("requests:detail", pk=pk)
     version = request.POST.get("version")
+    user = acting_user(request)
+    transition = request.POST.get("transition", "")
+    # Approve, reject and withdraw are electronic signatures (issue 16).
+    meaning = transition_meaning(transition, user)
+    proof = signature_for_page(request, meaning) if meaning is not None else None
+    if isinstance(proof, HttpResponse):
+        return proof
     try:
-        updated = request_transition(
-            actor=acting_user(request),
-            request=offlabel,
-            transition=request.POST.get("transition", ""),
-            reason=request.POST.get("reason", ""),
-            expected_version=int(version)
-            if version and version.isascii() and version.isdigit()
-            else None,
-        )
+        with signature_scope_optional(
+            signer=user, proof=proof, meaning=meaning, request=offlabel
+        ) as signing:
+            updated = request_transition(
+                actor=user,
+                request=offlabel,
+                transition=transition,
+                reason=request.POST.get("reason", ""),
+                expected_version=int(version)
+                if version and version.isascii() and version.isdigit()
+                else None,
+            )
+            signing.target = updated
         messages.success(
             request,
             _("%(reference)s is now '%(status)s'.")

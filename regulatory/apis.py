@@ -61,6 +61,14 @@ from regulatory.services import (
     pathway_choose,
     pathway_version_edit,
 )
+from signatures.http import (
+    ReauthenticationFields,
+    reauth_fields_pop,
+    signature_for_api,
+    signing_responses,
+)
+from signatures.models import SignatureAction
+from signatures.services import act_meaning, pathway_version_next_locked, signature_scope
 
 
 def needs(*perms: str) -> type[BasePermission]:
@@ -291,7 +299,7 @@ PATHWAY_CODE = OpenApiParameter(
 )
 
 
-class PathwayVersionEditSerializer(serializers.Serializer[Any]):
+class PathwayVersionEditSerializer(ReauthenticationFields):
     """The fields to change (any of them) and, always, what changed and on what source."""
 
     name = serializers.CharField(required=False, max_length=200)
@@ -329,7 +337,7 @@ class PathwayVersionEditApi(APIView):
     @extend_schema(
         parameters=[PATHWAY_CODE],
         request=PathwayVersionEditSerializer,
-        responses=responses(PathwayVersionSerializer, 400, 403, 404, 415, status=201),
+        responses=signing_responses(PathwayVersionSerializer, 400, 403, 404, 415, status=201),
     )
     def post(self, request: Request, code: str) -> Response:
         """Change a pathway's national rules: a new version (national rules stewards only; a
@@ -346,11 +354,23 @@ class PathwayVersionEditApi(APIView):
                 return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
         payload = PathwayVersionEditSerializer(data=_payload(request))
         payload.is_valid(raise_exception=True)
-        changes = dict(payload.validated_data)
+        changes = reauth_fields_pop(payload.validated_data)
         change_note = changes.pop("change_note")
-        version = pathway_version_edit(
-            actor=user, pathway=pathway, changes=changes, change_note=change_note, via="api"
+        # An electronic signature (issue 16): "edited rule <code> version N as ...".
+        meaning = act_meaning(
+            SignatureAction.RULE_EDIT,
+            user,
+            pathway=pathway.code,
+            version=pathway_version_next_locked(pathway),
         )
+        proof = signature_for_api(request, meaning)
+        if isinstance(proof, Response):
+            return proof
+        with signature_scope(signer=user, proof=proof, meaning=meaning) as signing:
+            version = pathway_version_edit(
+                actor=user, pathway=pathway, changes=changes, change_note=change_note, via="api"
+            )
+            signing.target = version
         return Response(PathwayVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
 

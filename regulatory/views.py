@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,6 +53,10 @@ from regulatory.services import (
     pathway_choose,
     pathway_version_edit,
 )
+from signatures.http import signature_for_page
+from signatures.models import SignatureAction
+from signatures.services import act_meaning, pathway_version_next_locked, signature_scope
+from signing.views import awaiting_timestamp_response, refuses_unsealed
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
@@ -128,13 +132,15 @@ def checklist_upload_view(request: HttpRequest, pk: int, item_id: int) -> HttpRe
 
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
-def dossier_download_view(request: HttpRequest, dossier_id: int) -> FileResponse:
+def dossier_download_view(request: HttpRequest, dossier_id: int) -> HttpResponseBase:
     """The dossier PDF through an authenticated, permission-checked, audited view."""
     from regulatory.models import Dossier
 
     dossier = get_object_or_404(
         Dossier.objects.filter(request__in=requests_visible_to(request.user)), pk=dossier_id
     )
+    if refuses_unsealed(dossier):  # issue 16: never served unsealed
+        return awaiting_timestamp_response(request)
     try:
         dossier = dossier_download(actor=acting_user(request), dossier=dossier)
     except ApplicationError:
@@ -325,14 +331,27 @@ def rule_edit_view(request: HttpRequest, code: str) -> HttpResponse:
     current = pathway.versions.get(is_current=True)
     editor = RulesEditor(request.POST if request.method == "POST" else None, version=current)
     if request.method == "POST" and editor.is_valid():
+        # Editing a national rule is an electronic signature (issue 16), naming the version
+        # it creates: the pathway is locked so that number cannot change before the save.
+        meaning = act_meaning(
+            SignatureAction.RULE_EDIT,
+            user,
+            pathway=pathway.code,
+            version=pathway_version_next_locked(pathway),
+        )
+        proof = signature_for_page(request, meaning)
+        if isinstance(proof, HttpResponse):
+            return proof
         try:
-            new = pathway_version_edit(
-                actor=user,
-                pathway=pathway,
-                changes=editor.changes(),
-                change_note=editor.change_note,
-                via="page",
-            )
+            with signature_scope(signer=user, proof=proof, meaning=meaning) as signing:
+                new = pathway_version_edit(
+                    actor=user,
+                    pathway=pathway,
+                    changes=editor.changes(),
+                    change_note=editor.change_note,
+                    via="page",
+                )
+                signing.target = new
             messages.success(
                 request,
                 _("Saved as version %(version)s; requests already checked keep theirs.")

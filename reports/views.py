@@ -26,6 +26,7 @@ from reports.models import ReportExport
 from reports.selectors import ReportFilters, report_compute
 from reports.services import audit_check_request, report_export_download, report_export_request
 from reports.tables import report_csv, report_tables, report_xlsx
+from signing.views import awaiting_timestamp_response, refuses_unsealed
 
 VIEW_REPORT = "reports.view_reportexport"
 
@@ -126,6 +127,8 @@ def exports_panel_view(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW_REPORT, raise_exception=True)
 def export_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     export = get_object_or_404(ReportExport, pk=pk, hospital=acting_user(request).hospital)
+    if refuses_unsealed(export):  # issue 16: never served unsealed
+        return awaiting_timestamp_response(request)
     try:
         report_export_download(actor=acting_user(request), export=export)
     except ApplicationError as exc:

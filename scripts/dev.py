@@ -84,6 +84,10 @@ def run() -> None:
     # Development only: a key that signs the audit checkpoints, in var/ (production sets
     # AUDIT_SIGNING_KEY to a key of its own; this never overwrites one).
     manage("audit_keygen", "--if-missing")
+    # Development only (issue 16): the invented demo CA, hospital seal and TSA certificate in
+    # var/pki/, kept when present; every PDF is sealed with them and timestamped by the demo
+    # TSA started below. Production configures its own certificate and TSA.
+    manage("make_demo_pki")
     say("loading the study database, the regulatory rules and the label rules")
     manage("load_studies")
     manage("load_rules")
@@ -107,6 +111,12 @@ def run() -> None:
         "web": subprocess.Popen(
             [str(PY), "manage.py", "runserver", host], cwd=ROOT, start_new_session=True
         ),
+        # The demo RFC 3161 time-stamping authority the seals ask (OFFLABEL_TSA_URL's default).
+        "tsa": subprocess.Popen(
+            [str(PY), "manage.py", "run_demo_tsa", "--port", "8077"],
+            cwd=ROOT,
+            start_new_session=True,
+        ),
         "worker": subprocess.Popen(
             [
                 str(BIN / "celery"),
@@ -127,7 +137,10 @@ def run() -> None:
     }
     port_wait(host, processes["web"])
     # Last on the screen, after the servers' start-up lines: where to go and who to be.
-    say(f"offlabel is running on http://{host}/ with a Celery worker; Ctrl-C stops both")
+    say(
+        f"offlabel is running on http://{host}/ with a Celery worker and the demo TSA; "
+        "Ctrl-C stops them"
+    )
     print(accounts.stdout, end="", flush=True)
     try:
         while all(p.poll() is None for p in processes.values()):

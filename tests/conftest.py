@@ -10,6 +10,10 @@ from rest_framework.test import APIClient
 from accounts.models import Hospital, User
 from accounts.roles import Role
 from tests.factories import HospitalFactory, UserFactory
+from tests.peers.tsa import seal_pki_and_tsa  # noqa: F401 - autouse: every PDF is sealed (issue 16)
+
+# The OpenID Connect provider's fixtures (oidc_provider, oidc_settings: a real oidc-provider).
+pytest_plugins = ["tests.peers.oidc"]
 
 
 def _broker_kind() -> str:

@@ -306,7 +306,7 @@ def test_patients_name_the_bad_field(api_client, physician, patient):
 
 
 def test_requests_name_the_bad_field(api_client, physician, patient, draft):
-    api_client.force_authenticate(physician)
+    api_client.force_login(physician)  # a sign-in now: signed acts need one (issue 16)
     _field_error(
         api_client.post(
             f"{API}/requests/", {"patient": patient.pk, "regimen": "bogus"}, format="json"
@@ -327,7 +327,7 @@ def test_requests_name_the_bad_field(api_client, physician, patient, draft):
 
 
 def test_consent_names_the_bad_field(api_client, physician, draft):
-    api_client.force_authenticate(physician)
+    api_client.force_login(physician)  # a sign-in now: signed acts need one (issue 16)
     _field_error(
         api_client.post(f"{API}/requests/{draft.pk}/consents/", {"language": "xx"}, format="json"),
         "language",
@@ -344,7 +344,7 @@ def test_consent_names_the_bad_field(api_client, physician, draft):
 def test_dispensations_name_the_bad_field(api_client, draft, physician, pharmacist):
     approved = approve(draft, physician, pharmacist)
     tls_record(approved, pharmacist)
-    api_client.force_authenticate(pharmacist)
+    api_client.force_login(pharmacist)  # a sign-in now: signed acts need one (issue 16)
     url = f"{API}/requests/{approved.pk}/dispensations/"
     line = {"strength_mg": "100", "quantity": 107, "lot": "LOT-9", "expiry": "2031-01-31"}
     _field_error(api_client.post(url, {"cycle": 0, "lines": [line]}, format="json"), "cycle")

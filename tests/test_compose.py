@@ -113,7 +113,11 @@ def test_the_worker_signs_checkpoints_into_a_volume_of_their_own():
     services = COMPOSE["services"]
     worker = services["worker"]
     assert worker["environment"]["AUDIT_SIGNING_KEY"] == "/run/secrets/audit_signing_key"
-    assert worker["secrets"] == ["audit_signing_key"]
+    # The key that signs checkpoints is the worker's alone (the seal certificate is everyone's).
+    assert "audit_signing_key" in worker["secrets"]
+    assert all(
+        "audit_signing_key" not in services[name].get("secrets", []) for name in ("web", "beat")
+    )
     assert COMPOSE["secrets"]["audit_signing_key"]["file"].startswith("./secrets/")
     for name in ("web", "worker"):
         anchors = services[name]["environment"]["AUDIT_ANCHOR_DIR"]
@@ -122,3 +126,15 @@ def test_the_worker_signs_checkpoints_into_a_volume_of_their_own():
     assert "audit.tasks.audit_checkpoint_task" in {
         entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
+
+
+def test_every_app_process_can_read_the_seal_certificate():
+    """Issue 16: the worker seals every PDF it renders, the web and beat start only with a
+    certificate that can seal; .env.example names the files where compose mounts them."""
+    example = (ROOT / ".env.example").read_text()
+    assert "OFFLABEL_SEAL_PKCS12=/run/secrets/hospital_seal" in example
+    assert "OFFLABEL_SEAL_TRUST_ROOTS=/run/secrets/seal_ca" in example
+    assert {"hospital_seal", "seal_ca"} <= set(COMPOSE["secrets"])
+    for name in ("web", "worker", "beat"):
+        assert {"hospital_seal", "seal_ca"} <= set(COMPOSE["services"][name]["secrets"]), name
+    assert COMPOSE["services"]["web"]["environment"]["CACHE_URL"].startswith("redis://")

@@ -36,6 +36,7 @@ from tests.prescriptions.conftest import draft, foreign_pharmacist, patient  # n
 # Patterns whose parameters name something that belongs to no hospital: the study database and
 # the national rules are shared by every hospital (issue 14), and the admin is for superusers.
 NOT_HOSPITAL_RECORDS = {
+    "mfa-device-remove": "the signed-in user's own second factors (another's device is a 404)",
     "evidence:study-detail": "the study database is shared by every hospital",
     "evidence:study-edit": "the study database is shared by every hospital",
     "study-detail": "the study database is shared by every hospital (API)",

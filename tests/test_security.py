@@ -155,7 +155,13 @@ def test_check_deploy_is_clean_with_production_settings():
     import sys
 
     env = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        # Not the suite's own demo seal (tests/peers/tsa.py), which production refuses.
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+            and not k.startswith(("OFFLABEL_SEAL_", "OFFLABEL_TSA_"))
+        },
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "x" * 20 + "-a-long-random-secret-for-the-deploy-check-0123456789",
         "DJANGO_ALLOWED_HOSTS": "offlabel.example-hospital.invalid",

@@ -61,6 +61,8 @@ def test_the_pharmacist_approves_on_the_pharmacy_page_without_giving_a_reason(
     assert in_review.status == S.APPROVED
     event = AuditEvent.objects.filter(action="request.approve").get()
     assert event.actor_username == pharmacist.username
+    # The approval is an electronic signature (issue 16): its event carries it.
+    assert event.after.pop("signature")["meaning"] == "approved as pharmacist"
     assert event.after == {"status": S.APPROVED, "reason": ""}
     assert "is now" in client.get(url).content.decode()  # the message, on the pharmacy page
 

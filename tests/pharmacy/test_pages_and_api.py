@@ -147,7 +147,7 @@ def test_the_api_reports_overrides_records_and_dispenses(
 
 def test_dispensing_through_the_api(api_client, approved, pharmacist):
     tls_record(approved, pharmacist)
-    api_client.force_authenticate(pharmacist)
+    api_client.force_login(pharmacist)  # dispensing is a signature: a sign-in just now (issue 16)
     url = f"/api/v1/requests/{approved.pk}/dispensations/"
     line = {"strength_mg": "100", "quantity": 107, "lot": "LOT-9", "expiry": "2031-01-31"}
     bad = api_client.post(url, {"cycle": 1, "lines": [{**line, "expiry": "soon"}]}, format="json")

@@ -17,7 +17,7 @@ from consent.services import consent_render, consent_request
 from offlabel.dates import age_on
 from prescriptions.models import Gene, OffLabelRequest, Patient, PatientIdentity
 from prescriptions.services import patient_create, request_create, request_transition
-from tests.factories import UserFactory
+from tests.factories import TEST_PASSWORD, UserFactory
 from tests.prescriptions.conftest import COMPLETE_PROFILE, IDENTITY, REGIMEN
 
 TOMORROW = timezone.localdate() + timedelta(days=1)
@@ -476,7 +476,7 @@ def test_a_submitted_request_is_withdrawn_with_a_reason_not_discarded(
     assert draft.discarded_at is None
     withdrawn = api_client.post(
         f"/api/v1/requests/{draft.pk}/transition/",
-        {"transition": "withdraw", "reason": "Patient declined."},
+        {"transition": "withdraw", "reason": "Patient declined.", "reauth_password": TEST_PASSWORD},
         format="json",
     )
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"

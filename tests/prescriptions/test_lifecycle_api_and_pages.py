@@ -6,6 +6,8 @@ from audit.models import AuditEvent
 from audit.services import audit_chain_verify
 from evidence.models import Study
 from prescriptions.models import Gene, OffLabelRequest
+from signatures.services import SIGNED_TRANSITIONS
+from tests.factories import TEST_PASSWORD
 from tests.prescriptions.conftest import COMPLETE_PROFILE
 
 PROFILE_JSON = {
@@ -106,6 +108,8 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
     def step(client_user, transition, reason="", version=None):
         api_client.force_authenticate(client_user)
         body = {"transition": transition, "reason": reason}
+        if transition in SIGNED_TRANSITIONS:  # electronic signatures (issue 16)
+            body["reauth_password"] = TEST_PASSWORD
         if version is not None:
             body["version"] = version
         response = api_client.post(f"/api/v1/requests/{rid}/transition/", body, format="json")
@@ -154,7 +158,9 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
     polled = api_client.get(queued.json()["status_url"]).json()
     assert polled["status"] == "ready" and polled["pages"] >= 2
     signed = api_client.post(
-        f"/api/v1/consents/{polled['id']}/sign/", {"method": "on_screen"}, format="json"
+        f"/api/v1/consents/{polled['id']}/sign/",
+        {"method": "on_screen", "reauth_password": TEST_PASSWORD},
+        format="json",
     )
     assert signed.status_code == 200 and signed.json()["signed"]
     assert _last_event().action == "consent.signed"
@@ -189,6 +195,7 @@ def test_whole_life_through_the_api(api_client, physician, pharmacist, studies, 
                 {"strength_mg": "100", "quantity": 53, "lot": "L1", "expiry": "2031-01-31"},
                 {"strength_mg": "50", "quantity": 1, "lot": "L2", "expiry": "2031-01-31"},
             ],
+            "reauth_password": TEST_PASSWORD,
         },
         format="json",
     )

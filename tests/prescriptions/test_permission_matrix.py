@@ -13,7 +13,7 @@ from accounts.roles import Role
 from audit.models import AuditEvent
 from prescriptions.models import OffLabelRequest
 from prescriptions.services import patient_create, request_create
-from tests.factories import HospitalFactory, UserFactory
+from tests.factories import TEST_PASSWORD, HospitalFactory, UserFactory
 from tests.prescriptions.conftest import COMPLETE_PROFILE, IDENTITY, REGIMEN
 
 ALLOW, DENY = "allow", "deny"
@@ -127,7 +127,8 @@ def _writes(r):
             "API submit",
             "post",
             f"/api/v1/requests/{r.pk}/transition/",
-            {"transition": "withdraw", "reason": "x"},
+            # The signer's password (issue 16): this matrix is about roles, not re-authentication.
+            {"transition": "withdraw", "reason": "x", "reauth_password": TEST_PASSWORD},
             lambda: OffLabelRequest.objects.get(pk=r.pk).status == "withdrawn",
             "ADDDDDDD",
         ),

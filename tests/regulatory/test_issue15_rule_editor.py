@@ -37,7 +37,7 @@ from regulatory.rules import (
     criteria_validate,
 )
 from regulatory.services import pathway_version_edit
-from tests.factories import HospitalFactory
+from tests.factories import TEST_PASSWORD, HospitalFactory
 from tests.regulatory.conftest import LISTING_648
 from tests.regulatory.editor_form import autofocused, editor_data, form_of, item_index
 
@@ -604,12 +604,14 @@ def test_a_verified_on_date_in_the_future_is_refused_by_the_api(api_client, rule
     api_client.force_authenticate(rule_steward)
     url = reverse("api-pathway-versions", args=[LAW_648])
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
-    refused = api_client.post(url, {"verified_on": tomorrow, "change_note": NOTE}, format="json")
+    # An edit is an electronic signature (issue 16): the steward's password comes with it.
+    signed = {"change_note": NOTE, "reauth_password": TEST_PASSWORD}
+    refused = api_client.post(url, {"verified_on": tomorrow, **signed}, format="json")
     assert refused.status_code == 400
     assert "cannot be in the future" in " ".join(refused.json()["verified_on"])
     assert _current(LAW_648).version == 1
     today = timezone.localdate().isoformat()
-    accepted = api_client.post(url, {"verified_on": today, "change_note": NOTE}, format="json")
+    accepted = api_client.post(url, {"verified_on": today, **signed}, format="json")
     assert accepted.status_code == 201 and _current(LAW_648).verified_on.isoformat() == today
 
 

@@ -30,7 +30,7 @@ from regulatory.services import (
     pathway_choose,
     pathway_version_edit,
 )
-from tests.factories import HospitalFactory, UserFactory
+from tests.factories import TEST_PASSWORD, HospitalFactory, UserFactory
 from tests.prescriptions.conftest import REGIMEN
 from tests.regulatory.conftest import LISTING_648
 from tests.regulatory.editor_form import editor_data
@@ -194,6 +194,7 @@ def test_a_stewards_change_is_in_the_audit_trail_and_on_the_rules_page_of_each_a
         {
             "checklist": [*current.checklist, extra_item],
             "change_note": "Second opinion added after the 2026 AIFA note (invented, test)",
+            "reauth_password": TEST_PASSWORD,  # an edit is an electronic signature (issue 16)
         },
         format="json",
     )

@@ -1,0 +1,125 @@
+"""A real time-stamping authority for the tests: ``signing.tsa_server`` (pyHanko's
+timestamp-token machinery behind an HTTP server) as its own process on 127.0.0.1, with the
+demo PKI made in a temporary directory.
+
+The session fixture :func:`seal_pki_and_tsa` is autouse (tests/conftest.py): every PDF the
+suite renders is sealed against it. It sets the settings of this process and the environment
+variables, so a Celery worker or ``manage.py`` subprocess started by a test seals the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.test.utils import override_settings
+
+from signing.demo_pki import DEMO_PASSWORD, DemoPkiPaths, demo_pki_create
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Tsa:
+    process: subprocess.Popen[str]
+    url: str
+    port: int
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def tsa_start(paths: DemoPkiPaths, port: int = 0) -> Tsa:
+    """Start the TSA process and wait until it listens (it prints its address)."""
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "signing.tsa_server"),
+            *("--cert", str(paths.tsa_certificate), "--key", str(paths.tsa_key)),
+            *("--ca", str(paths.ca_certificate), "--port", str(port)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()  # blocks until it listens, or ends on a crash
+    if not line.startswith("listening on "):
+        process.kill()
+        raise RuntimeError(f"the TSA did not start: {line}{process.stdout.read()}")
+    url = line.split()[-1]
+    return Tsa(process=process, url=url, port=int(url.rstrip("/").rsplit(":", 1)[1]))
+
+
+@contextmanager
+def tsa_running(paths: DemoPkiPaths, port: int = 0) -> Iterator[Tsa]:
+    tsa = tsa_start(paths, port)
+    try:
+        yield tsa
+    finally:
+        tsa.stop()
+
+
+def seal_env(paths: DemoPkiPaths, tsa_url: str) -> dict[str, str]:
+    return {
+        "OFFLABEL_SEAL_PKCS12": str(paths.seal_pkcs12),
+        "OFFLABEL_SEAL_PKCS12_PASSWORD": DEMO_PASSWORD,
+        "OFFLABEL_SEAL_TRUST_ROOTS": str(paths.ca_certificate),
+        "OFFLABEL_TSA_URL": tsa_url,
+    }
+
+
+def seal_settings(paths: DemoPkiPaths, tsa_url: str) -> dict[str, str]:
+    return {
+        "SEAL_PKCS12": str(paths.seal_pkcs12),
+        "SEAL_PKCS12_PASSWORD": DEMO_PASSWORD,
+        "SEAL_TRUST_ROOTS": str(paths.ca_certificate),
+        "SEAL_TSA_URL": tsa_url,
+    }
+
+
+@dataclass
+class SealPeer:
+    paths: DemoPkiPaths
+    tsa: Tsa
+
+
+@pytest.fixture(scope="session", autouse=True)
+def seal_pki_and_tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SealPeer]:
+    paths, _ = demo_pki_create(tmp_path_factory.mktemp("pki"))
+    with tsa_running(paths) as tsa:
+        saved = {k: os.environ.get(k) for k in seal_env(paths, tsa.url)}
+        os.environ.update(seal_env(paths, tsa.url))
+        override = override_settings(**seal_settings(paths, tsa.url))
+        override.enable()
+        try:
+            yield SealPeer(paths=paths, tsa=tsa)
+        finally:
+            override.disable()
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def wait_until(condition: object, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return True
+        time.sleep(0.2)
+    return False
