@@ -238,6 +238,7 @@ def _pages(data: dict[str, Any]) -> dict[str, list[str]]:
         reverse("pharmacy:costs"),
         reverse("regulatory:rules"),
         reverse("password_change"),
+        reverse("mfa-manage"),  # issue 16: the person's second factors
         "/requests/999999/",  # 404
     ]
     return {
@@ -358,6 +359,9 @@ def test_every_main_page_as_each_role_has_no_serious_or_critical_axe_violation(
     anonymous.context.add_init_script(script=script)
     check("anonymous", anonymous, reverse("login"))
     check("anonymous", anonymous, "/no-such-page/")
+    check(
+        "anonymous", anonymous, reverse("signing:verify")
+    )  # issue 16: the public verification page
     # The 500 page as Django's server_error view renders it (no request, no context), served
     # at a URL of the live server so that its stylesheet loads as it would.
     anonymous.route(
