@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Hospitals and accounts"
 
     def ready(self) -> None:
+        from accounts import checks  # noqa: F401  (registers the deploy checks)
         from accounts.roles import roles_sync_after_migrate
 
         # Permissions exist only after migrate has run, so groups are synced then.
@@ -19,7 +20,12 @@ class AccountsConfig(AppConfig):
         # django-axes announces a lockout only by this signal; the trail must show it.
         user_locked_out.connect(lockout_record, dispatch_uid="accounts.lockout_audit")
 
-        from django.contrib.auth.signals import user_logged_out
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+        from accounts.mfa import factor_held_mark
+
+        # Someone who added a second factor of their own accord is asked for it at sign-in.
+        user_logged_in.connect(factor_held_mark, dispatch_uid="accounts.mfa_factor_held")
 
         from accounts.services import api_tokens_revoke_at_logout
 

@@ -47,6 +47,9 @@ from audit.services import audit_record
 # Written by the provider's sign-in (accounts.oidc) when the ID token says it asked for a
 # second factor: {"amr": [...], "acr": "..."}.
 SESSION_PROVIDER_MFA = "offlabel_mfa_via_provider"
+# Set at sign-in for someone who has an authenticator app or a passkey although no rule asks it
+# of them: having added one, they are asked for it like those who must.
+SESSION_FACTOR_HELD = "offlabel_mfa_factor_held"
 RECOVERY_CODE_COUNT = 10
 RECOVERY_DEVICE_NAME = "Recovery codes"
 
@@ -123,9 +126,20 @@ def mfa_satisfied(request: HttpRequest) -> bool:
 
 
 def second_factor_owed(request: HttpRequest) -> bool:
-    """The signed-in user must give a second factor and this session has not."""
+    """The signed-in user must give a second factor (a rule asks it, or they added one of their
+    own accord before this sign-in) and this session has not."""
     user = getattr(request, "user", None)
-    return mfa_required(user) and not mfa_satisfied(request)
+    held = bool(getattr(request, "session", {}).get(SESSION_FACTOR_HELD))
+    return (held or mfa_required(user)) and not mfa_satisfied(request)
+
+
+def factor_held_mark(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """``user_logged_in``: one query at sign-in, so that a factor added voluntarily protects the
+    account too (a password alone no longer opens it)."""
+    if request is None or not hasattr(request, "session") or mfa_required(user):
+        return
+    if factor_count(user) > 0:
+        request.session[SESSION_FACTOR_HELD] = True
 
 
 # --- Reads ---------------------------------------------------------------------------------

@@ -19,7 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.mfa import code_check, code_refusal_message, mfa_required, second_factor_record
+from accounts.mfa import (
+    code_check,
+    code_refusal_message,
+    mfa_required,
+    second_factor_record,
+    totp_devices,
+)
 from accounts.models import User
 from accounts.scoping import acting_user
 from accounts.services import api_token_issue, api_tokens_revoke
@@ -104,15 +110,17 @@ def _second_factor_refusal(user: User, otp: str) -> Response | None:
     """A user who must use a second factor gets a token only with a valid code (the token
     stands in for a session that gave one). A wrong code is audited and counts towards the
     device's back-off; the refusal is a response, not an exception, so both are kept."""
-    if not mfa_required(user):
+    # Those who must, and those who added an authenticator app of their own accord (as at the
+    # sign-in page: a password alone no longer opens the account).
+    if not (mfa_required(user) or totp_devices(user).exists()):
         return None
     if not otp.strip():
         return Response(
             {
                 "otp": [
                     gettext(
-                        "Your role requires a second factor: send otp with the current code of "
-                        "your authenticator app or one of your recovery codes."
+                        "Your account requires a second factor: send otp with the current code "
+                        "of your authenticator app or one of your recovery codes."
                     )
                 ]
             },

@@ -11,6 +11,8 @@ class SigningConfig(AppConfig):
         cannot seal): a document sealed with it would prove nothing."""
         from django.conf import settings
 
+        from signing import checks  # noqa: F401  (registers the deploy checks)
+
         if not settings.DEBUG:
             from signing.pki import production_check
 

@@ -171,10 +171,15 @@ def pkcs12_bytes(
 
 
 def demo_pki_create(
-    directory: Path, *, hospital_name: str = "Invented General Hospital", force: bool = False
+    directory: Path,
+    *,
+    hospital_name: str = "Invented General Hospital",
+    force: bool = False,
+    demo: bool = True,
 ) -> tuple[DemoPkiPaths, bool]:
     """Write the demo PKI into ``directory``; returns the paths and whether anything was
-    written (an existing, complete set is kept unless ``force``)."""
+    written (an existing, complete set is kept unless ``force``). ``demo=False`` leaves out the
+    demo unit: only for tests of the production start-up, which refuses demo certificates."""
     paths = DemoPkiPaths(directory)
     if paths.complete() and not force:
         return paths, False
@@ -182,7 +187,7 @@ def demo_pki_create(
     now = dt.datetime.now(dt.UTC)
     start = now - dt.timedelta(days=1)  # a clock a little behind still accepts it
     ca_key = key_new("ec")
-    ca_name = name_of("offlabel demo CA", "offlabel demo PKI")
+    ca_name = name_of("offlabel demo CA", "offlabel demo PKI", demo=demo)
     ca = certificate_issue(
         subject=ca_name,
         key=ca_key,
@@ -195,7 +200,7 @@ def demo_pki_create(
     )
     seal_key = key_new("ec")
     seal = certificate_issue(
-        subject=name_of(f"{hospital_name} - document seal", hospital_name),
+        subject=name_of(f"{hospital_name} - document seal", hospital_name, demo=demo),
         key=seal_key,
         issuer=ca_name,
         issuer_key=ca_key,
@@ -204,7 +209,7 @@ def demo_pki_create(
     )
     tsa_key = key_new("rsa")
     tsa = certificate_issue(
-        subject=name_of("offlabel demo time-stamping authority", "offlabel demo PKI"),
+        subject=name_of("offlabel demo time-stamping authority", "offlabel demo PKI", demo=demo),
         key=tsa_key,
         issuer=ca_name,
         issuer_key=ca_key,

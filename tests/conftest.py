@@ -132,3 +132,14 @@ def studies(db: Any) -> None:
     from evidence.services import studies_load_review
 
     studies_load_review()
+
+
+@pytest.fixture(autouse=True)
+def _interface_language_reset() -> Any:
+    """Django's LocaleMiddleware activates the reader's language in the thread that served the
+    request and leaves it there; with the test client that is the test's own thread, so a test
+    that read a page in Italian would hand Italian to the next test on the same worker."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()

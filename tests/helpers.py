@@ -64,3 +64,19 @@ def celery_worker_process(
                 except subprocess.TimeoutExpired:
                     os.killpg(worker.pid, signal.SIGKILL)
                     worker.wait()
+
+
+def production_signing_env(directory: Path) -> dict[str, str]:
+    """What a production deployment sets for sealing and passkeys: a seal certificate that is
+    not the demo one (an invented PKI without the demo unit, made in ``directory``), a TSA URL
+    (not contacted by ``check``) and the site's domain."""
+    from signing.demo_pki import DEMO_PASSWORD, demo_pki_create
+
+    paths, _ = demo_pki_create(directory, demo=False)
+    return {
+        "OFFLABEL_SEAL_PKCS12": str(paths.seal_pkcs12),
+        "OFFLABEL_SEAL_PKCS12_PASSWORD": DEMO_PASSWORD,
+        "OFFLABEL_SEAL_TRUST_ROOTS": str(paths.ca_certificate),
+        "OFFLABEL_TSA_URL": "https://tsa.example-hospital.invalid/",
+        "OFFLABEL_WEBAUTHN_RP_ID": "offlabel.example-hospital.invalid",
+    }

@@ -149,10 +149,12 @@ def test_no_identifying_data_in_the_logs_of_a_whole_journey(
         assert secret not in logged, secret
 
 
-def test_check_deploy_is_clean_with_production_settings():
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
     import os
     import subprocess
     import sys
+
+    from tests.helpers import production_signing_env
 
     env = {
         # Not the suite's own demo seal (tests/peers/tsa.py), which production refuses.
@@ -165,6 +167,7 @@ def test_check_deploy_is_clean_with_production_settings():
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "x" * 20 + "-a-long-random-secret-for-the-deploy-check-0123456789",
         "DJANGO_ALLOWED_HOSTS": "offlabel.example-hospital.invalid",
+        **production_signing_env(tmp_path),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -2,7 +2,7 @@
 
 import secrets
 
-from tests.helpers import run_manage
+from tests.helpers import production_signing_env, run_manage
 
 PRODUCTION = {
     "DJANGO_DEBUG": "false",
@@ -45,19 +45,33 @@ def test_unknown_broker_scheme_is_reported():
     assert "CELERY_BROKER_URL" in result.stderr
 
 
-def test_deploy_check_is_clean_with_production_values():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+def test_deploy_check_is_clean_with_production_values(tmp_path):
+    env = {**PRODUCTION, **production_signing_env(tmp_path)}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
-def test_deploy_check_fails_when_a_protection_is_switched_off():
+def test_deploy_check_warns_without_a_seal_certificate_a_tsa_or_the_sites_domain():
+    """Issue 16: production starts without them (the image build has no certificate), but every
+    PDF would fail and passkeys would work only on the server: check --deploy says so."""
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode != 0
+    for code in ("signing.W001", "signing.W002", "accounts.W001"):
+        assert code in result.stderr, (code, result.stderr)
+
+
+def test_deploy_check_fails_when_a_protection_is_switched_off(tmp_path):
     result = run_manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
-        env={**PRODUCTION, "DJANGO_SECURE_SSL_REDIRECT": "false"},
+        env={
+            **PRODUCTION,
+            **production_signing_env(tmp_path),
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+        },
     )
     assert result.returncode != 0
     assert "security.W008" in result.stderr
