@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from accounts.services import DEMO_HOSPITAL
 from signing.demo_pki import demo_pki_create
 
 
@@ -20,7 +21,9 @@ class Command(BaseCommand):
             "--dir", type=Path, default=None, help="Where to write (default: var/pki/)."
         )
         parser.add_argument(
-            "--hospital", default="Invented General Hospital", help="The sealing organisation."
+            "--hospital",
+            default=DEMO_HOSPITAL["name"],  # the demo hospital of seed_demo: the seal names it
+            help="The sealing organisation.",
         )
         parser.add_argument(
             "--force", action="store_true", help="Regenerate even when the files exist."
