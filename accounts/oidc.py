@@ -528,6 +528,14 @@ class OfflabelOIDCBackend(OIDCAuthenticationBackend):
                 f"{user.hospital.code if user.hospital else 'no hospital'}",
                 user=user,
             )
+        if user.is_superuser or user.is_staff:
+            # A provider account that happens to share a system administrator's username must
+            # not open that account: administrators sign in with their password (and factor).
+            raise SignInRefused(
+                gettext("This account signs in with its password, not the hospital sign-in."),
+                "the user is a system administrator (superuser or staff)",
+                user=user,
+            )
         if not user.is_active:
             raise SignInRefused(
                 gettext("Your offlabel account is switched off; ask your hospital administrator."),

@@ -461,3 +461,21 @@ def test_the_provider_second_factor_is_accepted_where_one_is_required(
     assert _sign_in(client, oidc_settings, at_provider, pharmacist.username)["Location"] == "/"
     # With the provider's factor the home page opens; without, ours is asked for first.
     assert client.get("/").status_code == home_status
+
+
+def test_a_provider_account_cannot_open_a_system_administrators_account(
+    client, oidc_settings, at_provider, hospital
+):
+    """A provider user whose username is a superuser's (or staff's) here is refused: the
+    provider vouches for hospital staff, not for offlabel's administrators."""
+    from tests.factories import UserFactory
+
+    admin = UserFactory.create(username="sys.admin", hospital=hospital, is_superuser=True)
+    oidc_settings.account_put(
+        admin.username, password=PROVIDER_PASSWORD, hospital="inv-gen", roles=["physician"]
+    )
+    refused = _sign_in(client, oidc_settings, at_provider, admin.username)
+    assert refused["Location"] == reverse("login")
+    assert "signs in with its password" in _messages(client)
+    assert "system administrator" in _failures()[0]
+    assert not User.objects.get(pk=admin.pk).groups.exists()  # no role given by the provider
