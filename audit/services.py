@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import Model
+from django.db import connections, transaction
+from django.db.models import JSONField, Model, QuerySet
 from django.utils import timezone
 
 from accounts.models import Hospital, User
@@ -30,27 +31,48 @@ def _json_normal(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def audit_event_canonical(event: AuditEvent) -> bytes:
-    content = {
-        "sequence": event.sequence,
-        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_id": event.actor_id,
-        "actor_username": event.actor_username,
-        "hospital_id": event.hospital_id,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "summary": event.summary,
-        "before": event.before,
-        "after": event.after,
-        "ip_address": event.ip_address,
-        "previous_hash": event.previous_hash,
-    }
+# The fields an event's hash covers, in this order: the writer hashes them from the instance it
+# is about to save, the verifier from rows read with ``values_list(*AUDIT_HASHED_FIELDS)``.
+AUDIT_HASHED_FIELDS = (
+    "sequence",
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "hospital_id",
+    "action",
+    "object_type",
+    "object_id",
+    "summary",
+    "before",
+    "after",
+    "ip_address",
+    "previous_hash",
+)
+_OCCURRED_AT = AUDIT_HASHED_FIELDS.index("occurred_at")
+
+
+def audit_hashed_values(event: AuditEvent) -> tuple[Any, ...]:
+    return tuple(getattr(event, name) for name in AUDIT_HASHED_FIELDS)
+
+
+def audit_canonical(values: Sequence[Any]) -> bytes:
+    """The one canonical form of an event: its hashed fields (in ``AUDIT_HASHED_FIELDS``
+    order) as sorted, compact JSON, the time in UTC to the microsecond."""
+    content = dict(zip(AUDIT_HASHED_FIELDS, values, strict=True))
+    content["occurred_at"] = values[_OCCURRED_AT].astimezone(UTC).isoformat(timespec="microseconds")
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def audit_values_hash(values: Sequence[Any]) -> str:
+    return hashlib.sha256(audit_canonical(values)).hexdigest()
+
+
+def audit_event_canonical(event: AuditEvent) -> bytes:
+    return audit_canonical(audit_hashed_values(event))
+
+
 def audit_event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(audit_event_canonical(event)).hexdigest()
+    return audit_values_hash(audit_hashed_values(event))
 
 
 def audit_record(
@@ -128,46 +150,114 @@ class ChainReport:
     message: str
 
 
+_VERIFIED_FIELDS = (*AUDIT_HASHED_FIELDS, "event_hash")
+_SEQUENCE = AUDIT_HASHED_FIELDS.index("sequence")
+_ACTION = AUDIT_HASHED_FIELDS.index("action")
+_OBJECT_TYPE = AUDIT_HASHED_FIELDS.index("object_type")
+_OBJECT_ID = AUDIT_HASHED_FIELDS.index("object_id")
+_PREVIOUS_HASH = AUDIT_HASHED_FIELDS.index("previous_hash")
+
+
+def _postgresql_rows(
+    queryset: QuerySet[AuditEvent, tuple[Any, ...]], *, batch_size: int, server_side: bool
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``queryset`` (the ORM's own SQL) read straight from psycopg: Django's
+    timestamptz loader is pure Python and its per-row converters cost more than the hashing, so
+    the cursor gets psycopg's compiled loader (the same instant, the session being in UTC) and
+    only the JSON columns are decoded, by their field as the ORM would."""
+    connection = connections[queryset.db]
+    sql, params = queryset.query.sql_with_params()
+    from psycopg.types.datetime import TimestamptzLoader
+
+    json_fields = [
+        (index, field, field.cached_col)
+        for index, field in enumerate(map(AuditEvent._meta.get_field, _VERIFIED_FIELDS))
+        if isinstance(field, JSONField)
+    ]
+    with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(batch_size):
+            for raw in batch:
+                row = list(raw)
+                for index, json_field, column in json_fields:
+                    if row[index] is not None:
+                        row[index] = json_field.from_db_value(row[index], column, connection)
+                yield tuple(row)
+
+
+def audit_chain_rows(*, batch_size: int) -> Iterator[tuple[Any, ...]]:
+    """Every event as a tuple of ``AUDIT_HASHED_FIELDS`` + ``event_hash``, in sequence order,
+    never more than ``batch_size`` rows fetched at once and no model instance built.
+
+    A server-side cursor when the connection allows one; behind PgBouncer in transaction mode
+    (``DISABLE_SERVER_SIDE_CURSORS``) a cursor cannot outlive its transaction, so the walk reads
+    keyset batches (``sequence > last ORDER BY sequence LIMIT n``) on the unique index instead:
+    a client-side cursor would fetch the whole table into memory at once."""
+    rows = AuditEvent.objects.order_by("sequence").values_list(*_VERIFIED_FIELDS)
+    connection = connections[rows.db]
+    postgresql = connection.vendor == "postgresql"
+    if not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        if postgresql:
+            yield from _postgresql_rows(rows, batch_size=batch_size, server_side=True)
+        else:
+            yield from rows.iterator(chunk_size=batch_size)
+        return
+    last_sequence = -1
+    while True:
+        page = rows.filter(sequence__gt=last_sequence)[:batch_size]
+        if postgresql:
+            batch = list(_postgresql_rows(page, batch_size=batch_size, server_side=False))
+        else:
+            batch = list(page)
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        last_sequence = batch[-1][_SEQUENCE]
+
+
 def audit_chain_verify(*, batch_size: int = 2000) -> ChainReport:
     """Walk the chain in order and report the first altered, removed or inserted event."""
     expected_sequence = 1
     previous_hash = GENESIS_HASH
     checked = 0
-    queryset = AuditEvent.objects.order_by("sequence")
-    for event in queryset.iterator(chunk_size=batch_size):
+    hashed = len(AUDIT_HASHED_FIELDS)
+    for row in audit_chain_rows(batch_size=batch_size):
         checked += 1
-        if event.sequence != expected_sequence:
-            if event.sequence > expected_sequence:
+        sequence = row[_SEQUENCE]
+        if sequence != expected_sequence:
+            if sequence > expected_sequence:
                 return ChainReport(
                     False,
                     checked,
                     expected_sequence,
                     f"Event #{expected_sequence} is missing (removed): the chain jumps to "
-                    f"#{event.sequence}.",
+                    f"#{sequence}.",
                 )
             return ChainReport(
                 False,
                 checked,
-                event.sequence,
-                f"Event #{event.sequence} is out of order (inserted).",
+                sequence,
+                f"Event #{sequence} is out of order (inserted).",
             )
-        if event.previous_hash != previous_hash:
+        if row[_PREVIOUS_HASH] != previous_hash:
             return ChainReport(
                 False,
                 checked,
-                event.sequence,
-                f"Event #{event.sequence} does not link to the event before it "
+                sequence,
+                f"Event #{sequence} does not link to the event before it "
                 "(an event was removed or inserted before it).",
             )
-        if audit_event_hash(event) != event.event_hash:
+        event_hash = row[hashed]
+        if audit_values_hash(row[:hashed]) != event_hash:
             return ChainReport(
                 False,
                 checked,
-                event.sequence,
-                f"Event #{event.sequence} ({event.action} {event.object_type}:{event.object_id}) "
+                sequence,
+                f"Event #{sequence} ({row[_ACTION]} {row[_OBJECT_TYPE]}:{row[_OBJECT_ID]}) "
                 "was altered: its content no longer matches its hash.",
             )
-        previous_hash = event.event_hash
+        previous_hash = event_hash
         expected_sequence += 1
     head = AuditChainHead.objects.filter(pk=1).first()
     last_sequence = expected_sequence - 1

@@ -10,7 +10,7 @@ report   the administrator's report over 10,000 requests and 100,000 audit event
          one aggregate query
 audit    verify_audit (events/s) against the same hashing in plain Python
 load     the queue page under gunicorn against /healthz on the same server
-consent  the consent PDF pipeline against WeasyPrint on the same HTML
+consent  the consent PDF pipeline against WeasyPrint + the pyHanko seal on the same HTML
 workers  100 consent PDFs through 2 Celery worker processes against 1
 
 Everything runs on a throw-away database in var/bench/ (SQLite; PostgreSQL ``<name>_bench``
@@ -115,7 +115,8 @@ NOTES = [
     "--concurrency 1`, on a queue of their own; the clock runs from the first task sent (the "
     "workers already up) to the last form stored. The filesystem broker polls once a second "
     "when idle, which adds up to about a second to both runs.",
-    "- **Consent**: `consent_render` in-process against WeasyPrint on the same HTML.",
+    "- **Consent**: `consent_render` in-process against WeasyPrint on the same HTML, then "
+    "pyHanko sealing it with the same certificate and TSA (every PDF is sealed).",
 ]
 
 

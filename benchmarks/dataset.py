@@ -360,3 +360,23 @@ def audit_fill_to(cast: Cast, total: int, *, seed: int = 20260102) -> int:
         written += len(batch)
     AuditChainHead.objects.filter(pk=1).update(last_sequence=sequence, last_hash=previous_hash)
     return written
+
+
+def pharmacist_client(cast: Cast) -> Any:
+    """A test client with the pharmacist signed in as production asks (issue 16): the session
+    carries a verified second factor (an authenticator app of the invented pharmacist), so the
+    second-factor middleware runs its check on every request and lets the page through."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    pharmacist = cast.pharmacist
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=pharmacist, name="benchmark phone (invented)", defaults={"confirmed": True}
+    )
+    client = Client()
+    client.force_login(pharmacist)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

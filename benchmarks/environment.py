@@ -30,6 +30,42 @@ class BenchEnvironment:
     postgres_admin_url: str | None  # set when the bench database is PostgreSQL
 
 
+def seal_peer_start(directory: Path) -> dict[str, str]:
+    """Every PDF is sealed (issue 16), so the benchmarks seal as production does: an invented
+    PKI without the demo unit (production refuses the demo certificate, and the benchmarks run
+    with DEBUG off) and the small RFC 3161 server as a process of its own on 127.0.0.1, stopped
+    when the run ends. Returns the settings' environment."""
+    import atexit
+    import subprocess
+
+    from signing.demo_pki import DEMO_PASSWORD, demo_pki_create
+
+    paths, _ = demo_pki_create(directory, hospital_name="Invented Benchmark Hospital", demo=False)
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "signing.tsa_server"),
+            *("--cert", str(paths.tsa_certificate), "--key", str(paths.tsa_key)),
+            *("--ca", str(paths.ca_certificate), "--port", "0"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        process.kill()
+        raise SystemExit(f"the benchmark's time-stamping authority did not start: {line}")
+    atexit.register(process.kill)
+    return {
+        "OFFLABEL_SEAL_PKCS12": str(paths.seal_pkcs12),
+        "OFFLABEL_SEAL_PKCS12_PASSWORD": DEMO_PASSWORD,
+        "OFFLABEL_SEAL_TRUST_ROOTS": str(paths.ca_certificate),
+        "OFFLABEL_TSA_URL": line.split()[-1],
+    }
+
+
 def _postgres_bench_url(database_url: str) -> tuple[str, str]:
     """The bench database sits next to the given one as ``<name>_bench``: the given database
     itself is never touched, because the bench drops and recreates its own."""
@@ -87,9 +123,10 @@ def prepare(*, force_sqlite: bool) -> BenchEnvironment:
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    os.environ.update(env)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    env.update(seal_peer_start(WORKDIR / "pki"))
+    os.environ.update(env)
     return BenchEnvironment(
         env=env,
         database=_without_password(database_url),

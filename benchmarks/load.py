@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.test import Client
 
 from benchmarks.dataset import Cast
 from benchmarks.environment import ROOT, WORKDIR
@@ -80,8 +79,9 @@ def gunicorn(env: dict[str, str], *, workers: int, log: Path) -> Iterator[int]:
 
 
 def _session_cookie(cast: Cast) -> str:
-    client = Client()
-    client.force_login(cast.pharmacist)
+    from benchmarks.dataset import pharmacist_client
+
+    client = pharmacist_client(cast)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 

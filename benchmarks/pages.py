@@ -62,8 +62,9 @@ def _endpoints(cast: Cast) -> dict[str, Endpoint]:
 
 
 def _client(cast: Cast) -> Client:
-    client = Client()
-    client.force_login(cast.pharmacist)
+    from benchmarks.dataset import pharmacist_client
+
+    client: Client = pharmacist_client(cast)
     return client
 
 

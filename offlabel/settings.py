@@ -148,6 +148,18 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_OWNER_URL is not a valid database URL: {exc}") from None
 DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
+# Behind PgBouncer in transaction mode consecutive transactions may run on different server
+# connections: no server-side cursor (a WITH HOLD cursor would be lost), no prepared
+# statement (psycopg prepares a query run 5 times), and no persistent client connection
+# (PgBouncer pools them; a kept connection only holds a pool slot).
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", default=False)
+if DATABASE_PGBOUNCER:
+    for _alias in ("default", "owner"):
+        if DATABASES[_alias]["ENGINE"] != "django.db.backends.postgresql":
+            raise ImproperlyConfigured("DATABASE_PGBOUNCER=true needs a PostgreSQL DATABASE_URL.")
+        DATABASES[_alias]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES[_alias]["CONN_MAX_AGE"] = 0
+        DATABASES[_alias].setdefault("OPTIONS", {})["prepare_threshold"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -182,7 +194,7 @@ LANGUAGE_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", default=not DE
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -192,6 +204,45 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+# --- File storage of rendered PDFs and uploads (issue 17: beyond one machine) ---------------
+# "filesystem" (default): MEDIA_ROOT, one machine (or a volume every node mounts). "s3": a
+# private bucket of an S3-compatible object store (django-storages), shared by every web and
+# worker node. Every read and write goes through the storage API (FieldFile.open/save), and
+# every download through the permission-checked views: no object is public, no URL is handed
+# out. Credentials may be empty to use the machine's own (an instance role).
+OFFLABEL_STORAGE = env_str("OFFLABEL_STORAGE", "filesystem")
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL", "")  # empty: Amazon S3 itself
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "")
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "")
+# Self-hosted stores (MinIO, Ceph) answer on one host name: bucket in the path, not the host.
+AWS_S3_ADDRESSING_STYLE = env_str(
+    "AWS_S3_ADDRESSING_STYLE", "path" if AWS_S3_ENDPOINT_URL else "auto"
+)
+if OFFLABEL_STORAGE == "s3":
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("OFFLABEL_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL or None,
+            "region_name": AWS_S3_REGION_NAME or None,
+            "access_key": AWS_ACCESS_KEY_ID or None,
+            "secret_key": AWS_SECRET_ACCESS_KEY or None,
+            "addressing_style": AWS_S3_ADDRESSING_STYLE,
+            "signature_version": "s3v4",
+            # No ACL header: objects stay private to the bucket's owner (and a bucket with
+            # ACLs disabled accepts the upload).
+            "default_acl": None,
+            # Like the filesystem: a new name instead of overwriting, so a replaced document
+            # is kept until the transaction that replaced it commits, then deleted.
+            "file_overwrite": False,
+        },
+    }
+elif OFFLABEL_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"OFFLABEL_STORAGE={OFFLABEL_STORAGE!r}: expected filesystem or s3")
 # --- Input limits (offlabel/uploads.py, offlabel/parsers.py) ---------------------------------
 # Uploaded PDFs are parsed: at most this size, pages and decompressed content.
 UPLOAD_MAX_BYTES = env_int("OFFLABEL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
@@ -339,6 +390,11 @@ else:
     raise ImproperlyConfigured(
         f"CACHE_URL={CACHE_URL!r}: expected redis://, rediss:// or locmem://"
     )
+# With Redis, sessions are read from the cache and written through to the database (cached_db):
+# every node sees the same session, a request costs no session query, and a Redis restart
+# signs nobody out. Django's own RedisCache (redis-py), so django-redis is not needed.
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Single sign-on: OpenID Connect (issue 16, accounts/oidc.py) ---------------------------
 # mozilla-django-oidc reads the OIDC_* names; offlabel's own are OFFLABEL_OIDC_*. Off by
@@ -499,6 +555,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "offlabel")
+# Two queues: PDF rendering (seconds of CPU and memory: WeasyPrint and the seal) on
+# "<default>.pdf", so a burst of renders never delays reminders, mail and the audit tasks on the
+# default queue; each has its own worker (docker-compose.yml). The router names the PDF queue
+# after the default queue at send time (offlabel.celery.pdf_queue_name).
+CELERY_TASK_ROUTES = ("offlabel.celery.task_route",)
 CELERY_TIMEZONE = TIME_ZONE
 # Rendered PDFs (offlabel.rendering): a render is killed after the time limit; a row left
 # 'rendering' longer than the stale window is reclaimed (its worker died), a 'queued' one is

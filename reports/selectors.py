@@ -1,9 +1,12 @@
 """The hospital administrator's report, computed in the database.
 
-Every figure is an aggregate query (GROUP BY, COUNT, SUM, EXISTS) or, for the medians and 90th
-percentiles, a window function (CUME_DIST) over durations the database computes: no Python
-loop over requests. Percentiles are nearest-rank: the smallest duration with at least p of the
-durations at or below it.
+Every figure is an aggregate query (GROUP BY, COUNT, SUM, EXISTS): no Python loop over
+requests. The request-level figures (states, decisions, both durations with their medians and
+90th percentiles) come from ONE pass over the requests (``request_figures``): conditional
+counts and, on PostgreSQL, ``PERCENTILE_DISC`` in the same ``aggregate()``, so each request's
+first transitions are looked up once, not once per figure. Percentiles are nearest-rank: the
+smallest duration with at least p of the durations at or below it, which is exactly what
+``PERCENTILE_DISC`` returns (elsewhere a CUME_DIST window query per percentile does).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections
 from django.db.models import (
+    Aggregate,
     Count,
     DateTimeField,
     DurationField,
@@ -209,6 +214,89 @@ def durations_to_authorisation(requests: QuerySet[OffLabelRequest]) -> Durations
     return _durations(timed, "_to_authorisation")
 
 
+class PercentileDisc(Aggregate):
+    """PostgreSQL's nearest-rank percentile, an ordered-set aggregate (NULLs are left out)."""
+
+    function = "PERCENTILE_DISC"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    by_state: dict[str, int]
+    approved: int
+    rejected: int
+    to_decision: Durations
+    to_authorisation: Durations
+
+
+def _timed(requests: QuerySet[OffLabelRequest]) -> QuerySet[OffLabelRequest]:
+    """One row per request with its first submission and decision, its first outside grant
+    and whether it was ever approved or rejected: one join with the transitions and the
+    applications grouped by request (MIN and conditional counts are unaffected by the join's
+    repeated rows), instead of a correlated lookup per request and per figure."""
+    transition_to = "transitions__to_status"
+    return (
+        requests.annotate(
+            _submitted=Min("transitions__occurred_at", filter=Q(**{transition_to: S.SUBMITTED})),
+            _decided=Min(
+                "transitions__occurred_at", filter=Q(**{f"{transition_to}__in": DECISIONS})
+            ),
+            _granted=Min(
+                "applications__decided_at",
+                filter=Q(applications__status=Application.Status.GRANTED),
+            ),
+            _approvals=Count("transitions", filter=Q(**{f"{transition_to}__in": EVER_APPROVED})),
+            _rejections=Count("transitions", filter=Q(**{transition_to: S.REJECTED})),
+        )
+        .annotate(
+            _to_decision=ExpressionWrapper(F("_decided") - F("_submitted"), DurationField()),
+            # The body's decision date is a day: counted from the submission's midnight.
+            _to_authorisation=ExpressionWrapper(
+                F("_granted") - F("_submitted__date"), DurationField()
+            ),
+        )
+        .order_by()
+    )
+
+
+def request_figures(requests: QuerySet[OffLabelRequest]) -> RequestFigures:
+    """States, decisions and both durations in one ``aggregate()`` over the requests."""
+    timed = _timed(requests)
+    aggregates: dict[str, Any] = {
+        f"state:{value}": Count("pk", filter=Q(status=value)) for value in S.values
+    }
+    aggregates["approved"] = Count("pk", filter=Q(_approvals__gt=0))
+    aggregates["rejected"] = Count("pk", filter=Q(_rejections__gt=0))
+    durations = ("_to_decision", "_to_authorisation")
+    one_pass = connections[timed.db].vendor == "postgresql"
+    for name in durations:
+        aggregates[f"{name}:n"] = Count(name)
+        if one_pass:
+            aggregates[f"{name}:median"] = PercentileDisc(name, 0.5, output_field=DurationField())
+            aggregates[f"{name}:p90"] = PercentileDisc(name, 0.9, output_field=DurationField())
+    row = timed.aggregate(**aggregates)
+
+    def figures(name: str) -> Durations:
+        if one_pass:
+            return Durations(row[f"{name}:n"], row[f"{name}:median"], row[f"{name}:p90"])
+        present = timed.filter(**{f"{name}__isnull": False})
+        return Durations(
+            row[f"{name}:n"], _percentile(present, name, 0.5), _percentile(present, name, 0.9)
+        )
+
+    return RequestFigures(
+        by_state={value: row[f"state:{value}"] for value in S.values if row[f"state:{value}"]},
+        approved=row["approved"],
+        rejected=row["rejected"],
+        to_decision=figures("_to_decision"),
+        to_authorisation=figures("_to_authorisation"),
+    )
+
+
 def _signed_consent() -> Exists:
     return Exists(
         ConsentSignature.objects.filter(
@@ -223,11 +311,12 @@ def report_compute(*, hospital: Hospital, filters: ReportFilters) -> Report:
     requests = requests_in_scope(hospital, filters)
     report = Report(hospital=hospital, filters=filters, generated_at=timezone.now())
     labels = dict(S.choices)
+    figures = request_figures(requests)
     report.by_state = [
-        {**row, "label": labels.get(row["status"], row["status"])}
-        for row in requests.values("status").annotate(n=Count("pk")).order_by("-n", "status")
+        {"status": status, "n": n, "label": labels.get(status, status)}
+        for status, n in sorted(figures.by_state.items(), key=lambda item: (-item[1], item[0]))
     ]
-    report.total = sum(row["n"] for row in report.by_state)
+    report.total = sum(figures.by_state.values())
     report.by_pathway = list(
         requests.values(
             code=Coalesce(F("pathway_choice__pathway_version__pathway__code"), F("pathway")),
@@ -239,13 +328,9 @@ def report_compute(*, hospital: Hospital, filters: ReportFilters) -> Report:
     flags = requests.annotate(
         _approved=_ever(*EVER_APPROVED), _rejected=_ever(S.REJECTED), _signed=_signed_consent()
     )
-    decided = flags.aggregate(
-        approved=Count("pk", filter=Q(_approved=True)),
-        rejected=Count("pk", filter=Q(_rejected=True)),
-    )
-    report.approved, report.rejected = decided["approved"], decided["rejected"]
-    report.to_decision = durations_to_decision(requests)
-    report.to_authorisation = durations_to_authorisation(requests)
+    report.approved, report.rejected = figures.approved, figures.rejected
+    report.to_decision = figures.to_decision
+    report.to_authorisation = figures.to_authorisation
 
     applications = Application.objects.filter(request__in=requests, status__in=OPEN_APPLICATION)
     report.applications_open = applications.count()

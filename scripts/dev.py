@@ -106,6 +106,7 @@ def run() -> None:
         raise KeyboardInterrupt  # same clean stop of both children as Ctrl-C
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    queue = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or "offlabel"
     processes = {
         # Own process groups: a stop signal reaches runserver's autoreload child as well.
         "web": subprocess.Popen(
@@ -123,6 +124,10 @@ def run() -> None:
                 "-A",
                 "offlabel",
                 "worker",
+                # Both queues, the default and its PDF queue (offlabel.celery.pdf_queue_name):
+                # production runs a worker for each.
+                "-Q",
+                f"{queue},{queue}.pdf",
                 "--beat",
                 "--loglevel",
                 "INFO",

@@ -44,10 +44,14 @@ def celery_worker_process(
     log_mode: str = "a",
     stop_timeout: float = 20,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real ``celery worker`` process consuming only ``queue``, its output in ``log``, in its
-    own process group (so a kill reaches a prefork pool's children too). On leaving it gets
+    """A real ``celery worker`` process consuming only ``queue`` and its PDF queue (where the
+    router sends render tasks when ``queue`` is the default queue), its output in ``log``, in
+    its own process group (so a kill reaches a prefork pool's children too). On leaving it gets
     SIGTERM, then SIGKILL after ``stop_timeout`` seconds. The tests and the benchmarks use it."""
-    command = [sys.executable, "-m", "celery", "-A", "offlabel", "worker", "-Q", queue]
+    from offlabel.celery import pdf_queue_name
+
+    queues = f"{queue},{pdf_queue_name(queue)}"
+    command = [sys.executable, "-m", "celery", "-A", "offlabel", "worker", "-Q", queues]
     command += ["--pool", pool, "--concurrency", "1", "--without-gossip", "--without-mingle"]
     command += ["--without-heartbeat", "--loglevel", "INFO", "-n", f"{name}@%h"]
     with log.open(log_mode) as out:

@@ -1,6 +1,10 @@
 """Settings come from the environment; bad values stop start-up with a clear message."""
 
+import json
+import os
 import secrets
+
+import pytest
 
 from tests.helpers import production_signing_env, run_manage
 
@@ -105,3 +109,112 @@ def test_production_hashes_passwords_with_pbkdf2():
     assert result.returncode == 0, result.stderr
     algorithm, iterations = result.stdout.splitlines()[-1].split()
     assert algorithm == "pbkdf2_sha256" and int(iterations) >= 1_000_000
+
+
+# --- Issue 17: beyond one machine -----------------------------------------------------------
+def _printed(expression: str, env: dict[str, str]) -> object:
+    """The value of ``expression`` (over ``settings as s``) in a fresh manage.py with ``env``."""
+    result = run_manage(
+        "shell",
+        "-c",
+        f"import json; from django.conf import settings as s; print(json.dumps({expression}))",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+S3 = {
+    "OFFLABEL_STORAGE": "s3",
+    "AWS_STORAGE_BUCKET_NAME": "offlabel-documents",
+    "AWS_S3_ENDPOINT_URL": "https://s3.example-hospital.invalid",
+    "AWS_S3_REGION_NAME": "eu-south-1",
+    "AWS_ACCESS_KEY_ID": "invented-key-id",
+    "AWS_SECRET_ACCESS_KEY": "invented-secret",
+}
+
+
+def test_files_stay_on_the_filesystem_unless_s3_is_chosen():
+    default = _printed("s.STORAGES['default']", env={"OFFLABEL_STORAGE": ""})
+    assert default == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+
+def test_s3_storage_is_a_private_bucket_that_never_overwrites():
+    default = _printed("s.STORAGES['default']", env=S3)
+    assert default["BACKEND"] == "storages.backends.s3.S3Storage"
+    options = default["OPTIONS"]
+    assert options["bucket_name"] == "offlabel-documents"
+    assert options["endpoint_url"] == "https://s3.example-hospital.invalid"
+    assert options["region_name"] == "eu-south-1"
+    assert (options["access_key"], options["secret_key"]) == ("invented-key-id", "invented-secret")
+    assert options["addressing_style"] == "path"  # a self-hosted endpoint: bucket in the path
+    assert options["default_acl"] is None  # no public-read, nothing but the bucket's owner
+    assert options["file_overwrite"] is False
+    # Amazon S3 itself (no endpoint), credentials from the machine's role.
+    aws = _printed(
+        "s.STORAGES['default']['OPTIONS']",
+        env={**S3, "AWS_S3_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},
+    )
+    assert aws["endpoint_url"] is None and aws["access_key"] is None
+    assert aws["addressing_style"] == "auto"
+
+
+def test_s3_storage_without_a_bucket_or_an_unknown_storage_stops_startup():
+    result = run_manage("check", env={**S3, "AWS_STORAGE_BUCKET_NAME": ""})
+    assert result.returncode != 0
+    assert "OFFLABEL_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME" in result.stderr
+    result = run_manage("check", env={"OFFLABEL_STORAGE": "nfs"})
+    assert result.returncode != 0
+    assert "OFFLABEL_STORAGE='nfs': expected filesystem or s3" in result.stderr
+
+
+def test_sessions_are_cached_in_redis_and_kept_in_the_database():
+    redis = _printed(
+        "[s.SESSION_ENGINE, s.CACHES['default']['BACKEND']]",
+        env={"CACHE_URL": "redis://redis.invalid:6379/1"},
+    )
+    assert redis == [
+        "django.contrib.sessions.backends.cached_db",
+        "django.core.cache.backends.redis.RedisCache",
+    ]
+    # One process, no Redis: the database alone (a per-process cache would not be shared).
+    local = _printed("s.SESSION_ENGINE", env={"CACHE_URL": ""})
+    assert local == "django.contrib.sessions.backends.db"
+
+
+def test_behind_pgbouncer_no_server_side_cursor_prepared_statement_or_kept_connection():
+    url = "postgres://offlabel:pw@pgbouncer.invalid:6432/offlabel"
+    expression = (
+        "[[s.DATABASES[a].get('DISABLE_SERVER_SIDE_CURSORS', False),"
+        " s.DATABASES[a]['CONN_MAX_AGE'],"
+        " s.DATABASES[a].get('OPTIONS', {}).get('prepare_threshold', 'default')]"
+        " for a in ('default', 'owner')]"
+    )
+    direct = _printed(expression, env={"DATABASE_URL": url})
+    assert direct == [[False, 60, "default"], [False, 0, "default"]]
+    pooled = _printed(expression, env={"DATABASE_URL": url, "DATABASE_PGBOUNCER": "true"})
+    assert pooled == [[True, 0, None], [True, 0, None]]
+    result = run_manage("check", env={"DATABASE_URL": "", "DATABASE_PGBOUNCER": "true"})
+    assert result.returncode != 0
+    assert "DATABASE_PGBOUNCER=true needs a PostgreSQL DATABASE_URL" in result.stderr
+
+
+def test_the_pgbouncer_settings_are_accepted_by_a_real_postgresql_connection():
+    """psycopg takes ``prepare_threshold=None`` and Django runs queries, iterators included,
+    with client-side cursors (the real PostgreSQL of the suite, the ``postgres`` database)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("needs the suite on PostgreSQL (CI runs it there)")
+    server = url.rsplit("/", 1)[0] + "/postgres"
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.db import connection; "
+        "[connection.cursor().execute('SELECT 1') for _ in range(7)]; "
+        "print(connection.connection.prepare_threshold, "
+        "connection.features.can_use_chunked_reads, "
+        "connection.settings_dict['DISABLE_SERVER_SIDE_CURSORS'])",
+        env={"DATABASE_URL": server, "DATABASE_PGBOUNCER": "true"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["None", "True", "True"]
