@@ -36,33 +36,18 @@ def seal_peer_start(directory: Path) -> dict[str, str]:
     with DEBUG off) and the small RFC 3161 server as a process of its own on 127.0.0.1, stopped
     when the run ends. Returns the settings' environment."""
     import atexit
-    import subprocess
 
     from signing.demo_pki import DEMO_PASSWORD, demo_pki_create
+    from signing.tsa_process import tsa_process_start
 
     paths, _ = demo_pki_create(directory, hospital_name="Invented Benchmark Hospital", demo=False)
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "signing.tsa_server"),
-            *("--cert", str(paths.tsa_certificate), "--key", str(paths.tsa_key)),
-            *("--ca", str(paths.ca_certificate), "--port", "0"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise SystemExit(f"the benchmark's time-stamping authority did not start: {line}")
-    atexit.register(process.kill)
+    tsa = tsa_process_start(paths)
+    atexit.register(tsa.stop)
     return {
         "OFFLABEL_SEAL_PKCS12": str(paths.seal_pkcs12),
         "OFFLABEL_SEAL_PKCS12_PASSWORD": DEMO_PASSWORD,
         "OFFLABEL_SEAL_TRUST_ROOTS": str(paths.ca_certificate),
-        "OFFLABEL_TSA_URL": line.split()[-1],
+        "OFFLABEL_TSA_URL": tsa.url,
     }
 
 

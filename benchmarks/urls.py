@@ -2,13 +2,21 @@
 page of 25 rows, with the columns the page or the API shows, in one ``.values()`` query and
 return them as JSON.
 
+Each baseline is the query a good engineer would write for that page: the same filter (the
+hospital's requests, without the discarded drafts), the same ORDER BY and LIMIT, read in order
+from the index the list has (``request_waiting_idx`` for the queue, ``request_recent_idx`` for the
+list; ``benchmarks.pages.plan_check`` asserts it with EXPLAIN on PostgreSQL: an index scan, no
+sort). What a bare view leaves out is what the page adds: permissions, filters, the count of
+the pagination, templates or serializers.
+
 They sit behind the same middleware (sessions, authentication, CSRF, audit context) and are
 called through the same test client as the real pages, so the ratio measures what the queue
-page and the API add to reading their data: permissions, filters, pagination with its count,
-templates or serializers.
+page and the API add to reading their data.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -46,36 +54,42 @@ API_RELATED = {
 }
 
 
+def bare_queue_rows(hospital_id: int) -> QuerySet[OffLabelRequest, dict[str, object]]:
+    """The queue's first page: waiting states, oldest change first."""
+    return (
+        OffLabelRequest.objects.kept()
+        .filter(hospital_id=hospital_id, status__in=QUEUE_STATES)
+        .order_by("status_changed_at", "pk")
+        .values(*QUEUE_FIELDS, **QUEUE_RELATED, n_attachments=attachment_count())[:PAGE]
+    )
+
+
+def bare_list_rows(hospital_id: int) -> QuerySet[OffLabelRequest, dict[str, object]]:
+    """The request list's first page: most recently updated first."""
+    return (
+        OffLabelRequest.objects.kept()
+        .filter(hospital_id=hospital_id)
+        .order_by("-updated_at", "-pk")
+        .values(*API_FIELDS, **API_RELATED, n_attachments=attachment_count())[:PAGE]
+    )
+
+
 def _rows(
     request: HttpRequest,
-    queryset: QuerySet[OffLabelRequest],
-    fields: tuple[str, ...],
-    related: dict[str, F],
+    rows: Callable[[int], QuerySet[OffLabelRequest, dict[str, object]]],
 ) -> HttpResponse:
     hospital_id = getattr(request.user, "hospital_id", None)
     if hospital_id is None:
         return HttpResponse(status=403)
-    rows = queryset.filter(hospital_id=hospital_id).values(
-        *fields, **related, n_attachments=attachment_count()
-    )[:PAGE]
-    return JsonResponse({"results": list(rows)})
+    return JsonResponse({"results": list(rows(hospital_id))})
 
 
 def bare_queue_view(request: HttpRequest) -> HttpResponse:
-    """The queue's first page: waiting states, oldest change first."""
-    return _rows(
-        request,
-        OffLabelRequest.objects.filter(status__in=QUEUE_STATES).order_by("status_changed_at", "pk"),
-        QUEUE_FIELDS,
-        QUEUE_RELATED,
-    )
+    return _rows(request, bare_queue_rows)
 
 
 def bare_list_view(request: HttpRequest) -> HttpResponse:
-    """The request list's first page: most recently updated first."""
-    return _rows(
-        request, OffLabelRequest.objects.order_by("-updated_at", "-pk"), API_FIELDS, API_RELATED
-    )
+    return _rows(request, bare_list_rows)
 
 
 urlpatterns = [

@@ -590,10 +590,35 @@ class OffLabelRequest(models.Model):
         ordering = ["-updated_at", "-pk"]
         indexes = [
             models.Index(fields=["hospital", "status"]),
-            # The list's order (newest first) and the queue's (oldest waiting first).
-            models.Index(fields=["hospital", "-updated_at", "-id"], name="request_recent_idx"),
+            # The request list's order (newest first), over the requests the lists show (not
+            # the discarded drafts): its first page is read in index order, without a sort, and
+            # its count is an index-only scan of the hospital's entries.
+            models.Index(
+                fields=["hospital", "-updated_at", "-id"],
+                name="request_recent_idx",
+                condition=Q(discarded_at__isnull=True),
+            ),
+            # One status, oldest change first (the home pages' sections).
             models.Index(
                 fields=["hospital", "status", "status_changed_at"], name="request_queue_idx"
+            ),
+            # The pharmacy queue: every waiting status together, oldest change first. Its
+            # predicate is the queue's filter (prescriptions.selectors.QUEUE_STATES, kept in
+            # step by tests/prescriptions/test_list_indexes.py), so the page is read in index
+            # order and "N waiting" is an index-only count of the hospital's entries.
+            models.Index(
+                fields=["hospital", "status_changed_at", "id"],
+                name="request_waiting_idx",
+                condition=Q(
+                    status__in=[
+                        "submitted",
+                        "resubmitted",
+                        "in_review",
+                        "awaiting_authorisation",
+                        "approved",
+                    ],
+                    discarded_at__isnull=True,
+                ),
             ),
         ]
         constraints = [

@@ -10,8 +10,6 @@ variables, so a Celery worker or ``manage.py`` subprocess started by a test seal
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,46 +20,13 @@ import pytest
 from django.test.utils import override_settings
 
 from signing.demo_pki import DEMO_PASSWORD, DemoPkiPaths, demo_pki_create
+from signing.tsa_process import Tsa, tsa_process_start
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@dataclass
-class Tsa:
-    process: subprocess.Popen[str]
-    url: str
-    port: int
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 def tsa_start(paths: DemoPkiPaths, port: int = 0) -> Tsa:
-    """Start the TSA process and wait until it listens (it prints its address)."""
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "signing.tsa_server"),
-            *("--cert", str(paths.tsa_certificate), "--key", str(paths.tsa_key)),
-            *("--ca", str(paths.ca_certificate), "--port", str(port)),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()  # blocks until it listens, or ends on a crash
-    if not line.startswith("listening on "):
-        process.kill()
-        raise RuntimeError(f"the TSA did not start: {line}{process.stdout.read()}")
-    url = line.split()[-1]
-    return Tsa(process=process, url=url, port=int(url.rstrip("/").rsplit(":", 1)[1]))
+    return tsa_process_start(paths, port)
 
 
 @contextmanager
