@@ -351,13 +351,20 @@ def recovery_code_display(code: str) -> str:
     return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
 
 
+def last_factor_kept(user: User) -> bool:
+    """A user who must use a second factor may not remove their last authenticator app or
+    passkey (the next sign-in would have nothing to ask): the rule the removal page shows and
+    the removal enforces."""
+    return mfa_required(user) and factor_count(user) <= 1
+
+
 @transaction.atomic
 def device_remove(*, user: User, device: TOTPDevice | PasskeyCredential) -> None:
     """Remove an authenticator app or a passkey; a user who must use a second factor keeps at
     least one (else the next sign-in would have nothing to ask)."""
     if device.user_id != user.pk:
         raise MfaError(gettext("This is not one of your second factors."))
-    if mfa_required(user) and factor_count(user) <= 1:
+    if last_factor_kept(user):
         raise MfaError(
             gettext(
                 "Your role requires a second factor: add another authenticator app or passkey "

@@ -35,6 +35,7 @@ from accounts.mfa import (
     device_remove,
     factor_count,
     has_any_device,
+    last_factor_kept,
     mfa_required,
     mfa_satisfied,
     passkeys,
@@ -304,7 +305,7 @@ def device_remove_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse
     if model is None:
         raise Http404
     device = get_object_or_404(model.objects.filter(user=user), pk=pk)
-    last_one = mfa_required(user) and factor_count(user) <= 1
+    last_one = last_factor_kept(user)
     if request.method == "POST":
         try:
             device_remove(user=user, device=device)

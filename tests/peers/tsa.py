@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.test.utils import override_settings
@@ -22,16 +21,10 @@ from django.test.utils import override_settings
 from signing.demo_pki import DEMO_PASSWORD, DemoPkiPaths, demo_pki_create
 from signing.tsa_process import Tsa, tsa_process_start
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def tsa_start(paths: DemoPkiPaths, port: int = 0) -> Tsa:
-    return tsa_process_start(paths, port)
-
 
 @contextmanager
 def tsa_running(paths: DemoPkiPaths, port: int = 0) -> Iterator[Tsa]:
-    tsa = tsa_start(paths, port)
+    tsa = tsa_process_start(paths, port)
     try:
         yield tsa
     finally:
