@@ -27,6 +27,11 @@ class AccountsConfig(AppConfig):
         # Someone who added a second factor of their own accord is asked for it at sign-in.
         user_logged_in.connect(factor_held_mark, dispatch_uid="accounts.mfa_factor_held")
 
+        from offlabel.middleware import session_renewed_mark
+
+        # A sign-in starts the session's idle time (offlabel.middleware.SessionMiddleware).
+        user_logged_in.connect(session_renewed_mark, dispatch_uid="offlabel.session_renewed")
+
         from accounts.services import api_tokens_revoke_at_logout
 
         # Every sign-out (the page, the admin) ends the person's API tokens as well.

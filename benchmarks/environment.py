@@ -18,7 +18,24 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKDIR = ROOT / "var" / "bench"
+
+
+def _workdir() -> Path:
+    """``var/bench/``; a run on another PostgreSQL database than ``offlabel`` works in
+    ``var/bench-<database>/``, so that runs on different databases at the same time never
+    empty each other's folder (``OFFLABEL_BENCH_DIR`` names one outright)."""
+    if named := os.environ.get("OFFLABEL_BENCH_DIR"):
+        return Path(named)
+    database = urlsplit(os.environ.get("DATABASE_URL", "")).path.lstrip("/")
+    if os.environ.get("DATABASE_URL", "").startswith("postgres") and database not in {
+        "",
+        "offlabel",
+    }:
+        return ROOT / "var" / f"bench-{database}"
+    return ROOT / "var" / "bench"
+
+
+WORKDIR = _workdir()
 STATIC_STAMP = WORKDIR / "staticfiles.stamp"
 
 

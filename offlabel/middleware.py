@@ -8,6 +8,7 @@ counts failed sign-ins by it (``AXES_CLIENT_IP_CALLABLE``) and the audit trail r
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -51,20 +52,44 @@ def is_poll(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true" and bool(request.META.get(POLL_HEADER))
 
 
-class SessionMiddleware(DjangoSessionMiddleware):
-    """Django's session middleware, except that a poll does not extend an idle session.
+# Where a session notes when its idle expiry was last moved on.
+SESSION_RENEWED_AT = "_offlabel_idle_renewed_at"
 
-    With ``SESSION_SAVE_EVERY_REQUEST`` each request moves the expiry on; a page left open on
-    a ward computer polls every few seconds and would keep its session alive for ever. A
-    poll therefore leaves the session (and its expiry) as it was, unless it changed the
+
+def session_renewed_mark(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+    """``user_logged_in``: a sign-in writes the session and starts its idle time, so the first
+    pages after it need not write it again."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_RENEWED_AT] = int(time.time())
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware with a sliding idle expiry that only people move on.
+
+    Each request a person makes moves the expiry on (``SESSION_COOKIE_AGE`` from then), but the
+    session is written at most once every ``OFFLABEL_SESSION_RENEW_SECONDS`` (default 60) for
+    that alone: writing it on every request (``SESSION_SAVE_EVERY_REQUEST``) cost every page a
+    transaction. An idle session therefore ends between ``SESSION_COOKIE_AGE`` minus that
+    interval and ``SESSION_COOKIE_AGE`` after the last request: never later.
+
+    A poll (a page left open on a ward computer polls every few seconds) never moves the expiry
+    on: it would keep the session alive for ever. It still saves what it changed in the
     session's data, which must be kept."""
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is not None and is_poll(request) and not session.modified:
-            if session.accessed:
-                patch_vary_headers(response, ("Cookie",))
+        if session is None:
             return response
+        if is_poll(request):
+            if not session.modified:
+                if session.accessed:
+                    patch_vary_headers(response, ("Cookie",))
+                return response
+        elif session.session_key and not session.is_empty():
+            now = int(time.time())
+            renewed = session.get(SESSION_RENEWED_AT, 0)
+            if now - renewed >= settings.OFFLABEL_SESSION_RENEW_SECONDS:
+                session[SESSION_RENEWED_AT] = now  # modified: saved with a new expiry
         return super().process_response(request, response)
 
 

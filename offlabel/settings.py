@@ -267,10 +267,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# Sessions end after this many idle minutes (each request extends them) and when the browser
-# closes: shared ward computers.
+# Sessions end after this many idle minutes (each request a person makes extends them) and when
+# the browser closes: shared ward computers. The extension is written at most once every
+# OFFLABEL_SESSION_RENEW_SECONDS (offlabel.middleware.SessionMiddleware), so an idle session ends
+# up to that much earlier, never later.
 SESSION_COOKIE_AGE = 60 * env_int("DJANGO_SESSION_IDLE_MINUTES", 30)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+OFFLABEL_SESSION_RENEW_SECONDS = env_int("OFFLABEL_SESSION_RENEW_SECONDS", 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Login throttling and lockout (django-axes): after this many failures for one username from

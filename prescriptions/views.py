@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -128,16 +131,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     return render(request, "prescriptions/dashboard.html", context)
 
 
-@login_required
-@permission_required(VIEW_REQUEST, raise_exception=True)
-def request_list_view(request: HttpRequest, queue: bool = False) -> HttpResponse:
-    user = acting_user(request)
-    base = list_rows(
-        pharmacy_queue(user) if queue else request_list(user).order_by("-updated_at", "-pk")
-    )
-    request_filter = RequestFilter(request.GET or None, queryset=base)
-    # The filter set is the API's, and django-filter keeps the first label it derives from the
-    # model: the page names its fields in the interface language itself.
+def _filter_labelled(request_filter: RequestFilter) -> RequestFilter:
+    """The filter set is the API's, and django-filter keeps the first label it derives from the
+    model: the page names its fields in the interface language itself."""
     labels = {
         name: capfirst(str(getattr(OffLabelRequest._meta.get_field(name), "verbose_name", name)))
         for name in ("status", "regimen", "jurisdiction")
@@ -145,12 +141,38 @@ def request_list_view(request: HttpRequest, queue: bool = False) -> HttpResponse
     labels["q"] = _("Pseudonym or reference")
     for name, label in labels.items():
         request_filter.form.fields[name].label = label
+    return request_filter
+
+
+@functools.lru_cache(maxsize=len(settings.LANGUAGES) + 1)
+def _filter_fields_unbound(language: str | None) -> str:
+    """The filter's fields, empty, in one language: rendered once per process (their choices are
+    the model's, fixed in the code), so a list page does not render 20 widgets every time."""
+    with translation.override(language):
+        empty = RequestFilter(None, queryset=OffLabelRequest.objects.none())
+        return render_to_string(
+            "prescriptions/_request_filter_fields.html", {"filter": _filter_labelled(empty)}
+        )
+
+
+@login_required
+@permission_required(VIEW_REQUEST, raise_exception=True)
+def request_list_view(request: HttpRequest, queue: bool = False) -> HttpResponse:
+    user = acting_user(request)
+    base = list_rows(
+        pharmacy_queue(user) if queue else request_list(user).order_by("-updated_at", "-pk")
+    )
+    request_filter = _filter_labelled(RequestFilter(request.GET or None, queryset=base))
     rows = request_filter.qs if request_filter.is_bound and request_filter.is_valid() else base
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "filter": request_filter,
+        # Unfiltered, the form's markup is the same for everyone reading this language.
+        "filter_fields": None
+        if request_filter.is_bound
+        else _filter_fields_unbound(translation.get_language()),
         "page": page,
         "query": query.urlencode(),
         "queue": queue,

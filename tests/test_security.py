@@ -64,6 +64,7 @@ def test_the_api_token_endpoint_is_locked_out_too(client, physician, settings):
 
 
 def test_a_session_expires_after_the_idle_time(client, physician, settings):
+    settings.OFFLABEL_SESSION_RENEW_SECONDS = 60  # production's default (tests/conftest.py)
     assert _login(client, physician.username, TEST_PASSWORD).status_code == 302
     assert client.get(reverse("requests:dashboard")).status_code == 200
     idle = timedelta(seconds=settings.SESSION_COOKIE_AGE)

@@ -98,7 +98,7 @@ def test_study_list_queries_do_not_grow_with_rows(
     client, physician, studies, django_assert_max_num_queries
 ):
     client.force_login(physician)
-    # 12 for the page, plus the session saved on every request (sliding idle expiry).
+    # 12 for the page, plus the session's idle expiry renewed (at most once a minute).
     with django_assert_max_num_queries(15):
         client.get(reverse("evidence:study-list"))
 

@@ -631,7 +631,8 @@ def test_the_service_refuses_a_future_verified_on_whoever_calls_it(rule_steward,
 
 def _writes(queries: list[dict[str, Any]]) -> list[str]:
     """The statements that change data. The sign-in's own session row is left out: every
-    request renews its idle timeout (SESSION_SAVE_EVERY_REQUEST), a page view as much as this."""
+    request may renew its idle timeout (offlabel.middleware.SessionMiddleware), a page view as much
+    as this."""
     return [
         q["sql"]
         for q in queries

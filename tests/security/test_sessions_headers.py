@@ -130,7 +130,8 @@ def test_polling_does_not_keep_an_idle_session_alive(client, physician, draft): 
         assert gone.status_code == 302 and reverse("login") in gone["Location"]
 
 
-def test_a_person_s_own_request_still_extends_the_session(client, physician):
+def test_a_person_s_own_request_still_extends_the_session(client, physician, settings):
+    settings.OFFLABEL_SESSION_RENEW_SECONDS = 60  # production's default (tests/conftest.py)
     client.post(reverse("login"), {"username": physician.username, "password": TEST_PASSWORD})
     idle = timedelta(seconds=settings.SESSION_COOKIE_AGE)
     start = timezone.now()
@@ -139,6 +140,42 @@ def test_a_person_s_own_request_still_extends_the_session(client, physician):
         assert client.get(reverse("requests:dashboard"), HTTP_HX_REQUEST="true").status_code == 200
     with time_machine.travel(start + idle + timedelta(minutes=1)):
         assert client.get(reverse("requests:dashboard")).status_code == 200
+
+
+def test_a_page_view_renews_the_idle_expiry_at_most_once_a_minute(client, physician, settings):
+    """Issue 17: the expiry slides with a person's requests, but the session row is written
+    for that at most once per OFFLABEL_SESSION_RENEW_SECONDS, not on every page."""
+    from django.test.utils import CaptureQueriesContext
+
+    from offlabel.middleware import SESSION_RENEWED_AT
+
+    settings.OFFLABEL_SESSION_RENEW_SECONDS = 60  # production's default (tests/conftest.py)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.post(reverse("login"), {"username": physician.username, "password": TEST_PASSWORD})
+        key = client.session.session_key
+        first = Session.objects.get(pk=key).expire_date  # the sign-in wrote it
+        assert client.get(reverse("requests:dashboard")).status_code == 200
+    assert Session.objects.get(pk=key).expire_date == first
+    with (
+        time_machine.travel(start + timedelta(seconds=59), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        assert client.get(reverse("requests:dashboard")).status_code == 200
+    assert not [q for q in queries if '"django_session"' in q["sql"] and "UPDATE" in q["sql"]]
+    assert Session.objects.get(pk=key).expire_date == first
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        assert client.get(reverse("requests:dashboard")).status_code == 200
+    renewed = Session.objects.get(pk=key)
+    assert renewed.expire_date == first + timedelta(seconds=61)
+    assert renewed.get_decoded()[SESSION_RENEWED_AT] == int(
+        (start + timedelta(seconds=61)).timestamp()
+    )
+
+
+def test_an_anonymous_visit_makes_no_session(client, db):
+    assert client.get(reverse("login")).status_code == 200
+    assert not Session.objects.exists()
 
 
 def test_every_polling_element_sends_the_poll_marker():
