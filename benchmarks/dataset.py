@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import factory
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.utils import timezone
@@ -106,10 +107,10 @@ def database_prepare() -> None:
     call_command("load_label_rules", verbosity=0)
 
 
-def cast_create() -> Cast:
-    hospital = HospitalFactory.create(
-        name="Invented Benchmark Hospital", code="bench", country="IT", city="Nowhere"
-    )
+def cast_create(*, name: str = "Invented Benchmark Hospital", code: str = "bench") -> Cast:
+    """An invented hospital with a haematology department, six physicians, a pharmacist and an
+    administrator; usernames start with ``code`` (``bench.pharmacist``)."""
+    hospital = HospitalFactory.create(name=name, code=code, country="IT", city="Nowhere")
     haematology = Department.objects.create(hospital=hospital, name="Haematology (invented)")
 
     def user(username: str, role: Role, first: str, last: str) -> User:
@@ -120,21 +121,24 @@ def cast_create() -> Cast:
             role=role,
             first_name=first,
             last_name=last,
-            password=make_password(None),  # unusable: the benchmark uses force_login
+            # Unusable (the benchmark uses force_login), and stored as is: the factory hashes a
+            # given password, with production's hasher here (a second or so per user).
+            password=factory.Transformer.Force(make_password(None)),
         )
 
     physicians = [
-        user(f"bench.dr{i}", Role.PHYSICIAN, "Invented", f"Doctor {i}") for i in range(1, 7)
+        user(f"{code}.dr{i}", Role.PHYSICIAN, "Invented", f"Doctor {i}") for i in range(1, 7)
     ]
     return Cast(
         hospital=hospital,
-        pharmacist=user("bench.pharmacist", Role.PHARMACIST, "Invented", "Pharmacist"),
-        admin=user("bench.admin", Role.HOSPITAL_ADMIN, "Invented", "Administrator"),
+        pharmacist=user(f"{code}.pharmacist", Role.PHARMACIST, "Invented", "Pharmacist"),
+        admin=user(f"{code}.admin", Role.HOSPITAL_ADMIN, "Invented", "Administrator"),
         physicians=physicians,
     )
 
 
-def _pseudonyms(rng: random.Random, taken: set[str]) -> Iterator[str]:
+def pseudonyms_unique(rng: random.Random, taken: set[str]) -> Iterator[str]:
+    """Pseudonyms shaped as the app makes them, none in ``taken`` (which grows)."""
     while True:
         code = "".join(rng.choice(PSEUDONYM_ALPHABET) for _ in range(8))
         pseudonym = f"PT-{code[:4]}-{code[4:]}"
@@ -166,7 +170,7 @@ def requests_grow_to(cast: Cast, total: int, *, seed: int = 20260101) -> int:
     existing = OffLabelRequest.objects.filter(hospital=cast.hospital).count()
     rng = random.Random(seed + existing)  # noqa: S311 - invented data, not secrets
     taken = set(Patient.objects.filter(hospital=cast.hospital).values_list("pseudonym", flat=True))
-    pseudonyms = _pseudonyms(rng, taken)
+    pseudonyms = pseudonyms_unique(rng, taken)
     versions = list(
         PathwayVersion.objects.filter(is_current=True, pathway__jurisdiction__code="IT")
         .select_related("pathway")

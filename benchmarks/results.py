@@ -11,6 +11,9 @@ from pathlib import Path
 
 START_MARKER = "<!-- bench:start -->"
 END_MARKER = "<!-- bench:end -->"
+# The --scale run's own section, right after the table of the normal run.
+SCALE_START_MARKER = "<!-- bench-scale:start -->"
+SCALE_END_MARKER = "<!-- bench-scale:end -->"
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ def readme_section(*, rows: list[Row], header: str, notes: list[str]) -> str:
     intro = (
         "`make bench` (or `python3 scripts/dev.py bench`) measures each figure against a "
         "baseline taken in the same run and rewrites this section; `--quick` runs on less "
-        "data and leaves it alone, `--only pages,report,…` runs a subset."
+        "data and leaves it alone, `--only pages,report,…` runs a subset. `--scale` "
+        "(PostgreSQL) is a run of its own, with its section below."
     )
     return "\n".join(
         [
@@ -110,11 +114,37 @@ def readme_section(*, rows: list[Row], header: str, notes: list[str]) -> str:
     )
 
 
-def readme_rewrite(readme: Path, section: str) -> bool:
+def readme_scale_section(*, rows: list[Row], header: str, notes: list[str]) -> str:
+    intro = (
+        "`make bench BENCH_ARGS=--scale` (PostgreSQL only) measures the pages and the report of "
+        "one hospital at 10,000 requests, bulk-loads a region of 1,000,000 requests and "
+        "10,000,000 audit events around it with `COPY`, measures them again and rewrites this "
+        "section."
+    )
+    return "\n".join(
+        [
+            SCALE_START_MARKER,
+            "#### At a million requests (`--scale`)",
+            "",
+            _wrap(intro),
+            "",
+            _wrap(header),
+            "",
+            table(rows),
+            "",
+            *[_wrap(note) for note in notes],
+            SCALE_END_MARKER,
+        ]
+    )
+
+
+def readme_rewrite(
+    readme: Path, section: str, *, start: str = START_MARKER, end: str = END_MARKER
+) -> bool:
     """Replace the text between the markers (markers included); False if they are missing."""
     text = readme.read_text()
-    start, end = text.find(START_MARKER), text.find(END_MARKER)
-    if start < 0 or end < start:
+    first, last = text.find(start), text.find(end)
+    if first < 0 or last < first:
         return False
-    readme.write_text(text[:start] + section + text[end + len(END_MARKER) :])
+    readme.write_text(text[:first] + section + text[last + len(end) :])
     return True

@@ -5,6 +5,10 @@ renders), consuming a queue of its own run from the configured broker: kombu's f
 transport in var/bench/broker, or Redis when ``CELERY_BROKER_URL`` points to it. The forms are
 queued through the real services beforehand; the clock starts when the workers are ready and
 the first task is sent, and stops when the database shows every form ready.
+
+Each worker's memory is read from /proc (``benchmarks.memory``): its resident set when it is
+ready and idle, and its peak (``VmHWM``) once every form is stored, before it stops. With
+``--pool solo`` the process started is the one that renders (no pool child).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import memory
 from benchmarks.consent import consent_documents
 from benchmarks.dataset import Cast
 from benchmarks.environment import WORKDIR
@@ -30,8 +36,23 @@ READY_TIMEOUT = 90
 RUN_TIMEOUT = 900
 
 
+@dataclass(frozen=True)
+class Worker:
+    log: Path
+    pid: int  # the process that renders (``--pool solo``: the one started)
+    idle: memory.Memory  # once ready, before any task
+
+
+@dataclass(frozen=True)
+class Pass:
+    seconds: float  # from sending the first task to the last form stored
+    tasks: list[int]  # tasks each worker ran
+    idle: list[memory.Memory]  # each worker's, ready and idle
+    done: list[memory.Memory]  # each worker's, after the last form (peak: VmHWM)
+
+
 @contextmanager
-def celery_worker(env: dict[str, str], queue: str, name: str, log: Path) -> Iterator[Path]:
+def celery_worker(env: dict[str, str], queue: str, name: str, log: Path) -> Iterator[Worker]:
     with celery_worker_process(
         queue=queue,
         name=name,
@@ -45,13 +66,13 @@ def celery_worker(env: dict[str, str], queue: str, name: str, log: Path) -> Iter
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker {name} did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
-        yield log
+        if memory.children(worker.pid):  # a pool child would render, not the process read
+            raise RuntimeError(f"worker {name} has child processes: expected --pool solo")
+        yield Worker(log=log, pid=worker.pid, idle=memory.memory(worker.pid))
 
 
-def _render_with_workers(
-    env: dict[str, str], ids: list[int], workers: int
-) -> tuple[float, list[int]]:
-    """Seconds from sending the first task to the last form stored, and tasks per worker."""
+def _render_with_workers(env: dict[str, str], ids: list[int], workers: int) -> Pass:
+    """Render the forms with ``workers`` workers started for them."""
     from consent.tasks import consent_render_task
 
     # kombu warns on every filesystem-transport connection that it has no hostname.
@@ -59,7 +80,7 @@ def _render_with_workers(
 
     queue = f"bench-{uuid.uuid4().hex[:10]}"  # only this run's workers listen here
     with ExitStack() as stack:
-        logs = [
+        started = [
             stack.enter_context(
                 celery_worker(
                     env, queue, f"bench{i}-{queue}", WORKDIR / f"worker-{workers}-{i}.log"
@@ -80,9 +101,10 @@ def _render_with_workers(
                 raise RuntimeError(f"{len(ids)} forms not rendered in {RUN_TIMEOUT} s")
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
-        done = re.compile(r"consent_render_task\[[^\]]+\] succeeded")
-        per_worker = [len(done.findall(log.read_text())) for log in logs]
-    return elapsed, per_worker
+        done = [memory.memory(worker.pid) for worker in started]
+        succeeded = re.compile(r"consent_render_task\[[^\]]+\] succeeded")
+        tasks = [len(succeeded.findall(worker.log.read_text())) for worker in started]
+    return Pass(seconds=elapsed, tasks=tasks, idle=[worker.idle for worker in started], done=done)
 
 
 def workers_benchmark(cast: Cast, env: dict[str, str], *, pdfs: int) -> list[Row]:
@@ -93,13 +115,18 @@ def workers_benchmark(cast: Cast, env: dict[str, str], *, pdfs: int) -> list[Row
     passes = [[document.pk for document in consent_documents(cast, pdfs)] for _ in order]
     times: dict[int, list[float]] = {1: [], 2: []}
     split: list[int] = [0, 0]
+    alone: list[Pass] = []  # the passes where one worker renders every form
     for workers, ids in zip(order, passes, strict=True):
-        elapsed, per_worker = _render_with_workers(env, ids, workers)
-        times[workers].append(elapsed)
+        run = _render_with_workers(env, ids, workers)
+        times[workers].append(run.seconds)
         if workers == 2:
-            split = [a + b for a, b in zip(split, per_worker, strict=True)]
+            split = [a + b for a, b in zip(split, run.tasks, strict=True)]
+        else:
+            alone.append(run)
     one, two = statistics.mean(times[1]), statistics.mean(times[2])
     cores = os.cpu_count() or 0
+    idle = [run.idle[0] for run in alone]
+    peaks = [run.done[0] for run in alone]
     return [
         Row(
             what=f"{pdfs} consent PDFs through Celery worker processes (`--pool solo`, "
@@ -110,5 +137,16 @@ def workers_benchmark(cast: Cast, env: dict[str, str], *, pdfs: int) -> list[Row
             f"{split[0]} + {split[1]})",
             ratio=f"{one / two:.2f}x speed-up",
             target=f"< 2x expected on {cores} cores",
-        )
+        ),
+        Row(
+            what=f"Peak RSS of a Celery worker rendering {pdfs} consent PDFs (`--pool solo`, "
+            f"VmHWM; the 2 passes with 1 worker)",
+            baseline="idle after start-up: " + ", ".join(memory.mib(m.rss) for m in idle),
+            measured="peak: "
+            + ", ".join(memory.mib(m.peak) for m in peaks)
+            + "; at the end: "
+            + ", ".join(memory.mib(m.rss) for m in peaks),
+            ratio=f"{max(m.peak for m in peaks) / max(m.rss for m in idle):.2f}x",
+            target="reported",
+        ),
     ]

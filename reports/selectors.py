@@ -1,12 +1,16 @@
 """The hospital administrator's report, computed in the database.
 
 Every figure is an aggregate query (GROUP BY, COUNT, SUM, EXISTS): no Python loop over
-requests. The request-level figures (states, decisions, both durations with their medians and
-90th percentiles) come from ONE pass over the requests (``request_figures``): conditional
-counts and, on PostgreSQL, ``PERCENTILE_DISC`` in the same ``aggregate()``, so each request's
-first transitions are looked up once, not once per figure. Percentiles are nearest-rank: the
-smallest duration with at least p of the durations at or below it, which is exactly what
-``PERCENTILE_DISC`` returns (elsewhere a CUME_DIST window query per percentile does).
+requests. The request-level figures come from ONE statement over the requests
+(``request_figures``): each request is read once, with its first submission and decision, its
+first outside grant and whether it was ever approved or rejected, into one row; those rows are
+then grouped four ways in the same statement: everything (the counts of decisions, both
+durations with their medians and 90th percentiles), by state, by pathway and by physician.
+Percentiles are nearest-rank: the smallest duration with at least p of the durations at or
+below it, which is exactly what PostgreSQL's ``PERCENTILE_DISC`` returns (elsewhere, SQLite,
+the smallest duration whose ``CUME_DIST`` reaches p: the same value). The other figures
+(outside applications, consents, dispensing, responses, adverse events, each physician's
+cost) are one aggregate query each over their own rows.
 """
 
 from __future__ import annotations
@@ -18,25 +22,22 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import (
-    Aggregate,
+    BooleanField,
     Count,
-    DateTimeField,
     DurationField,
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     Min,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
-    Window,
 )
-from django.db.models.functions import Coalesce, CumeDist
 from django.utils import timezone
 
-from accounts.models import Hospital
+from accounts.models import Hospital, User
 from consent.models import ConsentDocument, ConsentSignature
 from followup.models import AdverseEvent
 from followup.selectors import TREATED_STATES, treated_requests, with_outcomes
@@ -44,7 +45,7 @@ from offlabel.dates import local_midnight
 from pharmacy.models import Dispensation
 from pharmacy.selectors import costs_by_payer
 from prescriptions.models import OffLabelRequest, RequestTransition
-from regulatory.models import Application, Reminder
+from regulatory.models import Application, PathwayVersion, Reminder
 
 S = OffLabelRequest.Status
 DECISIONS = (S.APPROVED, S.REJECTED, S.AWAITING_AUTHORISATION)  # the pharmacy's decision
@@ -163,94 +164,30 @@ def requests_in_scope(hospital: Hospital, filters: ReportFilters) -> QuerySet[Of
     return queryset
 
 
-def _first_transition(*statuses: str) -> Subquery:
-    return Subquery(
-        RequestTransition.objects.filter(request=OuterRef("pk"), to_status__in=statuses)
-        .order_by("occurred_at")
-        .values("occurred_at")[:1],
-        output_field=DateTimeField(),
-    )
-
-
-def _ever(*statuses: str) -> Exists:
-    return Exists(RequestTransition.objects.filter(request=OuterRef("pk"), to_status__in=statuses))
-
-
-def _percentile(queryset: QuerySet[Any], name: str, q: float) -> timedelta | None:
-    ranked = queryset.annotate(_cume=Window(CumeDist(), order_by=F(name).asc())).values_list(
-        name, "_cume"
-    )
-    row = ranked.filter(_cume__gte=q).order_by(name).first()  # filtered outside the window
-    return None if row is None else row[0]
-
-
-def _durations(queryset: QuerySet[Any], name: str) -> Durations:
-    present = queryset.filter(**{f"{name}__isnull": False})
-    return Durations(
-        n=present.count(),
-        median=_percentile(present, name, 0.5),
-        p90=_percentile(present, name, 0.9),
-    )
-
-
-def durations_to_decision(requests: QuerySet[OffLabelRequest]) -> Durations:
-    timed = requests.annotate(
-        _submitted=_first_transition(S.SUBMITTED), _decided=_first_transition(*DECISIONS)
-    ).annotate(_to_decision=ExpressionWrapper(F("_decided") - F("_submitted"), DurationField()))
-    return _durations(timed, "_to_decision")
-
-
-def durations_to_authorisation(requests: QuerySet[OffLabelRequest]) -> Durations:
-    """From submission to the day the first outside authorisation was granted (the body's
-    decision date is a day, so this is counted from the submission's midnight)."""
-    granted = Subquery(
-        Application.objects.filter(request=OuterRef("pk"), status=Application.Status.GRANTED)
-        .order_by("decided_at")
-        .values("decided_at")[:1]
-    )
-    timed = requests.annotate(_submitted=_first_transition(S.SUBMITTED), _granted=granted).annotate(
-        _to_authorisation=ExpressionWrapper(F("_granted") - F("_submitted__date"), DurationField())
-    )
-    return _durations(timed, "_to_authorisation")
-
-
-class PercentileDisc(Aggregate):
-    """PostgreSQL's nearest-rank percentile, an ordered-set aggregate (NULLs are left out)."""
-
-    function = "PERCENTILE_DISC"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
-@dataclass(frozen=True)
-class RequestFigures:
-    by_state: dict[str, int]
-    approved: int
-    rejected: int
-    to_decision: Durations
-    to_authorisation: Durations
+# The transitions the figures read: the first submission, the first decision, and whether
+# the request was ever approved or rejected.
+_TIMED_STEPS = tuple(dict.fromkeys((S.SUBMITTED, *DECISIONS, *EVER_APPROVED, S.REJECTED)))
 
 
 def _timed(requests: QuerySet[OffLabelRequest]) -> QuerySet[OffLabelRequest]:
     """One row per request with its first submission and decision, its first outside grant
     and whether it was ever approved or rejected: one join with the transitions and the
     applications grouped by request (MIN and conditional counts are unaffected by the join's
-    repeated rows), instead of a correlated lookup per request and per figure."""
-    transition_to = "transitions__to_status"
+    repeated rows), instead of a correlated lookup per request and per figure. The join takes
+    only the transitions and the grants these figures read (a condition of the join, so a
+    request without any keeps its row): about half the rows to group."""
+    steps = FilteredRelation("transitions", condition=Q(transitions__to_status__in=_TIMED_STEPS))
+    grants = FilteredRelation(
+        "applications", condition=Q(applications__status=Application.Status.GRANTED)
+    )
     return (
-        requests.annotate(
-            _submitted=Min("transitions__occurred_at", filter=Q(**{transition_to: S.SUBMITTED})),
-            _decided=Min(
-                "transitions__occurred_at", filter=Q(**{f"{transition_to}__in": DECISIONS})
-            ),
-            _granted=Min(
-                "applications__decided_at",
-                filter=Q(applications__status=Application.Status.GRANTED),
-            ),
-            _approvals=Count("transitions", filter=Q(**{f"{transition_to}__in": EVER_APPROVED})),
-            _rejections=Count("transitions", filter=Q(**{transition_to: S.REJECTED})),
+        requests.annotate(_steps=steps, _grants=grants)
+        .annotate(
+            _submitted=Min("_steps__occurred_at", filter=Q(_steps__to_status=S.SUBMITTED)),
+            _decided=Min("_steps__occurred_at", filter=Q(_steps__to_status__in=DECISIONS)),
+            _granted=Min("_grants__decided_at"),
+            _approvals=Count("_steps", filter=Q(_steps__to_status__in=EVER_APPROVED)),
+            _rejections=Count("_steps", filter=Q(_steps__to_status=S.REJECTED)),
         )
         .annotate(
             _to_decision=ExpressionWrapper(F("_decided") - F("_submitted"), DurationField()),
@@ -263,38 +200,231 @@ def _timed(requests: QuerySet[OffLabelRequest]) -> QuerySet[OffLabelRequest]:
     )
 
 
-def request_figures(requests: QuerySet[OffLabelRequest]) -> RequestFigures:
-    """States, decisions and both durations in one ``aggregate()`` over the requests."""
-    timed = _timed(requests)
-    aggregates: dict[str, Any] = {
-        f"state:{value}": Count("pk", filter=Q(status=value)) for value in S.values
+def _one_row_per_request(requests: QuerySet[OffLabelRequest]) -> QuerySet[Any]:
+    """``_timed`` with what the breakdowns group by, as ids: the state, the pathway version
+    chosen (or the request's own pathway field) and the prescriber. Names are looked up after
+    grouping, so each request's row stays narrow."""
+    return _timed(requests).values(  # type: ignore[misc]  # the annotations of _timed
+        "status",
+        "prescriber_id",
+        "pathway",
+        "_to_decision",
+        "_to_authorisation",
+        "_approvals",
+        "_rejections",
+        _pathway_version=F("pathway_choice__pathway_version"),
+        _treated=ExpressionWrapper(Q(status__in=TREATED_STATES), BooleanField()),
+    )
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    by_state: dict[str, int]
+    approved: int
+    rejected: int
+    to_decision: Durations
+    to_authorisation: Durations
+    # [{code, name, n}], most requests first, then by code
+    by_pathway: list[dict[str, Any]] = field(default_factory=list)
+    # [{prescriber_id, username, first_name, last_name, requests, approved, rejected,
+    #   treated}], by username
+    physicians: list[dict[str, Any]] = field(default_factory=list)
+
+
+# The one-pass statement. The requests' rows (one_row_per_request, built by the ORM above) are
+# read twice, both times from the statement's own copy: once for everything (the counts and
+# the percentiles), once grouped into cells (state x pathway x prescriber, a few hundred at
+# most); the breakdowns by state, pathway and physician are sums over the cells. One UNION ALL
+# branch per breakdown, which PostgreSQL and SQLite both run (GROUPING SETS would be
+# PostgreSQL's alone). Every branch has the columns below; each fills its own and leaves the
+# others NULL. A NULL for a number is typed: PostgreSQL reads two untyped NULLs in a UNION as
+# text, which a later branch's number would then not match.
+_COLUMNS = (
+    "breakdown",
+    "sort_n",
+    "status",
+    "pathway_code",
+    "pathway_name",
+    "prescriber_id",
+    "username",
+    "first_name",
+    "last_name",
+    "n",
+    "approved",
+    "rejected",
+    "treated",
+    "_to_decision:n",
+    "_to_decision:median",
+    "_to_decision:p90",
+    "_to_authorisation:n",
+    "_to_authorisation:median",
+    "_to_authorisation:p90",
+)
+_NUMBERS = {"prescriber_id", "n", "approved", "rejected", "treated"}
+_DURATIONS = ("_to_decision", "_to_authorisation")
+_COUNTS = {
+    "n": "COUNT(*)",
+    "approved": 'COUNT(*) FILTER (WHERE "_approvals" > 0)',
+    "rejected": 'COUNT(*) FILTER (WHERE "_rejections" > 0)',
+    "treated": 'COUNT(*) FILTER (WHERE "_treated")',
+}
+_CELL_KEY = ('"status"', '"pathway"', '"_pathway_version"', '"prescriber_id"')
+_CELLS = (  # constants of this module only: noqa S608
+    f"SELECT {', '.join(_CELL_KEY)}, "  # noqa: S608
+    + ", ".join(f'{count} AS "{name}"' for name, count in _COUNTS.items())
+    + f" FROM one_row_per_request GROUP BY {', '.join(_CELL_KEY)}"
+)
+
+
+def _sum(column: str) -> str:
+    return f'CAST(SUM(cell."{column}") AS BIGINT)'  # a SUM of counts is numeric otherwise
+
+
+_PATHWAY_CODE = 'COALESCE(version."_code", cell."pathway")'
+_PRESCRIBER = {
+    "prescriber_id": 'prescriber."_id"',
+    "username": 'prescriber."_username"',
+    "first_name": 'prescriber."_first_name"',
+    "last_name": 'prescriber."_last_name"',
+}
+
+
+# The databases with PERCENTILE_DISC (an ordered-set aggregate).
+ORDERED_SET_AGGREGATES = frozenset({"postgresql"})
+
+
+def _percentile_sql(name: str, fraction: float, vendor: str) -> str:
+    """Nearest rank: the smallest duration with at least ``fraction`` of the (non-NULL)
+    durations at or below it. PostgreSQL's PERCENTILE_DISC is exactly that; elsewhere the
+    smallest duration whose CUME_DIST reaches the fraction, the same value."""
+    if vendor in ORDERED_SET_AGGREGATES:
+        return f'PERCENTILE_DISC({fraction}) WITHIN GROUP (ORDER BY "{name}")'
+    ranked = (
+        f'SELECT "{name}" AS value, CUME_DIST() OVER (ORDER BY "{name}") AS cume '  # noqa: S608
+        f'FROM one_row_per_request WHERE "{name}" IS NOT NULL'
+    )
+    return f"(SELECT MIN(value) FROM ({ranked}) AS ranked WHERE cume >= {fraction})"  # noqa: S608
+
+
+def _breakdown(name: str, columns: dict[str, str], rows: str, group_by: tuple[str, ...]) -> str:
+    def null(column: str) -> str:
+        return "CAST(NULL AS BIGINT)" if column in _NUMBERS else "NULL"
+
+    listed = ", ".join(f'{columns.get(c, null(c))} AS "{c}"' for c in _COLUMNS[1:])
+    grouped = f" GROUP BY {', '.join(group_by)}" if group_by else ""
+    # Every piece is a constant of this module (no value from a request: those are
+    # parameters of the ORM's SQL): noqa S608.
+    return f"SELECT '{name}' AS breakdown, {listed} FROM {rows}{grouped}"  # noqa: S608
+
+
+def _one_pass_sql(vendor: str, requests_sql: str, versions_sql: str, prescribers_sql: str) -> str:
+    everything = {"sort_n": "0", **_COUNTS, "treated": "CAST(NULL AS BIGINT)"}
+    for name in _DURATIONS:
+        everything[f"{name}:n"] = f'COUNT("{name}")'
+        everything[f"{name}:median"] = _percentile_sql(name, 0.5, vendor)
+        everything[f"{name}:p90"] = _percentile_sql(name, 0.9, vendor)
+    state = {"sort_n": "0", "status": 'cell."status"', "n": _sum("n")}
+    pathway = {
+        "sort_n": f"-{_sum('n')}",  # most requests first, then by code
+        "pathway_code": _PATHWAY_CODE,
+        "pathway_name": 'version."_name"',
+        "n": _sum("n"),
     }
-    aggregates["approved"] = Count("pk", filter=Q(_approvals__gt=0))
-    aggregates["rejected"] = Count("pk", filter=Q(_rejections__gt=0))
-    durations = ("_to_decision", "_to_authorisation")
-    one_pass = connections[timed.db].vendor == "postgresql"
-    for name in durations:
-        aggregates[f"{name}:n"] = Count(name)
-        if one_pass:
-            aggregates[f"{name}:median"] = PercentileDisc(name, 0.5, output_field=DurationField())
-            aggregates[f"{name}:p90"] = PercentileDisc(name, 0.9, output_field=DurationField())
-    row = timed.aggregate(**aggregates)
+    physician = {"sort_n": "0", **_PRESCRIBER, **{name: _sum(name) for name in _COUNTS}}
+    cells = "cells AS cell"
+    branches = [
+        _breakdown("all", everything, "one_row_per_request", ()),
+        _breakdown("state", state, cells, ('cell."status"',)),
+        _breakdown(
+            "pathway",
+            pathway,
+            f"{cells} LEFT JOIN pathway_version AS version "
+            'ON version."_id" = cell."_pathway_version"',
+            (_PATHWAY_CODE, 'version."_name"'),
+        ),
+        _breakdown(
+            "physician",
+            physician,
+            f'{cells} JOIN prescriber ON prescriber."_id" = cell."prescriber_id"',
+            tuple(_PRESCRIBER.values()),
+        ),
+    ]
+    return (
+        f"WITH one_row_per_request AS ({requests_sql}), pathway_version AS ({versions_sql}), "
+        f"prescriber AS ({prescribers_sql}), cells AS ({_CELLS}) "
+        + " UNION ALL ".join(branches)
+        + ' ORDER BY "breakdown", "sort_n", "pathway_code", "username"'
+    )
+
+
+def request_figures(requests: QuerySet[OffLabelRequest]) -> RequestFigures:
+    """States, decisions, both durations with their percentiles, the requests by pathway and
+    the physicians' counts, in ONE statement: the requests are read (with their transitions
+    and applications) once, into one row each, and every figure is a grouping of those rows."""
+    per_request = _one_row_per_request(requests)
+    connection = connections[per_request.db]
+    withs = [  # the statement's three WITH queries, in the order of its text
+        per_request,
+        PathwayVersion.objects.values(_id=F("pk"), _code=F("pathway__code"), _name=F("name")),
+        User.objects.values(
+            _id=F("pk"),
+            _username=F("username"),
+            _first_name=F("first_name"),
+            _last_name=F("last_name"),
+        ),
+    ]
+    compiled = [queryset.order_by().query.sql_with_params() for queryset in withs]
+    sql = _one_pass_sql(connection.vendor, *(part_sql for part_sql, _ in compiled))
+    params = [param for _, part_params in compiled for param in part_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+
+    def duration(value: Any) -> timedelta | None:
+        if value is None or connection.features.has_native_duration_field:
+            return value
+        # Durations in microseconds (SQLite), converted as Django converts a DurationField.
+        return timedelta(microseconds=value)
+
+    (everything,) = (row for row in rows if row["breakdown"] == "all")
 
     def figures(name: str) -> Durations:
-        if one_pass:
-            return Durations(row[f"{name}:n"], row[f"{name}:median"], row[f"{name}:p90"])
-        present = timed.filter(**{f"{name}__isnull": False})
         return Durations(
-            row[f"{name}:n"], _percentile(present, name, 0.5), _percentile(present, name, 0.9)
+            everything[f"{name}:n"],
+            duration(everything[f"{name}:median"]),
+            duration(everything[f"{name}:p90"]),
         )
 
     return RequestFigures(
-        by_state={value: row[f"state:{value}"] for value in S.values if row[f"state:{value}"]},
-        approved=row["approved"],
-        rejected=row["rejected"],
+        by_state={row["status"]: row["n"] for row in rows if row["breakdown"] == "state"},
+        approved=everything["approved"],
+        rejected=everything["rejected"],
         to_decision=figures("_to_decision"),
         to_authorisation=figures("_to_authorisation"),
+        by_pathway=[
+            {"code": row["pathway_code"], "name": row["pathway_name"], "n": row["n"]}
+            for row in rows
+            if row["breakdown"] == "pathway"
+        ],
+        physicians=[
+            {
+                "prescriber_id": row["prescriber_id"],
+                "username": row["username"],
+                "first_name": row["first_name"],
+                "last_name": row["last_name"],
+                "requests": row["n"],
+                "approved": row["approved"],
+                "rejected": row["rejected"],
+                "treated": row["treated"],
+            }
+            for row in rows
+            if row["breakdown"] == "physician"
+        ],
     )
+
+
+def _ever(*statuses: str) -> Exists:
+    return Exists(RequestTransition.objects.filter(request=OuterRef("pk"), to_status__in=statuses))
 
 
 def _signed_consent() -> Exists:
@@ -317,17 +447,7 @@ def report_compute(*, hospital: Hospital, filters: ReportFilters) -> Report:
         for status, n in sorted(figures.by_state.items(), key=lambda item: (-item[1], item[0]))
     ]
     report.total = sum(figures.by_state.values())
-    report.by_pathway = list(
-        requests.values(
-            code=Coalesce(F("pathway_choice__pathway_version__pathway__code"), F("pathway")),
-            name=F("pathway_choice__pathway_version__name"),
-        )
-        .annotate(n=Count("pk"))
-        .order_by("-n", "code")
-    )
-    flags = requests.annotate(
-        _approved=_ever(*EVER_APPROVED), _rejected=_ever(S.REJECTED), _signed=_signed_consent()
-    )
+    report.by_pathway = figures.by_pathway
     report.approved, report.rejected = figures.approved, figures.rejected
     report.to_decision = figures.to_decision
     report.to_authorisation = figures.to_authorisation
@@ -348,13 +468,17 @@ def report_compute(*, hospital: Hospital, filters: ReportFilters) -> Report:
         .order_by("due_on")
     )
     report.approved_without_consent = list(
-        flags.filter(_approved=True, _signed=False)
+        requests.annotate(_approved=_ever(*EVER_APPROVED), _signed=_signed_consent())
+        .filter(_approved=True, _signed=False)
         .values("pk", "status", pseudonym=F("patient__pseudonym"))
         .order_by("pk")
     )
     report.dispensing = costs_by_payer(Dispensation.objects.filter(request__in=requests))
 
-    treated = with_outcomes(treated_requests(requests))
+    # Each request that started treatment once: grouped by its best response outside the query
+    # that finds the starts (grouping that query itself would test "started" per response).
+    started = OffLabelRequest.objects.filter(pk__in=treated_requests(requests).values("pk"))
+    treated = with_outcomes(started)  # type: ignore[arg-type]
     report.responses = list(
         treated.values("best_response")
         .annotate(n=Count("pk", distinct=True))
@@ -366,27 +490,15 @@ def report_compute(*, hospital: Hospital, filters: ReportFilters) -> Report:
         .annotate(events=Count("pk"), patients=Count("request", distinct=True))
         .order_by("grade")
     )
-    cost = Subquery(
-        Dispensation.objects.filter(request=OuterRef("pk"))
-        .values("request")
-        .annotate(total=Sum("cost"))
-        .values("total")[:1]
+    # What each physician's requests cost: the dispensations, grouped by the prescriber.
+    costs = dict(
+        requests.order_by()
+        .values("prescriber_id")
+        .annotate(cost=Sum("dispensations__cost"))
+        .values_list("prescriber_id", "cost")
     )
-    report.physicians = list(
-        flags.annotate(_cost=cost)
-        .values(
-            "prescriber_id",
-            username=F("prescriber__username"),
-            first_name=F("prescriber__first_name"),
-            last_name=F("prescriber__last_name"),
-        )
-        .annotate(
-            requests=Count("pk"),
-            approved=Count("pk", filter=Q(_approved=True)),
-            rejected=Count("pk", filter=Q(_rejected=True)),
-            treated=Count("pk", filter=Q(status__in=TREATED_STATES)),
-            cost=Coalesce(Sum("_cost"), Decimal(0)),
-        )
-        .order_by("username")
-    )
+    report.physicians = [
+        {**line, "cost": costs.get(line["prescriber_id"]) or Decimal(0)}
+        for line in figures.physicians
+    ]
     return report

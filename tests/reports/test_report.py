@@ -356,3 +356,15 @@ def test_report_queries_do_not_grow_with_rows(dataset, hospital):
     with CaptureQueriesContext(connection) as few:
         report_compute(hospital=hospital, filters=ReportFilters(physician_id=dataset[1][0].pk))
     assert len(many) == len(few) < 25
+
+
+def test_a_treated_request_without_a_dispensation_is_not_among_the_responses(dataset, hospital):
+    """Responses count the requests that started treatment (a first dispensation), each once:
+    a treated state alone is not a start (found by the one-pass check, issue 17)."""
+    record, _doctors = dataset
+    started = next(r for r in record if r["best"] is not None)
+    request = OffLabelRequest.objects.get(hospital=hospital, pk=started["pk"])
+    Dispensation.objects.filter(request=request).delete()
+    responses = report_compute(hospital=hospital, filters=ReportFilters()).responses
+    best = Counter(r["best"] for r in record if r["best"] is not None and r is not started)
+    assert {x["best_response"]: x["n"] for x in responses if x["best_response"]} == best
