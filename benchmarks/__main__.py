@@ -105,18 +105,18 @@ NOTES = [
     "`.values()` query behind the same middleware, with the columns the page shows or the API "
     "returns (the request's fields, patient pseudonym, prescriber, drug, attachment count) and "
     "return them as JSON: the ratio is what permissions, filters, pagination with its count "
-    "and the template or serializer add to reading the data. Against a narrower baseline that "
-    "reads 7 columns and no attachment count, the API measures about 2.5x and the queue page "
-    "about 1.8x: most of the API's own cost is DRF serializing 22 fields a row. The queue "
-    "page's ratio also depends on the data: its order (oldest change first among the waiting "
-    "states) is sorted, not read from an index, which costs the page and its baseline alike "
-    "about 11 ms at 10,000 requests; at 1,000 (`--quick`) the sort is cheap and the page's "
-    "own cost (template, filter form, count) makes it about 3.5x. Query counts: "
-    "one request after a warm-up one, with 100 requests and again after growing to the full "
-    "size.",
+    "and the template or serializer add to reading the data. Each baseline reads its rows in "
+    "order from the list's partial index (`request_waiting_idx`, `request_recent_idx`), and "
+    "`benchmarks/pages.py` asserts with EXPLAIN that the page's query and the baseline's are "
+    "index scans with no sort before anything is timed. Where the queue page's time goes "
+    "beyond its baseline (profiled): the 25 rows as model instances and their table about "
+    "6.5 ms, the base layout about 2 ms, the count about 1 ms, and one more query for a "
+    "permission the pharmacist's role does not grant. Query counts: one request after a "
+    "warm-up one, with 100 requests and again after growing to the full size.",
     "- **Report**: `report_compute(hospital=…, filters=ReportFilters())` (no filter: every "
     "request of the hospital) against one `GROUP BY status` query with the hospital's "
-    "audit-event count as a scalar subquery.",
+    "audit-event count as a scalar subquery (the report itself reads no audit events, so a "
+    "second, informative row compares it with the requests' own GROUP BY alone).",
     "- **verify_audit**: `audit_chain_verify()` over the whole chain against the same walk "
     "(order, link, canonical JSON, SHA-256) on rows read into memory beforehand.",
     "- **Load**: gunicorn `sync` workers on 127.0.0.1, a closed-loop client "
