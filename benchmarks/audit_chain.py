@@ -12,25 +12,11 @@ from datetime import UTC
 from typing import Any
 
 from audit.models import GENESIS_HASH, AuditEvent
-from audit.services import audit_chain_verify
+from audit.services import AUDIT_HASHED_FIELDS, audit_chain_verify
 from benchmarks.results import Row, seconds
 
 TARGET_THROUGHPUT_RATIO = 0.6
-CANONICAL_FIELDS = (
-    "sequence",
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "hospital_id",
-    "action",
-    "object_type",
-    "object_id",
-    "summary",
-    "before",
-    "after",
-    "ip_address",
-    "previous_hash",
-)
+CANONICAL_FIELDS = AUDIT_HASHED_FIELDS  # the same fields, in the same order, as the writer hashes
 
 
 def plain_verify(rows: list[dict[str, Any]]) -> int:

@@ -83,21 +83,7 @@ WRITERS = 2  # threads copying batches, each with its own connection (a server p
 OBJECT_TYPE = OffLabelRequest._meta.label_lower
 NULL = "\\N"  # COPY text format
 # The columns of an audit event's COPY line, in order: its hashed fields, then its hash.
-EVENT_LINE_FIELDS = (
-    "sequence",
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "hospital_id",
-    "action",
-    "object_type",
-    "object_id",
-    "summary",
-    "before",
-    "after",
-    "ip_address",
-    "previous_hash",
-)
+EVENT_LINE_FIELDS = AUDIT_HASHED_FIELDS  # the same fields, in the same order, as the writer hashes
 
 
 @dataclass(frozen=True)
