@@ -90,6 +90,21 @@ def _wrap(paragraph: str) -> str:
     )
 
 
+def _section(
+    markers: tuple[str, str],
+    title: str,
+    intro: str,
+    *,
+    rows: list[Row],
+    header: str,
+    notes: list[str],
+) -> str:
+    """A README section between its markers: title, intro, the run's header, table, notes."""
+    start, end = markers
+    body = [title, "", _wrap(intro), "", _wrap(header), "", table(rows), ""]
+    return "\n".join([start, *body, *[_wrap(note) for note in notes], end])
+
+
 def readme_section(*, rows: list[Row], header: str, notes: list[str]) -> str:
     intro = (
         "`make bench` (or `python3 scripts/dev.py bench`) measures each figure against a "
@@ -97,20 +112,8 @@ def readme_section(*, rows: list[Row], header: str, notes: list[str]) -> str:
         "data and leaves it alone, `--only pages,report,…` runs a subset. `--scale` "
         "(PostgreSQL) is a run of its own, with its section below."
     )
-    return "\n".join(
-        [
-            START_MARKER,
-            "### Benchmarks",
-            "",
-            _wrap(intro),
-            "",
-            _wrap(header),
-            "",
-            table(rows),
-            "",
-            *[_wrap(note) for note in notes],
-            END_MARKER,
-        ]
+    return _section(
+        (START_MARKER, END_MARKER), "### Benchmarks", intro, rows=rows, header=header, notes=notes
     )
 
 
@@ -121,20 +124,13 @@ def readme_scale_section(*, rows: list[Row], header: str, notes: list[str]) -> s
         "10,000,000 audit events around it with `COPY`, measures them again and rewrites this "
         "section."
     )
-    return "\n".join(
-        [
-            SCALE_START_MARKER,
-            "#### At a million requests (`--scale`)",
-            "",
-            _wrap(intro),
-            "",
-            _wrap(header),
-            "",
-            table(rows),
-            "",
-            *[_wrap(note) for note in notes],
-            SCALE_END_MARKER,
-        ]
+    return _section(
+        (SCALE_START_MARKER, SCALE_END_MARKER),
+        "#### At a million requests (`--scale`)",
+        intro,
+        rows=rows,
+        header=header,
+        notes=notes,
     )
 
 
