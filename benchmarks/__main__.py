@@ -14,10 +14,10 @@ load     the queue page under gunicorn against /healthz on the same server
 consent  the consent PDF pipeline against WeasyPrint + the pyHanko seal on the same HTML
 workers  100 consent PDFs through 2 Celery worker processes against 1
 
---scale (a run of its own, PostgreSQL only; about half an hour) measures the queue page, the
-request list API, the registry and the report of one hospital at 10,000 requests, bulk-loads
-1,000,000 requests across 50 hospitals and 10,000,000 audit events with COPY, and measures
-them again against their own times at 10,000 (benchmarks/scale_run.py).
+--scale (a run of its own, PostgreSQL only; 15 to 30 minutes) copies the database with one
+hospital at 10,000 requests, bulk-loads 1,000,000 requests across 50 hospitals and 10,000,000
+audit events with COPY, then measures that hospital's queue page, request list API, registry
+and report on both databases in alternating rounds (benchmarks/scale_run.py).
 
 Everything runs on a throw-away database in var/bench/ (SQLite; PostgreSQL ``<name>_bench``
 next to the database of ``DATABASE_URL`` when that is PostgreSQL), with invented data only.

@@ -119,10 +119,10 @@ def readme_section(*, rows: list[Row], header: str, notes: list[str]) -> str:
 
 def readme_scale_section(*, rows: list[Row], header: str, notes: list[str]) -> str:
     intro = (
-        "`make bench BENCH_ARGS=--scale` (PostgreSQL only) measures the pages and the report of "
-        "one hospital at 10,000 requests, bulk-loads a region of 1,000,000 requests and "
-        "10,000,000 audit events around it with `COPY`, measures them again and rewrites this "
-        "section."
+        "`make bench BENCH_ARGS=--scale` (PostgreSQL only) copies the database with one "
+        "hospital at 10,000 requests, bulk-loads a region of 1,000,000 requests and 10,000,000 "
+        "audit events around that hospital with `COPY`, measures its pages and report on both "
+        "databases in alternating rounds and rewrites this section."
     )
     return _section(
         (SCALE_START_MARKER, SCALE_END_MARKER),
