@@ -1,12 +1,16 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from offlabel.middleware import session_renewed_mark
+
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Hospitals and accounts"
 
     def ready(self) -> None:
+        # The imports here load models (accounts.services, accounts.mfa, accounts.roles) or
+        # read the user model, which Django allows only once the app registry is ready.
         from accounts import checks  # noqa: F401  (registers the deploy checks)
         from accounts.roles import roles_sync_after_migrate
 
@@ -22,12 +26,11 @@ class AccountsConfig(AppConfig):
 
         from django.contrib.auth.signals import user_logged_in, user_logged_out
 
+        from accounts import reauth  # noqa: F401  (its receiver marks the sign-in's authentication)
         from accounts.mfa import factor_held_mark
 
         # Someone who added a second factor of their own accord is asked for it at sign-in.
         user_logged_in.connect(factor_held_mark, dispatch_uid="accounts.mfa_factor_held")
-
-        from offlabel.middleware import session_renewed_mark
 
         # A sign-in starts the session's idle time (offlabel.middleware.SessionMiddleware).
         user_logged_in.connect(session_renewed_mark, dispatch_uid="offlabel.session_renewed")

@@ -22,7 +22,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
-from audit.auth_events import AuthAction
+from audit.actions import AuditAction
 from audit.services import audit_record
 
 
@@ -67,7 +67,7 @@ class OfflabelBackend(ModelBackend):
         address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
         audit_record(
             actor=None,
-            action=AuthAction.LOGIN_FAILED,
+            action=AuditAction.LOGIN_FAILED,
             object_type=user._meta.label_lower,
             object_id=str(user.pk),
             hospital=hospital,

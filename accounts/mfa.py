@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import time
+from binascii import unhexlify
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,16 +33,18 @@ from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 from django_otp.models import Device
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from accounts.models import PasskeyCredential, User
+from accounts.reauth import authentication_last
+from audit.actions import AuditAction
 from audit.services import audit_record
 
 # Written by the provider's sign-in (accounts.oidc) when the ID token says it asked for a
@@ -75,15 +78,6 @@ PAGES_BEFORE_SECOND_FACTOR = frozenset(
         "passkey-authenticate-verify",
     }
 )
-
-
-class MfaAction(models.TextChoices):
-    ENROLLED = "mfa.enrolled", _("Second factor added")
-    REMOVED = "mfa.removed", _("Second factor removed")
-    VERIFIED = "mfa.verified", _("Second factor given")
-    FAILED = "mfa.failed", _("Second factor refused")
-    RECOVERY_CODE_USED = "mfa.recovery_code_used", _("Recovery code used")
-    RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated", _("Recovery codes generated")
 
 
 class MfaError(Exception):
@@ -213,7 +207,7 @@ def code_check(*, user: User, code: str) -> CodeCheck:
                     left = recovery_codes_left(user)
                     audit_record(
                         actor=user,
-                        action=MfaAction.RECOVERY_CODE_USED,
+                        action=AuditAction.MFA_RECOVERY_CODE_USED,
                         target=device,
                         summary=f"{user.get_username()} used a recovery code ({left} left)",
                         after={"codes_left": left},
@@ -224,8 +218,6 @@ def code_check(*, user: User, code: str) -> CodeCheck:
 
 def code_refusal_message(check: CodeCheck) -> str:
     if check.locked_until is not None:
-        from django.utils import formats, timezone
-
         return gettext("Too many wrong codes in a row: try again after %(time)s.") % {
             "time": formats.time_format(timezone.localtime(check.locked_until), "H:i:s")
         }
@@ -246,14 +238,14 @@ def second_factor_record(
     if ok:
         audit_record(
             actor=user,
-            action=MfaAction.VERIFIED,
+            action=AuditAction.MFA_VERIFIED,
             target=device or user,
             summary=f"{user.get_username()} gave a second factor ({method})",
         )
     else:
         audit_record(
             actor=user,
-            action=MfaAction.FAILED,
+            action=AuditAction.MFA_FAILED,
             target=user,
             summary=f"Second factor refused for {user.get_username()} ({method})"
             + (f": {why}" if why else ""),
@@ -262,8 +254,6 @@ def second_factor_record(
 
 def sign_in_method(request: HttpRequest, factor: str) -> str:
     """ "password+totp", "oidc+passkey": how the session signed in, then the factor."""
-    from signatures.reauth import authentication_last
-
     last = authentication_last(request)
     first = (last.method if last is not None and last.method else "password").split("+", 1)[0]
     return f"{first}+{factor}"
@@ -273,16 +263,12 @@ def sign_in_method(request: HttpRequest, factor: str) -> str:
 
 
 def totp_key_new() -> str:
-    from django_otp.plugins.otp_totp.models import default_key
-
     return str(default_key())
 
 
 def totp_code_matches(key_hex: str, code: str) -> int | None:
     """The time step a first code was made in, if it is valid for the key (one step of
     tolerance each way for the phone's clock)."""
-    from binascii import unhexlify
-
     code = code_normalise(code)
     if not (code.isdigit() and len(code) == TOTP_DIGITS):
         return None
@@ -312,7 +298,7 @@ def totp_enrol(*, user: User, key_hex: str, code: str, name: str) -> TOTPDevice:
     device.save()
     audit_record(
         actor=user,
-        action=MfaAction.ENROLLED,
+        action=AuditAction.MFA_ENROLLED,
         target=device,
         summary=f"{user.get_username()} added an authenticator app ({device.name})",
     )
@@ -337,7 +323,7 @@ def recovery_codes_generate(*, user: User) -> tuple[StaticDevice, list[str]]:
     StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
     audit_record(
         actor=user,
-        action=MfaAction.RECOVERY_CODES_GENERATED,
+        action=AuditAction.MFA_RECOVERY_CODES_GENERATED,
         target=device,
         summary=f"{user.get_username()} generated {RECOVERY_CODE_COUNT} recovery codes"
         + (f" ({replaced} unused old codes stopped working)" if replaced else ""),
@@ -376,7 +362,7 @@ def device_remove(*, user: User, device: TOTPDevice | PasskeyCredential) -> None
     device.delete()
     audit_record(
         actor=user,
-        action=MfaAction.REMOVED,
+        action=AuditAction.MFA_REMOVED,
         object_type=label,
         object_id=str(pk),
         summary=f"{user.get_username()} removed a {kind} ({name})",

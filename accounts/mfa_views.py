@@ -50,7 +50,7 @@ from accounts.mfa import (
     totp_key_new,
 )
 from accounts.models import PasskeyCredential, User
-from signatures.reauth import authentication_mark
+from accounts.reauth import authentication_mark
 
 SESSION_TOTP_PENDING_KEY = "offlabel_mfa_totp_pending_key"
 SESSION_NEW_RECOVERY_CODES = "offlabel_mfa_new_recovery_codes"

@@ -37,18 +37,18 @@ import requests
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import SuspiciousOperation, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import resolve_url
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 
 from accounts.models import Hospital, User
+from accounts.reauth import authentication_mark
 from accounts.roles import Role
-from audit.auth_events import AuthAction
+from audit.actions import AuditAction
 from audit.services import audit_record
-from signatures.reauth import authentication_mark
 
 LOGGER = logging.getLogger(__name__)
 
@@ -63,15 +63,6 @@ SESSION_MFA_VIA_PROVIDER = "offlabel_mfa_via_provider"
 
 # Roles a hospital's provider may give: a national rules steward belongs to no hospital.
 ROLES_FROM_PROVIDER = frozenset(str(role) for role in Role if role != Role.RULE_STEWARD)
-
-
-class OidcAuditAction(models.TextChoices):
-    USER_CREATED = "user.created_at_provider_sign_in", gettext_lazy("User created at sign-in")
-    ROLES_SYNCED = "user.roles_set_by_provider", gettext_lazy("Roles set by the provider")
-    REAUTHENTICATED = (
-        "login.reauthenticated_with_provider",
-        gettext_lazy("Re-authenticated with the provider"),
-    )
 
 
 class SignInRefused(Exception):
@@ -101,7 +92,7 @@ def sign_in_refusal_record(request: HttpRequest, refusal: SignInRefused) -> None
     who = refusal.username or getattr(refusal.user, "username", "") or "?"
     audit_record(
         actor=None,
-        action=AuthAction.LOGIN_FAILED,
+        action=AuditAction.LOGIN_FAILED,
         object_type=User._meta.label_lower,
         object_id=str(refusal.user.pk) if refusal.user is not None else "",
         hospital=refusal.hospital,
@@ -306,7 +297,7 @@ def oidc_user_create(*, mapped: MappedClaims) -> User:
         user.groups.set(Group.objects.filter(name__in=mapped.roles))
         audit_record(
             actor=None,
-            action=OidcAuditAction.USER_CREATED,
+            action=AuditAction.USER_CREATED_AT_PROVIDER_SIGN_IN,
             target=user,
             hospital=mapped.hospital,
             summary=f"{user.username} created at first sign-in through the provider, "
@@ -327,7 +318,7 @@ def oidc_user_roles_sync(*, user: User, roles: frozenset[str]) -> User:
         changes = [f"+{role}" for role in added] + [f"-{role}" for role in removed]
         audit_record(
             actor=None,
-            action=OidcAuditAction.ROLES_SYNCED,
+            action=AuditAction.USER_ROLES_SET_BY_PROVIDER,
             target=user,
             hospital=user.hospital,
             summary=f"Roles of {user.username} set by the provider's claims at sign-in: "

@@ -36,7 +36,6 @@ from mozilla_django_oidc.views import (
 from accounts.oidc import (
     BACKEND_PATH,
     OfflabelOIDCBackend,
-    OidcAuditAction,
     SignInRefused,
     oidc_enabled,
     oidc_setting,
@@ -44,6 +43,7 @@ from accounts.oidc import (
     provider_sign_in_record,
     sign_in_refusal_record,
 )
+from audit.actions import AuditAction
 from audit.services import audit_record
 
 SESSION_REAUTH = "offlabel_oidc_reauth"
@@ -152,7 +152,7 @@ class OidcCallbackView(OIDCAuthenticationCallbackView):
         next_url = request.session.get("oidc_login_next") or resolve_url(
             settings.LOGIN_REDIRECT_URL
         )
-        # Read by the sign-in signal (signatures.reauth) and the audit of the sign-in.
+        # Read by the sign-in signal (accounts.reauth) and the audit of the sign-in.
         request._offlabel_auth_method = proof.method  # type: ignore[attr-defined]
         auth.login(request, user, backend=BACKEND_PATH)
         provider_sign_in_record(request, proof)
@@ -194,7 +194,7 @@ class OidcCallbackView(OIDCAuthenticationCallbackView):
         provider_sign_in_record(request, proof)
         audit_record(
             actor=user,
-            action=OidcAuditAction.REAUTHENTICATED,
+            action=AuditAction.REAUTHENTICATED_WITH_PROVIDER,
             target=user,
             summary=f"{user.username} re-authenticated with the provider ({proof.method})",
         )

@@ -39,8 +39,9 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from accounts.mfa import MfaAction, MfaError, passkeys
+from accounts.mfa import MfaError, passkeys
 from accounts.models import PasskeyCredential, User
+from audit.actions import AuditAction
 from audit.services import audit_record
 
 RP_NAME = "offlabel"
@@ -155,7 +156,7 @@ def passkey_register(
     passkey.save()
     audit_record(
         actor=user,
-        action=MfaAction.ENROLLED,
+        action=AuditAction.MFA_ENROLLED,
         target=passkey,
         summary=f"{user.get_username()} added a passkey ({passkey.name})",
     )

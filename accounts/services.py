@@ -13,6 +13,7 @@ from knox.models import AuthToken
 
 from accounts.models import Department, Hospital, User
 from accounts.roles import Role, roles_sync
+from audit.actions import AuditAction
 from audit.services import audit_record
 from offlabel.middleware import client_ip_address
 
@@ -59,7 +60,7 @@ def demo_seed(*, password: str | None = None) -> DemoAccounts:
     if created:
         audit_record(
             actor=None,
-            action="hospital.created",
+            action=AuditAction.HOSPITAL_CREATED,
             target=hospital,
             hospital=hospital,
             summary=f"Created demo hospital {hospital.name}",
@@ -85,7 +86,7 @@ def demo_seed(*, password: str | None = None) -> DemoAccounts:
         user.groups.set([Group.objects.get(name=role)])
         audit_record(
             actor=None,
-            action="user.created" if user_created else "user.password_reset",
+            action=AuditAction.USER_CREATED if user_created else AuditAction.USER_PASSWORD_RESET,
             target=user,
             hospital=hospital,
             summary=f"Demo account {username} ({role}) "
@@ -105,7 +106,7 @@ def lockout_record(
     ip = client_ip_address(request) if isinstance(request, HttpRequest) else None
     audit_record(
         actor=None,
-        action="login.locked_out",
+        action=AuditAction.LOCKED_OUT,
         object_type="accounts.user",
         object_id=str(user.pk) if user else "",
         hospital=user.hospital if user else None,
@@ -121,7 +122,7 @@ def api_token_issue(*, user: User) -> tuple[AuthToken, str]:
         instance, token = AuthToken.objects.create(user=user)
         audit_record(
             actor=user,
-            action="api_token.issued",
+            action=AuditAction.API_TOKEN_ISSUED,
             target=user,
             summary=f"API token issued to {user.get_username()}, valid until "
             f"{instance.expiry.isoformat() if instance.expiry else 'revoked'}",
@@ -137,7 +138,7 @@ def api_tokens_revoke(*, user: User, reason: str) -> int:
         if count:
             audit_record(
                 actor=user,
-                action="api_token.revoked",
+                action=AuditAction.API_TOKEN_REVOKED,
                 target=user,
                 summary=f"{count} API token(s) of {user.get_username()} revoked ({reason})",
             )

@@ -3,26 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
-
-from accounts.home import home_for
-from evidence.models import Study
-
-
-@login_required
-def home_view(request: HttpRequest) -> HttpResponse:
-    """Each role's own home: what waits for it, with counts (``accounts.home``)."""
-    context = {
-        "home": home_for(request.user),
-        "now": timezone.now(),
-        "today": timezone.localdate(),
-        "study_count": Study.objects.count(),
-        "review_study_count": Study.objects.filter(origin=Study.Origin.REVIEW).count(),
-    }
-    return render(request, "home.html", context)
 
 
 def lockout_response(

@@ -10,6 +10,7 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
+from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.selectors import audit_events_for
 from audit.serializers import AuditEventSerializer
@@ -41,7 +42,8 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    action = django_filters.CharFilter()
+    # One action exactly; a value the enum does not list is a 400, as other invalid filters are.
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices)
     object_type = django_filters.CharFilter()
     object_id = django_filters.CharFilter()
     since = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")

@@ -17,19 +17,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import PasswordChangeView
-from django.db import models
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext_lazy as _
 
+from audit.actions import AuditAction
 from audit.services import audit_record
-
-
-class AuthAction(models.TextChoices):
-    LOGGED_IN = "login.succeeded", _("Signed in")
-    LOGGED_OUT = "logout", _("Signed out")
-    LOGIN_FAILED = "login.failed", _("Sign-in failed")
-    LOCKED_OUT = "login.locked_out", _("Sign-in locked")
-    PASSWORD_CHANGED = "user.password_changed", _("Password changed")
 
 
 def _address(request: HttpRequest | None) -> str:
@@ -42,7 +33,7 @@ def logged_in_record(
 ) -> None:
     audit_record(
         actor=user,
-        action=AuthAction.LOGGED_IN,
+        action=AuditAction.LOGGED_IN,
         target=user,
         summary=f"{user.get_username()} signed in{_address(request)}",
     )
@@ -55,7 +46,7 @@ def logged_out_record(
         return
     audit_record(
         actor=user,
-        action=AuthAction.LOGGED_OUT,
+        action=AuditAction.LOGGED_OUT,
         target=user,
         summary=f"{user.get_username()} signed out{_address(request)}",
     )
@@ -79,7 +70,7 @@ def login_failed_record(
     )
     audit_record(
         actor=None,
-        action=AuthAction.LOGIN_FAILED,
+        action=AuditAction.LOGIN_FAILED,
         object_type=user_model._meta.label_lower,
         object_id=str(user.pk) if user is not None else "",
         hospital=getattr(user, "hospital", None),
@@ -96,7 +87,7 @@ class PasswordChangeAuditedView(PasswordChangeView):
         user = self.request.user
         audit_record(
             actor=user,  # type: ignore[arg-type]
-            action=AuthAction.PASSWORD_CHANGED,
+            action=AuditAction.PASSWORD_CHANGED,
             target=user,  # type: ignore[arg-type]
             summary=f"{user.get_username()} changed their password{_address(self.request)}",
         )

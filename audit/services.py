@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
 from django.db.models import JSONField, Model, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Hospital, User
-from audit.context import current_ip
+from audit.actions import AuditAction
+from audit.context import current_ip, signature_audit_attach
 from audit.models import GENESIS_HASH, AuditChainCheck, AuditChainHead, AuditEvent
-from signatures.context import signature_audit_attach
+from offlabel.exceptions import ApplicationError
+
+M = TypeVar("M", bound=Model)
 
 
 def _json_normal(value: Any) -> Any:
@@ -78,7 +82,7 @@ def audit_event_hash(event: AuditEvent) -> str:
 def audit_record(
     *,
     actor: User | None,
-    action: str,
+    action: AuditAction,
     target: Model | None = None,
     object_type: str = "",
     object_id: str | int = "",
@@ -88,7 +92,9 @@ def audit_record(
     after: dict[str, Any] | None = None,
     ip_address: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction."""
+    """Append one event to the chain, in the caller's transaction. ``action`` is a member of
+    ``AuditAction``; anything else is refused (``ValueError``) before anything is written."""
+    action = AuditAction(action)
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
@@ -124,7 +130,7 @@ def audit_record(
 def audit_record_changes(
     *,
     actor: User | None,
-    action: str,
+    action: AuditAction,
     target: Model,
     summary_prefix: str,
     before: dict[str, Any],
@@ -140,6 +146,61 @@ def audit_record_changes(
         before={k: before.get(k) for k in changed},
         after={k: after[k] for k in changed},
     )
+
+
+def model_update_audited(
+    instance: M,
+    *,
+    fields: Iterable[str],
+    data: dict[str, Any],
+    actor: User | None,
+    action: AuditAction,
+    summary_prefix: str | Callable[[M], str],
+    target: Model | None = None,
+    snapshot: Callable[[M], dict[str, Any]] | None = None,
+    strip: bool = True,
+    before_save: Callable[[M], None] | None = None,
+    after_save: Callable[[M], None] | None = None,
+) -> list[str]:
+    """HackSoft's ``model_update`` and its audit event: apply ``data`` (only names in
+    ``fields``; another name is an ``ApplicationError`` naming it), ``full_clean``, save, and
+    record the fields that changed, old and new. Returns the names that changed.
+
+    ``snapshot`` gives what the event shows before and after (default: ``fields`` as they are
+    on the instance); ``target`` is what the event is about (default: the instance);
+    ``before_save`` runs after the values are set and before ``full_clean`` (a stamp such as
+    ``updated_by``, a rule across fields); ``after_save`` runs after the save and before the
+    "after" snapshot (rows that hang on the instance, such as its tags); ``summary_prefix``
+    may be a function of the saved instance. Strings are stripped unless ``strip`` is False.
+    ``full_clean``'s ``ValidationError`` is raised as it is, nothing saved."""
+    allowed = tuple(fields)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ApplicationError(
+            gettext("These fields cannot be changed here: %(fields)s.")
+            % {"fields": ", ".join(unknown)},
+            extra={"fields": unknown},
+        )
+    take = snapshot or (lambda obj: {name: getattr(obj, name) for name in allowed})
+    before = take(instance)
+    for name, value in data.items():
+        setattr(instance, name, value.strip() if strip and isinstance(value, str) else value)
+    if before_save is not None:
+        before_save(instance)
+    instance.full_clean()
+    instance.save()
+    if after_save is not None:
+        after_save(instance)
+    after = take(instance)
+    audit_record_changes(
+        actor=actor,
+        action=action,
+        target=target if target is not None else instance,
+        summary_prefix=summary_prefix(instance) if callable(summary_prefix) else summary_prefix,
+        before=before,
+        after=after,
+    )
+    return sorted(k for k in after if before.get(k) != after[k])
 
 
 @dataclass(frozen=True)

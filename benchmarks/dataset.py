@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Department, Hospital, User
 from accounts.roles import Role
+from audit.actions import AuditAction
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from audit.services import audit_event_hash
 from evidence.models import Study
@@ -80,12 +81,12 @@ BY_PHYSICIAN = {S.SUBMITTED, S.RESUBMITTED, S.WITHDRAWN}
 TREATED = {S.ACTIVE, S.COMPLETED, S.SUSPENDED}
 AUTHORISED = {S.APPROVED, *TREATED}
 AUDIT_ACTIONS = (
-    "request.updated",
-    "patient.identity_read",
-    "evidence.attached",
-    "checklist.attested",
-    "safety.checked",
-    "consent.downloaded",
+    AuditAction.REQUEST_UPDATED,
+    AuditAction.PATIENT_IDENTITY_READ,
+    AuditAction.REQUEST_EVIDENCE_ATTACHED,
+    AuditAction.CHECKLIST_ATTESTED,
+    AuditAction.SAFETY_OVERRIDDEN,
+    AuditAction.CONSENT_DOWNLOADED,
 )
 
 

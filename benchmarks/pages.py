@@ -28,7 +28,7 @@ from benchmarks.dataset import Cast
 from benchmarks.results import Row, ms, paired_medians, ratio
 from benchmarks.urls import bare_list_rows, bare_queue_rows
 from prescriptions.models import OffLabelRequest
-from prescriptions.selectors import QUEUE_STATES, list_rows, pharmacy_queue, request_list
+from prescriptions.selectors import list_rows, pharmacy_queue, request_list
 
 TARGET = 2.0
 QUEUE_URL = "/requests/queue/"
@@ -145,7 +145,9 @@ def pages_benchmark(
     large: dict[str, int],
 ) -> list[Row]:
     n = OffLabelRequest.objects.filter(hospital=cast.hospital).count()
-    waiting = OffLabelRequest.objects.filter(hospital=cast.hospital, status__in=QUEUE_STATES)
+    waiting = OffLabelRequest.objects.filter(
+        hospital=cast.hospital, status__in=OffLabelRequest.QUEUE_STATES
+    )
     indexes = plan_check(cast)
     client = _client(cast)
     endpoints = _endpoints(cast)

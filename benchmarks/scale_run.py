@@ -44,7 +44,6 @@ from benchmarks.pages import API_URL, QUEUE_URL
 from benchmarks.results import Row, ms, ratio, seconds
 from benchmarks.scale import LoadReport, ScaleSizes, casts_create, scale_load
 from prescriptions.models import OffLabelRequest
-from prescriptions.selectors import QUEUE_STATES
 from reports.selectors import ReportFilters, report_compute
 
 PAGE_TARGET = 1.3  # issue 17: at 1,000,000 / 50 hospitals, ≤ 1.3x the own time at 10,000
@@ -223,7 +222,7 @@ class _Probe:
             hospitals=OffLabelRequest.objects.values("hospital").distinct().count(),
             events=AuditEvent.objects.count(),
             hospital_events=AuditEvent.objects.filter(hospital=cast.hospital).count(),
-            waiting=_kept(cast).filter(status__in=QUEUE_STATES).count(),
+            waiting=_kept(cast).filter(status__in=OffLabelRequest.QUEUE_STATES).count(),
             treated=self.treated,
             seconds={key: statistics.median(samples[key]) for key in MEASURED},
             queries=queries,

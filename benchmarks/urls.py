@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 
 from prescriptions.models import OffLabelRequest
-from prescriptions.selectors import QUEUE_STATES, attachment_count
+from prescriptions.selectors import attachment_count
 from prescriptions.services import REQUEST_FIELDS
 
 PAGE = 25
@@ -58,7 +58,7 @@ def bare_queue_rows(hospital_id: int) -> QuerySet[OffLabelRequest, dict[str, obj
     """The queue's first page: waiting states, oldest change first."""
     return (
         OffLabelRequest.objects.kept()
-        .filter(hospital_id=hospital_id, status__in=QUEUE_STATES)
+        .filter(hospital_id=hospital_id, status__in=OffLabelRequest.QUEUE_STATES)
         .order_by("status_changed_at", "pk")
         .values(*QUEUE_FIELDS, **QUEUE_RELATED, n_attachments=attachment_count())[:PAGE]
     )

@@ -17,8 +17,8 @@ from consent.models import ConsentDocument, ConsentSignature, Language
 from consent.services import consent_request, consent_sign, consent_withdraw
 from offlabel.api_errors import responses
 from offlabel.parsers import FlatMultiPartParser, LimitedJSONParser
-from prescriptions.selectors import requests_visible_to
-from regulatory.apis import needs
+from offlabel.permissions import needs
+from prescriptions.policies import request_get_visible, requests_visible_to
 from signatures.http import (
     ReauthenticationFields,
     reauth_fields_pop,
@@ -99,7 +99,7 @@ class ConsentRequestApi(APIView):
         """Queue the consent form in a language; answers 202 with the URL to poll."""
         payload = LanguageInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        offlabel = get_object_or_404(requests_visible_to(request.user), pk=pk)
+        offlabel = request_get_visible(request.user, pk)
         document = consent_request(
             actor=acting_user(request),
             request=offlabel,

@@ -8,5 +8,5 @@ class ConsentConfig(AppConfig):
     def ready(self) -> None:
         from consent import (
             requirements,  # noqa: F401 - registers the approval guard
-            services,  # noqa: F401 - registers the inputs-changed hook (supersede)
+            services,  # noqa: F401 - registers the inputs-changed and plan-version hooks
         )

@@ -23,18 +23,22 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
+from audit.actions import AuditAction
 from audit.services import audit_record
 from consent.models import ConsentDocument, ConsentSignature, ConsentSignatureRecord, Language
 from evidence.models import DESIGN_LEVEL
-from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.exceptions import ApplicationError, ConflictError
 from offlabel.i18n import english
-from offlabel.pdf import pdf_render_once
 from offlabel.rendering import render_enqueue
+from offlabel.uploads import pdf_validate
 from pharmacy.safety import steps_text_plain
 from pharmacy.selectors import plan_context
+from pharmacy.services import plan_version_created_register
 from prescriptions.models import OffLabelRequest, PatientIdentity
+from prescriptions.policies import request_lock_for_change, require_same_hospital
 from prescriptions.selectors import decimal_plain, evidence_summary
-from prescriptions.services import inputs_changed_register
+from prescriptions.services import inputs_changed_register, request_transition
+from signing.documents import pdf_render_once
 
 TEMPLATE = "consent/consent.html"
 DECIMAL_COMMA = {"it", "fr"}
@@ -259,8 +263,7 @@ def inputs_hash(inputs: dict[str, Any], version: str) -> str:
 
 
 def _can_prepare(actor: User, request: OffLabelRequest) -> None:
-    if actor.hospital_id != request.hospital_id:
-        raise NotVisible(gettext("Not found."))
+    require_same_hospital(actor, request.hospital_id)
     roles = roles_of(actor)
     if Role.PHARMACIST in roles:
         return
@@ -300,7 +303,7 @@ def consent_supersede_stale(request: OffLabelRequest) -> list[ConsentDocument]:
             superseded.append(document)
             audit_record(
                 actor=None,
-                action="consent.superseded",
+                action=AuditAction.CONSENT_SUPERSEDED,
                 target=request,
                 hospital=request.hospital,
                 summary=f"{request.reference}: consent {document.document_id} superseded (the "
@@ -317,6 +320,11 @@ def _consent_inputs_changed(*, actor: User | None, request: OffLabelRequest) -> 
     consent_supersede_stale(request)
 
 
+# A new treatment plan version (a write the pharmacy records, such as the TLS precautions' first
+# dose) changes the plan the forms print: the older forms are superseded in that write.
+plan_version_created_register(consent_supersede_stale)
+
+
 @transaction.atomic
 def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> ConsentDocument:
     """Queue the consent form for the current inputs (or return the existing one).
@@ -324,11 +332,7 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
     When the task queue is down this raises ``BrokerUnavailable`` and the transaction (the
     document, its audit event) rolls back: the caller says so and asks again later."""
     # The request as it is now (a caller's copy may predate an edit), locked against a race.
-    request = (
-        OffLabelRequest.objects.select_for_update()
-        .select_related("patient", "hospital")
-        .get(pk=request.pk)
-    )
+    request = request_lock_for_change(actor, request, related=("patient", "hospital"))
     _can_prepare(actor, request)
     consent_supersede_stale(request)
     version = template_version(language)
@@ -356,7 +360,7 @@ def consent_request(*, actor: User, request: OffLabelRequest, language: str) -> 
         )
     audit_record(
         actor=actor,
-        action="consent.requested",
+        action=AuditAction.CONSENT_REQUESTED,
         target=request,
         summary=f"{request.reference}: consent form ({language}) queued",
         after={"document": document.pk, "language": language, "inputs_hash": digest},
@@ -516,7 +520,7 @@ def consent_render(document_id: int) -> ConsentDocument:
     def stored(document: ConsentDocument) -> None:
         audit_record(
             actor=None,
-            action="consent.rendered",
+            action=AuditAction.CONSENT_RENDERED,
             target=document.request,
             hospital=document.request.hospital,
             summary=f"{document.request.reference}: consent {document.document_id} rendered "
@@ -543,7 +547,7 @@ def consent_download(*, actor: User, document: ConsentDocument) -> ConsentDocume
         raise ApplicationError(gettext("The consent form is not rendered yet."))
     audit_record(
         actor=actor,
-        action="consent.downloaded",
+        action=AuditAction.CONSENT_DOWNLOADED,
         target=document.request,
         summary=f"{document.request.reference}: consent {document.document_id} downloaded",
         after={"document": document.pk},
@@ -561,7 +565,7 @@ def consent_record_download(
         raise ApplicationError(gettext("The signed record is not sealed yet."))
     audit_record(
         actor=actor,
-        action="consent.record_downloaded",
+        action=AuditAction.CONSENT_RECORD_DOWNLOADED,
         target=document.request,
         summary=f"{document.request.reference}: signed record {record.document_id} downloaded",
         after={"document": document.pk, "record": record.pk},
@@ -607,14 +611,11 @@ def _consent_sign(
     witness_name: str = "",
     scan: UploadedFile | None = None,
 ) -> ConsentSignature:
-    from regulatory.services import pdf_validate
-
     document = (
         ConsentDocument.objects.select_for_update().select_related("request").get(pk=document.pk)
     )
     request = document.request
-    if actor.hospital_id != request.hospital_id:
-        raise NotVisible(gettext("Not found."))
+    require_same_hospital(actor, request.hospital_id)
     if not (
         actor.groups.filter(name=Role.PHYSICIAN).exists()
         and request.patient.treating_physicians.filter(pk=actor.pk).exists()
@@ -659,7 +660,7 @@ def _consent_sign(
     signature.save()
     audit_record(
         actor=actor,
-        action="consent.signed",
+        action=AuditAction.CONSENT_SIGNED,
         target=request,
         summary=f"{request.reference}: consent {document.document_id} signed "
         f"({english(signature.get_method_display)})",
@@ -679,16 +680,13 @@ def _consent_sign(
 @transaction.atomic
 def consent_withdraw(*, actor: User, signature: ConsentSignature, reason: str) -> ConsentSignature:
     """Record the patient's withdrawal; a request being treated is suspended."""
-    from prescriptions.services import request_transition
-
     signature = (
         ConsentSignature.objects.select_for_update()
         .select_related("document__request")
         .get(pk=signature.pk)
     )
     request = signature.document.request
-    if actor.hospital_id != request.hospital_id:
-        raise NotVisible(gettext("Not found."))
+    require_same_hospital(actor, request.hospital_id)
     if not reason.strip():
         raise ApplicationError(
             gettext("Record what the patient said (the reason may be 'none given')."),
@@ -701,12 +699,12 @@ def consent_withdraw(*, actor: User, signature: ConsentSignature, reason: str) -
     signature.save(update_fields=["withdrawn_at", "withdrawal_reason", "withdrawal_recorded_by"])
     audit_record(
         actor=actor,
-        action="consent.withdrawn",
+        action=AuditAction.CONSENT_WITHDRAWN,
         target=request,
         summary=f"{request.reference}: consent withdrawn — {reason.strip()}",
         after={"document": signature.document_id},
     )
-    if request.status in (OffLabelRequest.Status.APPROVED, OffLabelRequest.Status.ACTIVE):
+    if request.status in OffLabelRequest.DISPENSABLE_STATES:
         request_transition(
             actor=actor,
             request=request,

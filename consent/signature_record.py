@@ -11,14 +11,14 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from consent.models import ConsentSignature, ConsentSignatureRecord
-from offlabel.pdf import pdf_render_once
+from signatures.models import ElectronicSignature
+from signing.documents import pdf_render_once
 
 
 def _meanings(signature: ConsentSignature) -> list[Any]:
-    from signatures.models import ElectronicSignature
-
     return list(
         ElectronicSignature.objects.filter(
             object_type=ConsentSignature._meta.label_lower, object_id=str(signature.pk)
@@ -78,7 +78,7 @@ def consent_signature_record_render(record_id: int) -> ConsentSignatureRecord:
         request = record.signature.document.request
         audit_record(
             actor=None,
-            action="consent.signature_record_sealed",
+            action=AuditAction.CONSENT_SIGNATURE_RECORD_SEALED,
             target=record,
             hospital=request.hospital,
             summary=f"{request.reference}: signed consent record {record.document_id} sealed",

@@ -9,18 +9,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.scoping import acting_user
-from consent.models import ConsentDocument, ConsentSignature, ConsentSignatureRecord, Language
+from consent.models import ConsentDocument, ConsentSignature, ConsentSignatureRecord
+from consent.selectors import consent_panel_context
 from consent.services import (
     consent_download,
     consent_record_download,
     consent_request,
     consent_sign,
-    consent_stale,
     consent_withdraw,
 )
 from offlabel.exceptions import ApplicationError
-from prescriptions.models import OffLabelRequest
-from prescriptions.selectors import requests_visible_to
+from prescriptions.policies import request_get_visible, requests_visible_to
 from signatures.http import signature_for_page
 from signatures.models import SignatureAction
 from signatures.services import act_meaning, consent_signature_meaning, signature_scope
@@ -29,44 +28,19 @@ from signing.views import awaiting_timestamp_response, refuses_unsealed
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
 
-def _request(request: HttpRequest, pk: int) -> OffLabelRequest:
-    return get_object_or_404(requests_visible_to(request.user), pk=pk)
-
-
-def consent_panel_context(offlabel: OffLabelRequest) -> dict[str, object]:
-    """What the panel shows; a read (a GET never writes). A form whose inputs changed through
-    a path that did not mark it yet is shown out of date, and cannot be signed from here."""
-    documents = list(
-        offlabel.consents.select_related("signature", "signature__record").order_by(
-            "-requested_at"
-        )[:12]
-    )
-    stale = {d.pk for d in consent_stale(offlabel)}
-    for document in documents:
-        document.out_of_date = document.pk in stale  # type: ignore[attr-defined]
-    pending = any(
-        d.status in (ConsentDocument.Status.QUEUED, ConsentDocument.Status.RENDERING)
-        for d in documents
-    )
-    return {
-        "offlabel": offlabel,
-        "consent_documents": documents,
-        "consent_pending": pending,
-        "languages": Language.choices,
-    }
-
-
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def consent_panel_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The panel alone: htmx polls it while a PDF is queued or rendering."""
-    return render(request, "consent/_panel.html", consent_panel_context(_request(request, pk)))
+    return render(
+        request, "consent/_panel.html", consent_panel_context(request_get_visible(request.user, pk))
+    )
 
 
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def consent_prepare_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _request(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     if request.method == "POST":
         try:
             consent_request(

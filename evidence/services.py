@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,7 +13,8 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from accounts.models import User
-from audit.services import audit_record, audit_record_changes
+from audit.actions import AuditAction
+from audit.services import audit_record, model_update_audited
 from evidence.models import (
     MutationFinding,
     Outcome,
@@ -25,8 +25,10 @@ from evidence.models import (
     StudyRegimen,
     StudySetting,
 )
+from evidence.serializers import StudyDetailSerializer
 from offlabel.exceptions import ApplicationError
 from offlabel.i18n import english
+from offlabel.sourced_data import SourcedFile, content_hash
 
 REVIEW_DATA_FILE = Path(settings.BASE_DIR) / "evidence" / "data" / "studies_review.json"
 
@@ -166,8 +168,6 @@ def json_ready(data: Any) -> Any:
 
 def study_snapshot(study: Study) -> dict[str, Any]:
     """The study as it is now, every field and figure, for freezing into a request."""
-    from evidence.serializers import StudyDetailSerializer
-
     fresh = Study.objects.prefetch_related(
         "settings", "regimens", "outcomes", "mutation_findings", "safety_findings"
     ).get(pk=study.pk)
@@ -175,8 +175,8 @@ def study_snapshot(study: Study) -> dict[str, Any]:
 
 
 def _record_hash(record: dict[str, Any], version: int) -> str:
-    payload = json.dumps({"version": version, "record": record}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    """A study's row of the file with the file's version: a new version refreshes every row."""
+    return content_hash({"version": version, "record": record})
 
 
 @dataclass
@@ -197,10 +197,11 @@ def studies_load_review(*, path: Path = REVIEW_DATA_FILE, actor: User | None = N
     """Load (or refresh) the review's studies from the versioned data file.
 
     Idempotent: a row whose content hash matches the file is left alone, so running it twice
-    changes nothing and writes no audit event the second time.
+    changes nothing and writes no audit event the second time. Each study is one row, refreshed
+    in place: it records the file version and the hash it was last loaded from.
     """
-    data = json.loads(path.read_text(encoding="utf-8"))
-    version = int(data["version"])
+    source = SourcedFile.read(path)
+    data, version = source.data, source.version
     report = LoadReport()
     for record in data["studies"]:
         digest = _record_hash(record, version)
@@ -217,7 +218,8 @@ def studies_load_review(*, path: Path = REVIEW_DATA_FILE, actor: User | None = N
             )
             study.full_clean()
             study.save()
-            action, summary = "study.loaded", f"Loaded {study} from the review data file v{version}"
+            action = AuditAction.STUDY_LOADED
+            summary = f"Loaded {study} from the review data file v{version}"
             report.created.append(record["reference"])
         else:
             study = existing
@@ -227,10 +229,8 @@ def studies_load_review(*, path: Path = REVIEW_DATA_FILE, actor: User | None = N
             study.content_hash = digest
             study.full_clean()
             study.save()
-            action, summary = (
-                "study.reloaded",
-                f"Refreshed {study} from the review data file v{version}",
-            )
+            action = AuditAction.STUDY_RELOADED
+            summary = f"Refreshed {study} from the review data file v{version}"
             report.updated.append(record["reference"])
         _children_replace(study, record)
         audit_record(
@@ -325,7 +325,7 @@ def study_create(
     _set_tags(study, settings_tags, regimen_codes)
     audit_record(
         actor=actor,
-        action="study.created",
+        action=AuditAction.STUDY_CREATED,
         target=study,
         summary=f"Added study {study}",
         after=_snapshot(study),
@@ -351,28 +351,30 @@ def study_update(
                 "corrections go through the versioned data file."
             )
         )
-    before = _snapshot(study)
-    for name, value in fields.items():
+    for name in fields:  # this sentence, not model_update_audited's own
         if name not in EDITABLE_FIELDS:
             raise ApplicationError(
                 gettext("The field %(name)s cannot be edited.") % {"name": repr(name)}
             )
-        setattr(study, name, value)
-    if not study.citation.strip():
-        raise ApplicationError(
-            gettext("A study needs its citation (DOI, PMID or reference) as its source.")
-        )
-    study.updated_by = actor
-    _rr_exclusion_settle(study)
-    study.full_clean()
-    study.save()
-    _set_tags(study, settings_tags, regimen_codes)
-    audit_record_changes(
+
+    def settle(row: Study) -> None:
+        if not row.citation.strip():
+            raise ApplicationError(
+                gettext("A study needs its citation (DOI, PMID or reference) as its source.")
+            )
+        row.updated_by = actor
+        _rr_exclusion_settle(row)
+
+    model_update_audited(
+        study,
+        fields=EDITABLE_FIELDS,
+        data=fields,
         actor=actor,
-        action="study.updated",
-        target=study,
-        summary_prefix=f"Edited study {study}",
-        before=before,
-        after=_snapshot(study),
+        action=AuditAction.STUDY_UPDATED,
+        summary_prefix=lambda row: f"Edited study {row}",
+        snapshot=_snapshot,
+        strip=False,
+        before_save=settle,
+        after_save=lambda row: _set_tags(row, settings_tags, regimen_codes),
     )
     return study

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -47,19 +46,14 @@ from followup.services import (
     response_assessment_create,
 )
 from offlabel.api_errors import responses
-from prescriptions.models import OffLabelRequest
-from prescriptions.selectors import requests_visible_to
-from regulatory.apis import needs
+from offlabel.permissions import needs
+from prescriptions.policies import request_get_visible, requests_visible_to
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 MAX_ID = 2**63 - 1
 REQUEST_FILTER = OpenApiParameter(
     "request", int, description="Only the records of this request.", required=False
 )
-
-
-def _visible_request(request: Request, pk: int) -> OffLabelRequest:
-    return get_object_or_404(requests_visible_to(request.user), pk=pk)
 
 
 class _ScopedViewSet(viewsets.GenericViewSet[Any]):
@@ -107,7 +101,7 @@ class ResponseAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         payload = ResponseAssessmentInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        offlabel = _visible_request(request, data.pop("request"))
+        offlabel = request_get_visible(request.user, data.pop("request"))
         assessment = response_assessment_create(
             actor=acting_user(request), request=offlabel, **data
         )
@@ -142,7 +136,7 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sco
         payload = AdverseEventInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        offlabel = _visible_request(request, data.pop("request"))
+        offlabel = request_get_visible(request.user, data.pop("request"))
         event = adverse_event_create(actor=acting_user(request), request=offlabel, **data)
         event = self.get_queryset().get(pk=event.pk)
         return Response(AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)
@@ -184,7 +178,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ScopedV
         payload = FollowUpInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        offlabel = _visible_request(request, data.pop("request"))
+        offlabel = request_get_visible(request.user, data.pop("request"))
         record = followup_update(actor=acting_user(request), request=offlabel, fields=data)
         return Response(FollowUpSerializer(record).data)
 
@@ -251,7 +245,7 @@ class RenewalReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sc
         """Queue the renewal clinical report PDF (AIFA 5% Fund); a Celery worker renders it."""
         payload = RenewalReportInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        offlabel = _visible_request(request, payload.validated_data["request"])
+        offlabel = request_get_visible(request.user, payload.validated_data["request"])
         report = renewal_report_request(
             actor=acting_user(request),
             request=offlabel,

@@ -36,4 +36,9 @@ class FollowupConfig(AppConfig):
     verbose_name = "Follow-up registry: outcomes and adverse events"
 
     def ready(self) -> None:
+        from followup.selectors import pv_open_reminders
+        from regulatory.reminders import OpenReminder, reminder_source_register
+
         post_migrate.connect(reporting_deadlines_restore, sender=self)
+        # The reminder lists (regulatory) show the pharmacovigilance reports due as well.
+        reminder_source_register(OpenReminder.PHARMACOVIGILANCE)(pv_open_reminders)

@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from followup.models import DeathCause, EndReason, Mrd, Response
 from followup.selectors import RequestWithOutcomes
 from offlabel.exports import csv_writer
+from pharmacy.models import TreatmentPlanVersion
 from prescriptions.selectors import decimal_plain
 
 COLUMNS_648 = (
@@ -53,8 +54,6 @@ def _label(choices: Any, value: str | None) -> str:
 def planned_daily_doses(requests: Iterable[Any]) -> dict[int, Decimal | None]:
     """The steady daily VEN dose of each request's latest recorded treatment plan (the plan
     computes the dose once; the registry reads it, not the dose the request asked for)."""
-    from pharmacy.models import TreatmentPlanVersion
-
     ids = [r.pk for r in requests]
     latest: dict[int, Any] = {}
     for version in TreatmentPlanVersion.objects.filter(request_id__in=ids).only(

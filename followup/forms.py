@@ -3,6 +3,8 @@ services validate against the treatment dates and the rules, and say why they re
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.functional import lazy
 from django.utils.translation import gettext
@@ -168,3 +170,20 @@ class RegistryFilterForm(forms.Form):
             started_from=data.get("started_from"),
             started_to=data.get("started_to"),
         )
+
+
+def followup_panel_forms(record: Any) -> dict[str, Any]:
+    """The forms of the request page's follow-up panel (``record``: the follow-up record, or
+    None)."""
+    return {
+        "fu_assessment_form": ResponseAssessmentForm(auto_id="fu-ra-%s"),
+        "fu_event_form": AdverseEventForm(auto_id="fu-ae-%s"),
+        "fu_record_form": FollowUpForm(
+            initial={name: getattr(record, name) for name in FollowUpForm.base_fields}
+            if record
+            else None,
+            auto_id="fu-rec-%s",
+        ),
+        "fu_resolve_form": PvResolveForm(auto_id="fu-pv-%s"),
+        "fu_report_form": RenewalReportForm(auto_id="fu-rr-%s"),
+    }

@@ -10,16 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import User
-from accounts.roles import Role, roles_of
+from accounts.roles import Role
+from audit.actions import AuditAction
 from audit.services import audit_record
 from followup.models import FollowUp, RenewalReport, Response
 from followup.selectors import treated_requests, with_outcomes
 from followup.services import treated_request_for_change
-from offlabel.exceptions import ApplicationError, NotVisible
-from offlabel.pdf import pdf_render_once
+from offlabel.exceptions import ApplicationError
 from offlabel.rendering import render_enqueue
 from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
+from prescriptions.policies import require_role, require_same_hospital
+from signing.documents import pdf_render_once
 
 TEMPLATE = "followup/renewal_report.html"
 
@@ -50,7 +52,7 @@ def renewal_report_request(
     report.save()
     audit_record(
         actor=actor,
-        action="renewal_report.requested",
+        action=AuditAction.RENEWAL_REPORT_REQUESTED,
         target=request,
         summary=f"{request.reference} ({request.patient.pseudonym}): renewal clinical report "
         f"{report.pk} queued",
@@ -90,7 +92,7 @@ def renewal_report_render(report_id: int) -> RenewalReport:
     def stored(report: RenewalReport) -> None:
         audit_record(
             actor=None,
-            action="renewal_report.rendered",
+            action=AuditAction.RENEWAL_REPORT_RENDERED,
             target=report.request,
             hospital=report.request.hospital,
             summary=f"{report.request.reference}: renewal clinical report {report.pk} rendered "
@@ -111,16 +113,20 @@ def renewal_report_render(report_id: int) -> RenewalReport:
 
 def renewal_report_download(*, actor: User, report: RenewalReport) -> RenewalReport:
     report = RenewalReport.objects.select_related("request__patient").get(pk=report.pk)
-    if actor.hospital_id is None or actor.hospital_id != report.request.hospital_id:
-        raise NotVisible(gettext("Not found."))
-    if not roles_of(actor) & {Role.PHARMACIST, Role.PHYSICIAN, Role.HOSPITAL_ADMIN}:
-        raise ApplicationError(gettext("Your role cannot download clinical reports."))
+    require_same_hospital(actor, report.request.hospital_id)
+    require_role(
+        actor,
+        Role.PHARMACIST,
+        Role.PHYSICIAN,
+        Role.HOSPITAL_ADMIN,
+        message=gettext("Your role cannot download clinical reports."),
+    )
     if report.status != RenewalReport.Status.READY:
         raise ApplicationError(gettext("The report is not rendered yet."))
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="renewal_report.downloaded",
+            action=AuditAction.RENEWAL_REPORT_DOWNLOADED,
             target=report.request,
             summary=f"{report.request.reference}: renewal clinical report {report.pk} downloaded",
             after={"report": report.pk, "sha256": report.sha256},

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django_stubs_ext import WithAnnotations
 
+from accounts.roles import Role, roles_of
 from evidence.models import Outcome, RegimenCode, SettingTag, Study
 from followup.models import (
     COMPLETE_RESPONSES,
@@ -40,18 +41,17 @@ from followup.models import (
     FollowUp,
     Mrd,
     PharmacovigilanceReminder,
+    RenewalReport,
     ResponseAssessment,
 )
 from followup.statistics import Proportion, SurvivalCurve, km_fit, proportion_ci
 from offlabel.dates import local_midnight
 from pharmacy.models import Dispensation
+from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
+from prescriptions.policies import acts_as_prescriber
+from regulatory.reminders import OpenReminder
 
-TREATED_STATES = (
-    OffLabelRequest.Status.ACTIVE,
-    OffLabelRequest.Status.COMPLETED,
-    OffLabelRequest.Status.SUSPENDED,
-)
 GRADES = (1, 2, 3, 4, 5)
 
 # The study database's regimen code for each regimen a request can name. "Other combination"
@@ -117,7 +117,7 @@ def treated_requests(
     with ``started_at``, the first dispensation's time."""
     filters = filters or RegistryFilters()
     queryset = (
-        base.filter(status__in=TREATED_STATES)
+        base.filter(status__in=OffLabelRequest.TREATED_STATES)
         .annotate(started_at=Min("dispensations__dispensed_at"))
         .filter(started_at__isnull=False)
     )
@@ -421,3 +421,67 @@ def pv_reminders_open(requests: QuerySet[OffLabelRequest]) -> QuerySet[Pharmacov
         .select_related("adverse_event__request__patient", "deadline", "hospital")
         .order_by("due_at", "pk")
     )
+
+
+def pv_open_reminders(requests: QuerySet[OffLabelRequest], now: datetime) -> list[OpenReminder]:
+    """The pharmacovigilance reports due on ``requests``, as the reminder lists show them
+    (registered with ``regulatory.reminders`` by ``FollowupConfig.ready``): one query."""
+    rows = []
+    for pv in pv_reminders_open(requests):
+        request = pv.adverse_event.request
+        rows.append(
+            OpenReminder(
+                kind=OpenReminder.PHARMACOVIGILANCE,
+                pk=pv.pk,
+                due_on=timezone.localdate(pv.due_at) if pv.due_at else None,
+                due_at=pv.due_at,
+                overdue=pv.due_at is not None and pv.due_at < now,
+                request_id=request.pk,
+                reference=request.reference,
+                pseudonym=request.patient.pseudonym,
+                what=pv.display_message,
+                about=pv.display_source,
+                confirmed=pv.deadline_confirmed,
+                emailed_to=list(pv.emailed_to or []),
+            )
+        )
+    return rows
+
+
+def followup_panel_data(offlabel: OffLabelRequest, user: Any) -> dict[str, Any]:
+    """What the request page's follow-up panel shows (data only: the forms are
+    ``followup.forms.followup_panel_forms``)."""
+    started = treatment_started_on(offlabel)
+    context: dict[str, Any] = {
+        "offlabel": offlabel,
+        "fu_started_on": started,
+        "fu_open": offlabel.status in OffLabelRequest.TREATED_STATES and started is not None,
+    }
+    if not context["fu_open"]:
+        return context
+    roles = roles_of(user)
+    is_prescriber = acts_as_prescriber(user, offlabel)
+    reports = list(offlabel.renewal_reports.order_by("-requested_at", "-pk")[:10])
+    record = FollowUp.objects.filter(request=offlabel).first()
+    events = list(offlabel.adverse_events.select_related("pv_reminder").order_by("onset_on", "pk"))
+    context.update(
+        {
+            "fu_cycles": offlabel.dispensations.count(),
+            "fu_assessments": list(offlabel.assessments.order_by("assessed_on", "pk")),
+            "fu_events": events,
+            # A reverse one-to-one without a row raises an AttributeError subclass.
+            "fu_reminders": [r for e in events if (r := getattr(e, "pv_reminder", None))],
+            "fu_record": record,
+            # A grade 5 event is a death: survival counts it only once the date is recorded.
+            "fu_death_missing": any(e.grade == 5 for e in events)
+            and not (record and record.death_on),
+            "fu_reports": reports,
+            "fu_pending": any(
+                r.status in (RenewalReport.Status.QUEUED, RenewalReport.Status.RENDERING)
+                for r in reports
+            ),
+            "fu_can_write": is_prescriber or Role.PHARMACIST in roles,
+            "fu_can_report": is_prescriber,
+        }
+    )
+    return context

@@ -24,7 +24,8 @@ from django_stubs_ext import StrOrPromise
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
-from audit.services import audit_record, audit_record_changes
+from audit.actions import AuditAction
+from audit.services import audit_record, model_update_audited
 from followup.ctcae import grade_problem
 from followup.models import (
     AdverseEvent,
@@ -37,18 +38,22 @@ from followup.models import (
     pv_reminder_sentence,
 )
 from followup.selectors import (
-    TREATED_STATES,
     RegistryFilters,
     RequestWithOutcomes,
     treated_requests,
     with_outcomes,
 )
 from offlabel.dates import date_is_future, local_midnight
-from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.exceptions import ApplicationError, ConflictError
 from offlabel.i18n import english
 from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
-from prescriptions.selectors import requests_visible_to
+from prescriptions.policies import (
+    acts_as_prescriber,
+    request_lock_for_change,
+    requests_visible_to,
+    require_same_hospital,
+)
 from prescriptions.services import inputs_changed
 
 logger = logging.getLogger(__name__)
@@ -85,16 +90,9 @@ def _label(request: OffLabelRequest) -> str:
     return f"{request.reference} ({request.patient.pseudonym})"
 
 
-def _require_same_hospital(actor: User, hospital_id: int) -> None:
-    if actor.hospital_id is None or actor.hospital_id != hospital_id:
-        raise NotVisible(gettext("Not found."))
-
-
-def _require_writer(actor: User, request: OffLabelRequest) -> None:
-    roles = roles_of(actor)
-    if Role.PHARMACIST in roles:
-        return
-    if Role.PHYSICIAN in roles and request.prescriber_id == actor.pk:
+def _writer_check(actor: User, request: OffLabelRequest) -> None:
+    """Follow-up is recorded by a pharmacist of the hospital or by the request's prescriber."""
+    if Role.PHARMACIST in roles_of(actor) or acts_as_prescriber(actor, request):
         return
     raise ApplicationError(
         gettext(
@@ -108,14 +106,9 @@ def treated_request_for_change(
 ) -> tuple[OffLabelRequest, date]:
     """The request, locked, and the day treatment started; or the reason the actor cannot
     record follow-up on it."""
-    locked = (
-        OffLabelRequest.objects.select_for_update()
-        .select_related("patient", "hospital", "drug")
-        .get(pk=request.pk)
-    )
-    _require_same_hospital(actor, locked.hospital_id)
-    _require_writer(actor, locked)
-    if locked.status not in TREATED_STATES:
+    locked = request_lock_for_change(actor, request, related=("patient", "hospital", "drug"))
+    _writer_check(actor, locked)
+    if locked.status not in OffLabelRequest.TREATED_STATES:
         raise ApplicationError(
             gettext(
                 "%(reference)s is '%(status)s': follow-up is recorded once treatment has started "
@@ -177,7 +170,7 @@ def response_assessment_create(
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.recorded",
+        action=AuditAction.ASSESSMENT_RECORDED,
         target=request,
         summary=f"{_label(request)}: response {english(assessment.get_response_display)}, "
         f"{english(assessment.get_mrd_display)}, assessed on {assessed_on:%Y-%m-%d}",
@@ -289,7 +282,7 @@ def adverse_event_create(
     term = english(lambda: event.term_label)  # the audit trail is English
     audit_record(
         actor=actor,
-        action="adverse_event.recorded",
+        action=AuditAction.ADVERSE_EVENT_RECORDED,
         target=request,
         summary=f"{_label(request)}: adverse event {term} grade {grade}"
         + (" (serious)" if serious else "")
@@ -319,21 +312,23 @@ def adverse_event_update(
     event = AdverseEvent.objects.select_related("request").get(pk=event.pk)
     request, started = treated_request_for_change(actor, event.request)
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
-    before = _event_data(event)
-    for name, value in fields.items():
-        setattr(event, name, value.strip() if isinstance(value, str) else value)
-    _event_grade_check(event)
-    _event_dates_check(event, started)
-    event.full_clean()
-    event.save()
-    audit_record_changes(
+
+    def checks(changed: AdverseEvent) -> None:
+        _event_grade_check(changed)
+        _event_dates_check(changed, started)
+
+    model_update_audited(
+        event,
+        fields=ADVERSE_EVENT_UPDATABLE,
+        data=fields,
         actor=actor,
-        action="adverse_event.updated",
-        target=request,
+        action=AuditAction.ADVERSE_EVENT_UPDATED,
+        # The term is not among the fields a change may touch: named before or after, alike.
         summary_prefix=f"{_label(request)}: adverse event {english(lambda: event.term_label)} "
         "updated",
-        before=before,
-        after=_event_data(event),
+        target=request,
+        snapshot=_event_data,
+        before_save=checks,
     )
     if (
         event.is_suspected_reaction
@@ -423,7 +418,7 @@ def pv_reminder_raise(
     )
     audit_record(
         actor=actor,
-        action="pv_reminder.raised",
+        action=AuditAction.PV_REMINDER_RAISED,
         target=request,
         summary=message,
         after={
@@ -461,8 +456,8 @@ def pv_reminder_resolve(
         .get(pk=reminder.pk)
     )
     request = reminder.adverse_event.request
-    _require_same_hospital(actor, reminder.hospital_id)
-    _require_writer(actor, request)
+    require_same_hospital(actor, reminder.hospital_id)
+    _writer_check(actor, request)
     if reminder.resolved_at is not None:
         raise ConflictError(
             gettext("Already reported on %(date)s (reference %(reference)s).")
@@ -492,7 +487,7 @@ def pv_reminder_resolve(
     late = reminder.due_at is not None and reminder.resolved_at > reminder.due_at
     audit_record(
         actor=actor,
-        action="pv_reminder.resolved",
+        action=AuditAction.PV_REMINDER_RESOLVED,
         target=request,
         summary=f"{_label(request)}: suspected adverse reaction "
         f"'{english(lambda: reminder.adverse_event.term_label)}' reported on "
@@ -527,26 +522,29 @@ def followup_update(*, actor: User, request: OffLabelRequest, fields: dict[str, 
         )
     request, started = treated_request_for_change(actor, request)
     record = FollowUp.objects.filter(request=request).first() or FollowUp(request=request)
-    before = _followup_data(record)
-    for name, value in fields.items():
-        if name in FOLLOWUP_DATES:
-            setattr(record, name, value or None)
-        else:
-            setattr(record, name, (value or "").strip())
+    # A cleared date is None, a cleared text "" (a text is stripped).
+    data: dict[str, Any] = {
+        name: (value or None) if name in FOLLOWUP_DATES else (value or "").strip()
+        for name, value in fields.items()
+    }
     for name, what in FOLLOWUP_DATES.items():
-        value = getattr(record, name)
-        if value is not None and name in fields:
+        value = data.get(name)
+        if value is not None:
             _date_check(value, started, what, name)
-    record.updated_by = actor
-    record.full_clean()
-    record.save()
-    audit_record_changes(
+
+    def stamp(changed: FollowUp) -> None:
+        changed.updated_by = actor
+
+    model_update_audited(
+        record,
+        fields=FOLLOWUP_FIELDS,
+        data=data,
         actor=actor,
-        action="followup.updated",
-        target=request,
+        action=AuditAction.FOLLOWUP_UPDATED,
         summary_prefix=f"{_label(request)}: follow-up",
-        before=before,
-        after=_followup_data(record),
+        target=request,
+        snapshot=_followup_data,
+        before_save=stamp,
     )
     return record
 
@@ -572,7 +570,7 @@ def registry_648_export(
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="registry.export_648",
+            action=AuditAction.REGISTRY_EXPORT_648,
             object_type="accounts.hospital",
             object_id=actor.hospital_id or "",
             summary=f"Law 648 monitoring export downloaded: {len(rows)} treated requests",

@@ -27,10 +27,11 @@ from followup.forms import (
     RegistryFilterForm,
     RenewalReportForm,
     ResponseAssessmentForm,
+    followup_panel_forms,
 )
-from followup.models import AdverseEvent, FollowUp, PharmacovigilanceReminder, RenewalReport
+from followup.models import AdverseEvent, PharmacovigilanceReminder, RenewalReport
 from followup.report import renewal_report_download, renewal_report_request
-from followup.selectors import TREATED_STATES, pv_reminders_open, registry_summary
+from followup.selectors import followup_panel_data, pv_reminders_open, registry_summary
 from followup.services import (
     adverse_event_create,
     adverse_event_update,
@@ -43,16 +44,11 @@ from followup.services import (
 from followup.statistics import km_svg
 from offlabel.exceptions import ApplicationError
 from offlabel.forms import form_errors_text
-from pharmacy.selectors import treatment_started_on
 from prescriptions.models import OffLabelRequest
-from prescriptions.selectors import requests_visible_to
+from prescriptions.policies import request_get_visible, requests_visible_to
 from signing.views import awaiting_timestamp_response, refuses_unsealed
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
-
-
-def _visible_request(request: HttpRequest, pk: int) -> OffLabelRequest:
-    return get_object_or_404(requests_visible_to(request.user), pk=pk)
 
 
 def _back_to_panel(pk: int) -> HttpResponse:
@@ -122,57 +118,16 @@ def registry_export_648_view(request: HttpRequest) -> HttpResponse:
 
 
 def followup_panel_context(offlabel: OffLabelRequest, user: Any) -> dict[str, Any]:
-    started = treatment_started_on(offlabel)
-    context: dict[str, Any] = {
-        "offlabel": offlabel,
-        "fu_started_on": started,
-        "fu_open": offlabel.status in TREATED_STATES and started is not None,
-    }
-    if not context["fu_open"]:
-        return context
-    roles = roles_of(user)
-    is_prescriber = Role.PHYSICIAN in roles and offlabel.prescriber_id == user.pk
-    reports = list(offlabel.renewal_reports.order_by("-requested_at", "-pk")[:10])
-    record = FollowUp.objects.filter(request=offlabel).first()
-    events = list(offlabel.adverse_events.select_related("pv_reminder").order_by("onset_on", "pk"))
-    context.update(
-        {
-            "fu_cycles": offlabel.dispensations.count(),
-            "fu_assessments": list(offlabel.assessments.order_by("assessed_on", "pk")),
-            "fu_events": events,
-            # A reverse one-to-one without a row raises an AttributeError subclass.
-            "fu_reminders": [r for e in events if (r := getattr(e, "pv_reminder", None))],
-            "fu_record": record,
-            # A grade 5 event is a death: survival counts it only once the date is recorded.
-            "fu_death_missing": any(e.grade == 5 for e in events)
-            and not (record and record.death_on),
-            "fu_reports": reports,
-            "fu_pending": any(
-                r.status in (RenewalReport.Status.QUEUED, RenewalReport.Status.RENDERING)
-                for r in reports
-            ),
-            "fu_can_write": is_prescriber or Role.PHARMACIST in roles,
-            "fu_can_report": is_prescriber,
-            "fu_assessment_form": ResponseAssessmentForm(auto_id="fu-ra-%s"),
-            "fu_event_form": AdverseEventForm(auto_id="fu-ae-%s"),
-            "fu_record_form": FollowUpForm(
-                initial={name: getattr(record, name) for name in FollowUpForm.base_fields}
-                if record
-                else None,
-                auto_id="fu-rec-%s",
-            ),
-            "fu_resolve_form": PvResolveForm(auto_id="fu-pv-%s"),
-            "fu_report_form": RenewalReportForm(auto_id="fu-rr-%s"),
-        }
-    )
-    return context
+    """The follow-up panel: the selector's data and, when follow-up is open, its forms."""
+    data = followup_panel_data(offlabel, user)
+    return {**data, **followup_panel_forms(data.get("fu_record"))} if data["fu_open"] else data
 
 
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def panel_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The panel alone: htmx polls it while a renewal report is queued or rendering."""
-    offlabel = _visible_request(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     return render(
         request, "followup/_panel.html", followup_panel_context(offlabel, acting_user(request))
     )
@@ -181,7 +136,7 @@ def panel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def assessment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible_request(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     form = ResponseAssessmentForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -205,7 +160,7 @@ def assessment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def adverse_event_create_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible_request(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     form = AdverseEventForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -269,7 +224,7 @@ def adverse_event_update_view(request: HttpRequest, event_id: int) -> HttpRespon
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def followup_update_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible_request(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     form = FollowUpForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -321,7 +276,7 @@ def pv_reminder_resolve_view(request: HttpRequest, reminder_id: int) -> HttpResp
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def renewal_report_request_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible_request(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     form = RenewalReportForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():

@@ -25,3 +25,15 @@ class ActionPermission(BasePermission):
         if needed is None:
             return False  # an action nobody declared is closed
         return bool(request.user.has_perm(needed))
+
+
+def needs(*perms: str) -> type[BasePermission]:
+    """A permission class requiring every named Django permission, per HTTP method group."""
+
+    class Needs(BasePermission):
+        def has_permission(self, request: Request, view: Any) -> bool:
+            return bool(
+                request.user and request.user.is_authenticated and request.user.has_perms(perms)
+            )
+
+    return Needs

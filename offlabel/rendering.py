@@ -1,7 +1,7 @@
 """Rendered documents: the one model shape, claim, task options, queueing and sweeper that the
 consent forms, dossiers, renewal reports and report exports share.
 
-A document row is rendered by a Celery worker (``offlabel.pdf.pdf_render_once``). It moves
+A document row is rendered by a Celery worker (``signing.documents.pdf_render_once``). It moves
 ``queued -> rendering -> ready`` (or ``failed``); a consent form can also be ``superseded``.
 Every PDF is sealed (``signing.pades``, PAdES B-T) before it is ``ready``; when the
 time-stamping authority cannot be reached the rendered bytes are kept on the row as

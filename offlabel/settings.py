@@ -115,8 +115,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
             ],
-            # Data in the reader's language, money, labels of codes (offlabel/templatetags).
-            "libraries": {"offlabel_i18n": "offlabel.templatetags.offlabel_i18n"},
+            # Data in the reader's language, money, labels of codes: the platform's filters
+            # (offlabel/templatetags) with those that read the apps' choices (top layer).
+            "libraries": {"offlabel_i18n": "reports.templatetags.offlabel_i18n"},
         },
     },
 ]

@@ -8,11 +8,11 @@ from rest_framework.routers import DefaultRouter
 from accounts.apis import me_api
 from accounts.oidc_views import OidcReauthView, SignOutView
 from accounts.token import obtain_token, revoke_tokens
-from accounts.views import home_view
 from audit.apis import AuditEventViewSet
 from audit.auth_events import PasswordChangeAuditedView
 from evidence.apis import StudyViewSet
 from prescriptions.apis import PatientViewSet, RequestViewSet
+from reports.views import home_view
 
 router = DefaultRouter()
 router.register("studies", StudyViewSet, basename="study")

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.scoping import acting_user
 from offlabel.api_errors import responses
+from offlabel.permissions import needs
 from pharmacy.models import Dispensation, DispensationLine, Payer, TlsPrecautions
 from pharmacy.safety import safety_check
 from pharmacy.selectors import dispensations_of, plan_version_latest
@@ -25,19 +26,15 @@ from pharmacy.services import (
     safety_override_create,
     tls_precautions_set,
 )
-from prescriptions.models import DrugPrice, OffLabelRequest
-from prescriptions.selectors import decimal_plain, requests_visible_to
+from prescriptions.models import DrugPrice
+from prescriptions.policies import request_get_visible
+from prescriptions.selectors import decimal_plain
 from prescriptions.services import drug_default
-from regulatory.apis import needs
 from signatures.http import ReauthenticationFields, signature_for_api, signing_responses
 from signatures.models import SignatureAction
 from signatures.services import act_meaning, signature_scope
 
 VIEW = "prescriptions.view_offlabelrequest"
-
-
-def _request(request: Request, pk: int) -> OffLabelRequest:
-    return get_object_or_404(requests_visible_to(request.user).select_related("patient"), pk=pk)
 
 
 class FindingSerializer(serializers.Serializer[Any]):
@@ -128,7 +125,7 @@ class PlanApi(APIView):
         """The treatment plan: every cycle and day with its dose, the label-adjusted maximum
         and the rules that set it, the tablets, and the modifications in force. 404 when the
         request has no target dose or cycles yet."""
-        offlabel = _request(request, pk)
+        offlabel = request_get_visible(request.user, pk)
         plan = safety_check(offlabel).plan
         if plan is None:
             raise NotFound("The request has no target dose or number of cycles: no plan yet.")
@@ -200,7 +197,7 @@ class SafetyApi(APIView):
     @extend_schema(responses=responses(SafetyReportSerializer, 404))
     def get(self, request: Request, pk: int) -> Response:
         """The findings for the request as it stands, each with severity and source."""
-        report = safety_check(_request(request, pk))
+        report = safety_check(request_get_visible(request.user, pk))
         data = {
             "rules_version": report.rules.version,
             "label_target_mg": report.label_target_mg,
@@ -222,7 +219,7 @@ class SafetyOverrideApi(APIView):
         """Override one blocking finding (pharmacists), naming it by its fingerprint."""
         payload = OverrideInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        offlabel = _request(request, pk)
+        offlabel = request_get_visible(request.user, pk)
         override = safety_override_create(
             actor=acting_user(request), request=offlabel, **payload.validated_data
         )
@@ -251,13 +248,13 @@ class TlsApi(APIView):
 
     @extend_schema(responses=responses(TlsSerializer, 404))
     def get(self, request: Request, pk: int) -> Response:
-        tls = get_object_or_404(TlsPrecautions, request=_request(request, pk))
+        tls = get_object_or_404(TlsPrecautions, request=request_get_visible(request.user, pk))
         return Response(TlsSerializer(tls).data)
 
     @extend_schema(request=TlsSerializer, responses=responses(TlsSerializer, 400, 404, 415))
     def put(self, request: Request, pk: int) -> Response:
         """Record the first-dose time and the TLS prophylaxis (prescriber or pharmacist)."""
-        offlabel = _request(request, pk)
+        offlabel = request_get_visible(request.user, pk)
         payload = TlsSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         tls = tls_precautions_set(
@@ -316,7 +313,7 @@ class DispensationsApi(APIView):
 
     @extend_schema(responses=responses(DispensationSerializer(many=True), 404))
     def get(self, request: Request, pk: int) -> Response:
-        offlabel = _request(request, pk)
+        offlabel = request_get_visible(request.user, pk)
         return Response(DispensationSerializer(dispensations_of(offlabel), many=True).data)
 
     @extend_schema(
@@ -331,7 +328,7 @@ class DispensationsApi(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         user = acting_user(request)
-        offlabel = _request(request, pk)
+        offlabel = request_get_visible(request.user, pk)
         meaning = act_meaning(SignatureAction.DISPENSE, user, cycle=data["cycle"])
         proof = signature_for_api(request, meaning)
         if isinstance(proof, Response):

@@ -9,9 +9,7 @@ changed updates the current version in place, so no treatment plan changes versi
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,9 +19,11 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from offlabel.i18n import Bilingual, TranslationsInvalid, localized, translations_check
-from pharmacy.models import LabelRuleSet
+from offlabel.sourced_data import SourcedFile, SourcedVersions, content_hash, untranslated
+from pharmacy.models import LabelRuleSet, SafetySummary
 
 LABEL_RULES_FILE = Path(settings.BASE_DIR) / "pharmacy" / "data" / "label_rules.json"
 
@@ -38,60 +38,47 @@ class LoadReport:
         return f"label rules v{self.version}: {state}"
 
 
-def _untranslated(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _untranslated(v) for k, v in value.items() if k != "i18n"}
-    if isinstance(value, list):
-        return [_untranslated(v) for v in value]
-    return value
-
-
 def _digest(data: dict[str, Any]) -> str:
     """The rules, without their translations: a new translation makes no new version."""
-    return hashlib.sha256(
-        json.dumps(_untranslated(data), sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    return content_hash(untranslated(data))
 
 
 @transaction.atomic
 def label_rules_load(*, path: Path = LABEL_RULES_FILE) -> LoadReport:
     """Idempotent: an unchanged file adds nothing; a changed one becomes the current version."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    source = SourcedFile.read(path)
+    data = source.data
     label_rules_parse(data)  # a malformed file is refused here, never at a patient's plan
     digest = _digest(data)
-    existing = LabelRuleSet.objects.filter(data_hash=digest).first()
+    versions = SourcedVersions(LabelRuleSet.objects)
+    existing = versions.with_hash(digest)
     if existing is not None:
         if existing.data != data:  # the same rules, with new translations
             existing.data = data
             existing.save(update_fields=["data"])
             audit_record(
                 actor=None,
-                action="label_rules.translations_loaded",
+                action=AuditAction.LABEL_RULES_TRANSLATIONS_LOADED,
                 target=existing,
                 summary=f"{existing}: translations loaded from the data file "
-                f"v{data['version']} (the rules are unchanged)",
+                f"v{source.version} (the rules are unchanged)",
             )
         if not existing.is_current:
-            LabelRuleSet.objects.filter(is_current=True).update(is_current=False)
-            LabelRuleSet.objects.filter(pk=existing.pk).update(is_current=True)
+            versions.make_current(existing)
             _summaries_refresh()
         return LoadReport(existing.version, created=False)
-    latest = LabelRuleSet.objects.order_by("-version").first()
-    LabelRuleSet.objects.filter(is_current=True).update(is_current=False)
-    rule_set = LabelRuleSet.objects.create(
-        version=(latest.version + 1) if latest else 1,
-        dataset_version=data["version"],
+    rule_set, _previous = versions.add_current(
+        dataset_version=source.version,
         verified_on=date.fromisoformat(data["verified_on"]),
         data=data,
         data_hash=digest,
-        is_current=True,
-        change_note=f"Loaded from the label rules data file v{data['version']}",
+        change_note=f"Loaded from the label rules data file v{source.version}",
     )
     audit_record(
         actor=None,
-        action="label_rules.loaded",
+        action=AuditAction.LABEL_RULES_LOADED,
         target=rule_set,
-        summary=f"{rule_set} loaded from the data file v{data['version']}",
+        summary=f"{rule_set} loaded from the data file v{source.version}",
     )
     _summaries_refresh()
     return LoadReport(rule_set.version, created=True)
@@ -99,7 +86,8 @@ def label_rules_load(*, path: Path = LABEL_RULES_FILE) -> LoadReport:
 
 def _summaries_refresh() -> None:
     """New rules: the stored counts of open blocking findings are recomputed."""
-    from pharmacy.models import SafetySummary
+    # Local: pharmacy.services reads the current rules from this module (one app, no cycle
+    # between apps).
     from pharmacy.services import safety_summary_refresh
 
     for summary in SafetySummary.objects.select_related("request__patient"):
@@ -523,8 +511,7 @@ _PARSED: dict[str, LabelRules] = {}
 def label_rules_typed(rule_set: LabelRuleSet) -> LabelRules:
     """The typed rules of a stored version (parsed once per process and version, and again
     when the version's translations were updated in place)."""
-    content = json.dumps(rule_set.data, sort_keys=True, ensure_ascii=False).encode()
-    key = f"{rule_set.pk}:{hashlib.sha256(content).hexdigest()}"
+    key = f"{rule_set.pk}:{content_hash(rule_set.data)}"
     parsed = _PARSED.get(key)
     if parsed is None:
         parsed = _PARSED[key] = label_rules_parse(rule_set.data, rule_set.version)

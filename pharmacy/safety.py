@@ -22,7 +22,7 @@ from django.utils import formats
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django_stubs_ext import StrOrPromise
 
-from offlabel.i18n import Bilingual
+from offlabel.i18n import Bilingual, english
 from pharmacy.models import LabelRuleSet, SafetyOverride, TlsPrecautions
 from pharmacy.plan import (
     CUSTOM,
@@ -818,8 +818,6 @@ def tls_missing_lazy(tls: Any) -> list[StrOrPromise]:
 
 
 def tls_missing_english(tls: Any) -> list[str]:
-    from offlabel.i18n import english
-
     return [english(item) for item in tls_missing_lazy(tls)]
 
 

@@ -13,8 +13,14 @@ from django.utils import formats, timezone
 
 from accounts.models import Hospital
 from offlabel.i18n import money_format
-from pharmacy.classes import classes_current, medication_classify
-from pharmacy.models import Dispensation, LabelRuleSet, Payer, TlsPrecautions
+from pharmacy.models import (
+    Dispensation,
+    DispensationLine,
+    LabelRuleSet,
+    Payer,
+    TlsPrecautions,
+    TreatmentPlanVersion,
+)
 from pharmacy.plan import (
     CytopeniaFacts,
     LabFacts,
@@ -26,7 +32,9 @@ from pharmacy.plan import (
     plan_compute,
 )
 from pharmacy.rules import LabelRules, label_rules_current, label_rules_typed
-from prescriptions.models import OffLabelRequest
+from pharmacy.safety import safety_check
+from prescriptions.medication_classes import classes_current, medication_classify
+from prescriptions.models import DrugPrice, OffLabelRequest
 from prescriptions.selectors import decimal_plain
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -110,9 +118,9 @@ def plan_inputs(
     request: OffLabelRequest, rules: LabelRules
 ) -> tuple[PlanInputs, TlsPrecautions | None]:
     """Everything the plan reads, from the request, the patient's profile and medications,
-    the TLS precautions and the follow-up (remission, grade >= 3 cytopenias)."""
-    from followup.models import AdverseEvent, ResponseAssessment
-
+    the TLS precautions and the follow-up (remission, grade >= 3 cytopenias). The follow-up's
+    rows are read through the request's reverse relations: the pharmacy imports no follow-up
+    code (the follow-up app is above it)."""
     patient = request.patient
     classes = classes_current()
     medications = []
@@ -144,9 +152,7 @@ def plan_inputs(
         else None
     )
     remission = (
-        ResponseAssessment.objects.filter(
-            request=request, response__in=rules.cytopenia.after_responses
-        )
+        request.assessments.filter(response__in=rules.cytopenia.after_responses)
         .order_by("assessed_on")
         .values_list("assessed_on", flat=True)
         .first()
@@ -161,9 +167,9 @@ def plan_inputs(
                 default=None,
             ),
         )
-        for e in AdverseEvent.objects.filter(
-            request=request, term__in=rules.cytopenia.terms
-        ).order_by("onset_on", "pk")
+        for e in request.adverse_events.filter(term__in=rules.cytopenia.terms).order_by(
+            "onset_on", "pk"
+        )
     )
     labs = LabFacts(
         wbc=patient.wbc_10e9_l,
@@ -217,15 +223,11 @@ def plan_of(request: OffLabelRequest) -> TreatmentPlan | None:
 
 
 def plan_version_latest(request: OffLabelRequest) -> Any:
-    from pharmacy.models import TreatmentPlanVersion
-
     return TreatmentPlanVersion.objects.filter(request=request).order_by("-number").first()
 
 
 def dispensed_by_cycle(request: OffLabelRequest) -> dict[int, dict[Decimal, int]]:
     """Tablets already dispensed per cycle and strength (partial supplies added up)."""
-    from pharmacy.models import DispensationLine
-
     out: dict[int, dict[Decimal, int]] = {}
     for row in (
         DispensationLine.objects.filter(dispensation__request=request)
@@ -239,8 +241,6 @@ def dispensed_by_cycle(request: OffLabelRequest) -> dict[int, dict[Decimal, int]
 
 def prices_current(request: OffLabelRequest, on: date | None = None) -> dict[Decimal, Any]:
     """The hospital's latest price per tablet strength valid on the given day (default today)."""
-    from prescriptions.models import DrugPrice
-
     on = on or timezone.localdate()
     prices: dict[Decimal, Any] = {}
     for price in DrugPrice.objects.filter(
@@ -276,3 +276,20 @@ def plan_cost(request: OffLabelRequest, plan: TreatmentPlan) -> PlanCost:
         )
     out.cost = None if out.missing_prices else total.quantize(Decimal("0.01"))
     return out
+
+
+# --- The request page's panel ----------------------------------------------------------------
+
+
+def pharmacy_panel_context(offlabel: OffLabelRequest) -> dict[str, Any]:
+    """The request page's summary of the pharmacy: finding counts and cycles dispensed."""
+    report = safety_check(offlabel)
+    return {
+        "safety_counts": report.counts(),
+        "safety_open": report.open_blocking,
+        "cycles_dispensed": offlabel.dispensations.values("cycle").distinct().count(),
+        "plan_version": plan_version_latest(offlabel),
+        "plan_schedule": "/".join(decimal_plain(d) for d in report.plan.schedule_mg)
+        if report.plan
+        else "",
+    }

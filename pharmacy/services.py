@@ -6,6 +6,7 @@ request's state matters, and records an audit event that names the patient by ps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,13 +15,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
-from django_stubs_ext import StrOrPromise
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
-from audit.services import audit_record, audit_record_changes
-from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from audit.actions import AuditAction
+from audit.services import audit_record, model_update_audited
+from offlabel.exceptions import ApplicationError, ConflictError
 from offlabel.i18n import localized
 from pharmacy.models import (
     Dispensation,
@@ -36,36 +37,26 @@ from pharmacy.rules import label_rules_current, source_name, tablet_strengths
 from pharmacy.safety import BLOCKING, SafetyReport, safety_check, tls_missing
 from pharmacy.selectors import dispensed_by_cycle, plan_context, plan_version_latest, prices_current
 from prescriptions.models import Drug, DrugPrice, OffLabelRequest
+from prescriptions.policies import acts_as_prescriber, request_lock_for_change, require_role
 from prescriptions.selectors import decimal_plain
 from prescriptions.services import drug_default, inputs_changed_register, request_transition
 
 S = OffLabelRequest.Status
-DISPENSABLE = {S.APPROVED, S.ACTIVE}
-TLS_EDITABLE = {
-    S.DRAFT,
-    S.SUBMITTED,
-    S.IN_REVIEW,
-    S.CHANGES_REQUESTED,
-    S.RESUBMITTED,
-    S.AWAITING_AUTHORISATION,
-    S.APPROVED,
-    S.ACTIVE,
-    S.SUSPENDED,
-}
+
+# What happens when a new treatment plan version is recorded (the consent forms that printed
+# the old plan are superseded). Registered by the apps above the pharmacy at start-up, so this
+# module needs none of them: the dependency points from consent to the pharmacy, never back.
+PlanVersionCreated = Callable[[OffLabelRequest], object]
+_PLAN_VERSION_CREATED: list[PlanVersionCreated] = []
 
 
-def _locked(actor: User, request: OffLabelRequest) -> OffLabelRequest:
-    locked = (
-        OffLabelRequest.objects.select_for_update().select_related("patient").get(pk=request.pk)
-    )
-    if actor.hospital_id is None or actor.hospital_id != locked.hospital_id:
-        raise NotVisible(gettext("Not found."))
-    return locked
+def plan_version_created_register(hook: PlanVersionCreated) -> PlanVersionCreated:
+    _PLAN_VERSION_CREATED.append(hook)
+    return hook
 
 
-def _require_pharmacist(actor: User, what: StrOrPromise) -> None:
-    if Role.PHARMACIST not in roles_of(actor):
-        raise ApplicationError(gettext("Only a pharmacist can %(action)s.") % {"action": what})
+def _pharmacist_only(what: str) -> str:
+    return gettext("Only a pharmacist can %(action)s.") % {"action": what}
 
 
 # --- Safety overrides ------------------------------------------------------------------------
@@ -76,8 +67,12 @@ def safety_override_create(
     *, actor: User, request: OffLabelRequest, fingerprint: str, reason: str
 ) -> SafetyOverride:
     """A pharmacist decides to go ahead despite one blocking finding, and says why."""
-    request = _locked(actor, request)
-    _require_pharmacist(actor, gettext_lazy("override a blocking safety finding"))
+    request = request_lock_for_change(actor, request)
+    require_role(
+        actor,
+        Role.PHARMACIST,
+        message=_pharmacist_only(gettext("override a blocking safety finding")),
+    )
     reason = reason.strip()
     if len(reason) < 10:
         raise ApplicationError(
@@ -122,7 +117,7 @@ def safety_override_create(
     )
     audit_record(
         actor=actor,
-        action="safety.overridden",
+        action=AuditAction.SAFETY_OVERRIDDEN,
         target=request,
         summary=f"{request.reference}: blocking finding '{finding.title.english}' overridden "
         f"— {reason}",
@@ -167,15 +162,12 @@ def tls_precautions_set(
     *, actor: User, request: OffLabelRequest, fields: dict[str, Any]
 ) -> TlsPrecautions:
     """Record the first-dose time and the TLS prophylaxis (the prescriber or a pharmacist)."""
-    request = _locked(actor, request)
-    roles = roles_of(actor)
-    if Role.PHARMACIST not in roles and not (
-        Role.PHYSICIAN in roles and request.prescriber_id == actor.pk
-    ):
+    request = request_lock_for_change(actor, request)
+    if Role.PHARMACIST not in roles_of(actor) and not acts_as_prescriber(actor, request):
         raise ApplicationError(
             gettext("Only the prescriber or a pharmacist can record TLS precautions.")
         )
-    if request.status not in TLS_EDITABLE:
+    if request.status not in OffLabelRequest.TLS_EDITABLE_STATES:
         raise ApplicationError(
             gettext("%(reference)s is '%(status)s': TLS precautions can no longer be changed.")
             % {"reference": request.reference, "status": request.get_status_display()}
@@ -193,7 +185,6 @@ def tls_precautions_set(
             extra={"field": "first_dose_at"},
         )
     tls = TlsPrecautions.objects.filter(request=request).first()
-    before = _tls_data(tls)
     if tls is None:
         if not fields.get("first_dose_at"):
             raise ApplicationError(
@@ -212,25 +203,24 @@ def tls_precautions_set(
         raise ApplicationError(
             gettext("Cycle 1 is dispensed: the first-dose time can no longer move.")
         )
-    for key, value in fields.items():
-        setattr(tls, key, value.strip() if isinstance(value, str) else value)
     tls.updated_by = actor
     try:
-        tls.full_clean()
+        model_update_audited(
+            tls,
+            fields=TLS_FIELDS,
+            data=fields,
+            actor=actor,
+            action=AuditAction.TLS_RECORDED,
+            summary_prefix=f"{request.reference}: TLS precautions",
+            target=request,
+            # Precautions recorded for the first time had nothing before.
+            snapshot=lambda t: _tls_data(t) if t.pk is not None else {},
+        )
     except ValidationError as exc:
         raise ApplicationError(
             "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
             extra={"fields": exc.message_dict},
         ) from exc
-    tls.save()
-    audit_record_changes(
-        actor=actor,
-        action="tls.recorded",
-        target=request,
-        summary_prefix=f"{request.reference}: TLS precautions",
-        before=before,
-        after=_tls_data(tls),
-    )
     plan_version_sync(actor=actor, request=request)
     return tls
 
@@ -321,9 +311,9 @@ def dispensation_create(
     cycle 1 without the TLS precautions. Less than the plan is a partial supply: it needs a
     reason in the note, and the remainder stays due. Every refusal names the plan's figure and
     the entered one. The first dispensation moves an approved request to active."""
-    request = _locked(actor, request)
-    _require_pharmacist(actor, gettext_lazy("dispense"))
-    if request.status not in DISPENSABLE:
+    request = request_lock_for_change(actor, request)
+    require_role(actor, Role.PHARMACIST, message=_pharmacist_only(gettext("dispense")))
+    if request.status not in OffLabelRequest.DISPENSABLE_STATES:
         raise ApplicationError(
             gettext(
                 "Cannot dispense: %(reference)s is '%(status)s'. Only an approved or active "
@@ -526,7 +516,7 @@ def dispensation_create(
     dispensation.save(update_fields=["cost"])
     audit_record(
         actor=actor,
-        action="dispensation.created",
+        action=AuditAction.DISPENSATION_CREATED,
         target=request,
         summary=f"{request.reference}: cycle {cycle} dispensed"
         + (" (partial)" if partial else "")
@@ -600,7 +590,7 @@ def plan_version_sync(
     )
     audit_record(
         actor=actor,
-        action="plan.version_created",
+        action=AuditAction.PLAN_VERSION_CREATED,
         target=request,
         hospital=request.hospital,
         summary=f"{request.reference}: treatment plan v{version.number}"
@@ -608,9 +598,8 @@ def plan_version_sync(
         after={"version": version.number, "changed": changed},
     )
     if latest is not None:
-        from consent.services import consent_supersede_stale
-
-        consent_supersede_stale(request)
+        for hook in _PLAN_VERSION_CREATED:
+            hook(request)
     return version
 
 
@@ -634,7 +623,7 @@ def drug_price_add(
     valid_from: date,
 ) -> DrugPrice:
     """A new price for one tablet strength; older prices stay for the cost history."""
-    _require_pharmacist(actor, gettext_lazy("record drug prices"))
+    require_role(actor, Role.PHARMACIST, message=_pharmacist_only(gettext("record drug prices")))
     if actor.hospital_id is None:
         raise ApplicationError(gettext("Prices belong to a hospital; your account has none."))
     if strength_mg not in set(tablet_strengths(label_rules_current())):
@@ -665,7 +654,7 @@ def drug_price_add(
     price.save()
     audit_record(
         actor=actor,
-        action="drug_price.added",
+        action=AuditAction.DRUG_PRICE_ADDED,
         target=price,
         summary=f"{drug} {strength_mg} mg: {price_per_unit} {price.currency} from "
         f"{valid_from:%Y-%m-%d} ({price.source})",

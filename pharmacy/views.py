@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,7 +48,8 @@ from pharmacy.services import (
     tls_precautions_set,
 )
 from prescriptions.models import DrugPrice, OffLabelRequest
-from prescriptions.selectors import decimal_plain, requests_visible_to
+from prescriptions.policies import request_get_visible
+from prescriptions.selectors import decimal_plain
 from prescriptions.services import drug_default
 from prescriptions.workflow import transitions_available
 from signatures.http import signature_for_page
@@ -58,28 +59,8 @@ from signatures.services import act_meaning, signature_scope
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
 
-def _visible(request: HttpRequest, pk: int) -> OffLabelRequest:
-    return get_object_or_404(
-        requests_visible_to(request.user).select_related("patient", "prescriber"), pk=pk
-    )
-
-
-def pharmacy_panel(offlabel: OffLabelRequest) -> dict[str, Any]:
-    """The request page's summary of the pharmacy: finding counts and cycles dispensed."""
-    report = safety_check(offlabel)
-    return {
-        "safety_counts": report.counts(),
-        "safety_open": report.open_blocking,
-        "cycles_dispensed": offlabel.dispensations.values("cycle").distinct().count(),
-        "plan_version": plan_version_latest(offlabel),
-        "plan_schedule": "/".join(decimal_plain(d) for d in report.plan.schedule_mg)
-        if report.plan
-        else "",
-    }
-
-
 def _next_cycle_forms(offlabel: OffLabelRequest, plan: Any) -> dict[str, Any]:
-    if offlabel.status not in (OffLabelRequest.Status.APPROVED, OffLabelRequest.Status.ACTIVE):
+    if offlabel.status not in OffLabelRequest.DISPENSABLE_STATES:
         return {}
     if plan is None:
         return {}
@@ -114,7 +95,7 @@ def _next_cycle_forms(offlabel: OffLabelRequest, plan: Any) -> dict[str, Any]:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def request_pharmacy_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     user = acting_user(request)
     is_pharmacist = user.has_role(Role.PHARMACIST)
     report = safety_check(offlabel)
@@ -157,7 +138,7 @@ def request_pharmacy_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def override_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     form = OverrideForm(request.POST or None)
     if request.method == "POST":
         if not form.is_valid():
@@ -179,7 +160,7 @@ def override_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def tls_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     if request.method != "POST":
         return redirect("pharmacy:request", pk=pk)
     form = TlsForm(request.POST)
@@ -197,7 +178,7 @@ def tls_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def dispense_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     if request.method != "POST":
         return redirect("pharmacy:request", pk=pk)
     form = DispenseForm(request.POST)

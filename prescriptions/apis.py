@@ -27,13 +27,8 @@ from offlabel.api_errors import responses
 from offlabel.permissions import ActionPermission
 from offlabel.viewsets import ListFiltersOnlyMixin
 from prescriptions.models import EvidenceAttachment, OffLabelRequest, Patient
-from prescriptions.selectors import (
-    evidence_summary,
-    list_rows,
-    patients_visible_to,
-    request_list,
-    request_suggestions,
-)
+from prescriptions.policies import patients_visible_to
+from prescriptions.selectors import evidence_summary, list_rows, request_list, request_suggestions
 from prescriptions.serializers import (
     AttachmentSerializer,
     DiscardInputSerializer,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from offlabel.dates import age_on
 from offlabel.parsers import LONG_TEXT_MAX, NOTE_MAX
-from pharmacy.classes import classes_current, medication_classify
+from prescriptions.medication_classes import classes_current, medication_classify
 from prescriptions.models import (
     ConcomitantMedication,
     Gene,

@@ -462,16 +462,45 @@ class OffLabelRequest(models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
         SUSPENDED = "suspended", _("Suspended")
 
-    # Before approval an attestation is part of the decision being prepared: a change to what
-    # it attested withdraws it. After approval it is the record of the decision taken.
-    DECISION_PENDING_STATES = (
-        Status.DRAFT,
+    # --- Groups of states: named once here, read everywhere (issue 18) -----------------------
+    # Ordered tuples, so that a query's IN list is the same at every run.
+
+    # The prescriber edits the request (the dashboard's "waiting for me").
+    EDITABLE_STATES = (Status.DRAFT, Status.CHANGES_REQUESTED)
+    # Sent to the pharmacy and not yet decided (a request may be withdrawn or updated then).
+    AWAITING_DECISION_STATES = (
         Status.SUBMITTED,
         Status.IN_REVIEW,
         Status.CHANGES_REQUESTED,
         Status.RESUBMITTED,
         Status.AWAITING_AUTHORISATION,
     )
+    # Before approval an attestation is part of the decision being prepared: a change to what
+    # it attested withdraws it. After approval it is the record of the decision taken.
+    DECISION_PENDING_STATES = (Status.DRAFT, *AWAITING_DECISION_STATES)
+    # The pharmacy's work queue: waiting for the pharmacy, or approved and not yet dispensed.
+    QUEUE_STATES = (
+        Status.SUBMITTED,
+        Status.RESUBMITTED,
+        Status.IN_REVIEW,
+        Status.AWAITING_AUTHORISATION,
+        Status.APPROVED,
+    )
+    # The pharmacy's decision (the report's decision times).
+    DECISION_STATES = (Status.APPROVED, Status.REJECTED, Status.AWAITING_AUTHORISATION)
+    # A cycle may be dispensed.
+    DISPENSABLE_STATES = (Status.APPROVED, Status.ACTIVE)
+    # Treatment has started: follow-up is recorded.
+    TREATED_STATES = (Status.ACTIVE, Status.COMPLETED, Status.SUSPENDED)
+    # The tumour lysis precautions may still be recorded or changed.
+    TLS_EDITABLE_STATES = (
+        *DECISION_PENDING_STATES,
+        Status.APPROVED,
+        Status.ACTIVE,
+        Status.SUSPENDED,
+    )
+    # Closed: nothing more happens to the request.
+    CLOSED_STATES = (Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN)
 
     class Regimen(models.TextChoices):
         AZACITIDINE = "azacitidine", _("VEN + azacitidine")
@@ -603,8 +632,8 @@ class OffLabelRequest(models.Model):
                 fields=["hospital", "status", "status_changed_at"], name="request_queue_idx"
             ),
             # The pharmacy queue: every waiting status together, oldest change first. Its
-            # predicate is the queue's filter (prescriptions.selectors.QUEUE_STATES, kept in
-            # step by tests/prescriptions/test_list_indexes.py), so the page is read in index
+            # predicate is the queue's filter (OffLabelRequest.QUEUE_STATES, kept in step by
+            # tests/prescriptions/test_list_indexes.py), so the page is read in index
             # order and "N waiting" is an index-only count of the hospital's entries.
             models.Index(
                 fields=["hospital", "status_changed_at", "id"],
@@ -646,10 +675,7 @@ class OffLabelRequest(models.Model):
         return str(_REGIMEN_LABELS.get(self.regimen, self.regimen))
 
     def is_editable(self) -> bool:
-        return self.discarded_at is None and self.status in {
-            self.Status.DRAFT,
-            self.Status.CHANGES_REQUESTED,
-        }
+        return self.discarded_at is None and self.status in self.EDITABLE_STATES
 
     def is_discardable(self) -> bool:
         """Never submitted: a draft whose prescriber may throw it away (a submitted request is

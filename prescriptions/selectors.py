@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,16 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from accounts.roles import Role, roles_of
 from audit.models import AuditEvent
 from evidence.models import DESIGN_LEVEL, RRExclusion, rr_population_label
-from prescriptions.models import EvidenceAttachment, OffLabelRequest, Patient, PatientIdentity
+from evidence.ranking import PatientFeatures, Suggestion, studies_rank
+from offlabel.rendering import RenderStatus
+from prescriptions.models import (
+    EvidenceAttachment,
+    OffLabelRequest,
+    Patient,
+    PatientIdentity,
+    RequestTransition,
+)
+from prescriptions.policies import patients_visible_to, requests_visible_to
 
 DESIGN_LABEL = {
     3: gettext_lazy("clinical trial (phase Ib/II or II)"),
@@ -36,38 +46,6 @@ DESIGN_LABEL = {
 
 def patient_is_treated_by(patient: Patient, user: Any) -> bool:
     return patient.treating_physicians.filter(pk=user.pk).exists()
-
-
-def patients_visible_to(user: Any) -> QuerySet[Patient]:
-    roles = roles_of(user)
-    hospital_id = getattr(user, "hospital_id", None)
-    if hospital_id is None or not roles:
-        return Patient.objects.none()
-    in_hospital = Patient.objects.filter(hospital_id=hospital_id)
-    if roles & {Role.PHARMACIST, Role.HOSPITAL_ADMIN}:
-        return in_hospital
-    if Role.PHYSICIAN in roles:
-        return in_hospital.filter(treating_physicians=user).distinct()
-    return Patient.objects.none()
-
-
-def requests_visible_to(user: Any) -> QuerySet[OffLabelRequest]:
-    """Pharmacists and administrators: every request of their hospital. Physicians: those they
-    prescribed or whose patient they treat. Nobody: another hospital's."""
-    roles = roles_of(user)
-    hospital_id = getattr(user, "hospital_id", None)
-    # A discarded draft is kept for the audit trail and shown nowhere.
-    base = OffLabelRequest.objects.kept().select_related("patient", "prescriber", "drug")
-    if hospital_id is None or not roles:
-        return base.none()
-    in_hospital = base.filter(hospital_id=hospital_id)
-    if roles & {Role.PHARMACIST, Role.HOSPITAL_ADMIN, Role.COMMITTEE_SECRETARY}:
-        return in_hospital
-    if Role.PHYSICIAN in roles:
-        return in_hospital.filter(
-            Q(prescriber=user) | Q(patient__treating_physicians=user)
-        ).distinct()
-    return base.none()
 
 
 # --- Telling patients apart, and finding one already recorded ---------------------------------
@@ -229,16 +207,6 @@ def patient_picker(user: Any) -> list[PickerRow]:
     )
 
 
-QUEUE_STATES = (
-    OffLabelRequest.Status.SUBMITTED,
-    OffLabelRequest.Status.RESUBMITTED,
-    OffLabelRequest.Status.IN_REVIEW,
-    OffLabelRequest.Status.AWAITING_AUTHORISATION,
-    OffLabelRequest.Status.APPROVED,
-)
-WAITING_FOR_PHYSICIAN = (OffLabelRequest.Status.DRAFT, OffLabelRequest.Status.CHANGES_REQUESTED)
-
-
 def attachment_count() -> Coalesce:
     """A request's number of attached studies, as an expression to annotate with.
 
@@ -279,7 +247,11 @@ def list_rows(queryset: QuerySet[OffLabelRequest]) -> QuerySet[OffLabelRequest]:
 
 def pharmacy_queue(user: Any) -> QuerySet[OffLabelRequest]:
     """Oldest waiting first: the order a pharmacist should work in."""
-    return request_list(user).filter(status__in=QUEUE_STATES).order_by("status_changed_at", "pk")
+    return (
+        request_list(user)
+        .filter(status__in=OffLabelRequest.QUEUE_STATES)
+        .order_by("status_changed_at", "pk")
+    )
 
 
 def dashboard_counts(user: Any) -> dict[str, int]:
@@ -287,6 +259,44 @@ def dashboard_counts(user: Any) -> dict[str, int]:
         requests_visible_to(user).order_by().values("status").annotate(n=Count("pk", distinct=True))
     )
     return {row["status"]: row["n"] for row in rows}
+
+
+def changes_requested_last(request: OffLabelRequest) -> RequestTransition | None:
+    """The pharmacist's latest "request changes" (who, when, why), while the request waits for
+    those changes; None otherwise."""
+    if request.status != OffLabelRequest.Status.CHANGES_REQUESTED:
+        return None
+    return (
+        request.transitions.filter(to_status=OffLabelRequest.Status.CHANGES_REQUESTED)
+        .select_related("actor")
+        .order_by("-occurred_at", "-pk")
+        .first()
+    )
+
+
+# A patient's consent forms, read through the reverse relation the consent app declares
+# (``OffLabelRequest.consents``): this app imports nothing of the consent app's.
+
+
+def patient_consent_forms_open(patient: Patient) -> int:
+    """How many consent forms of the patient's requests are not superseded."""
+    counts = patient.requests.aggregate(
+        forms=Count("consents"),
+        superseded=Count("consents", filter=Q(consents__status=RenderStatus.SUPERSEDED)),
+    )
+    return int(counts["forms"]) - int(counts["superseded"])
+
+
+def patient_consent_forms_superseded_since(patient: Patient, since: datetime) -> int:
+    """How many consent forms of the patient's requests were superseded at ``since`` or later
+    (a write that changed what they print supersedes them)."""
+    counts = patient.requests.aggregate(
+        superseded=Count(
+            "consents",
+            filter=Q(consents__status=RenderStatus.SUPERSEDED, consents__superseded_at__gte=since),
+        )
+    )
+    return int(counts["superseded"])
 
 
 def request_timeline(request: OffLabelRequest) -> QuerySet[AuditEvent]:
@@ -479,10 +489,8 @@ def evidence_summary(request: OffLabelRequest) -> EvidenceSummary:
     )
 
 
-def patient_features(request: OffLabelRequest) -> Any:
+def patient_features(request: OffLabelRequest) -> PatientFeatures:
     """The patient and regimen as the ranking sees them."""
-    from evidence.ranking import PatientFeatures
-
     patient = request.patient
 
     def yes_no(value: str) -> bool | None:
@@ -502,7 +510,5 @@ def patient_features(request: OffLabelRequest) -> Any:
     )
 
 
-def request_suggestions(request: OffLabelRequest, limit: int | None = None) -> list[Any]:
-    from evidence.ranking import studies_rank
-
+def request_suggestions(request: OffLabelRequest, limit: int | None = None) -> list[Suggestion]:
     return studies_rank(patient_features(request), limit=limit)

@@ -19,7 +19,8 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role, roles_of
-from audit.services import audit_record, audit_record_changes
+from audit.actions import AuditAction
+from audit.services import audit_record, audit_record_changes, model_update_audited
 from evidence.models import Study
 from evidence.services import study_snapshot
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
@@ -34,6 +35,14 @@ from prescriptions.models import (
     PatientIdentity,
     PatientMutation,
     RequestTransition,
+)
+from prescriptions.policies import (
+    acts_as_prescriber,
+    prescriber_rule_met,
+    request_lock_for_change,
+    require_role,
+    require_same_hospital,
+    same_hospital,
 )
 from prescriptions.profile import PROFILE_FIELDS, profile_as_data
 from prescriptions.selectors import (
@@ -92,25 +101,9 @@ def inputs_changed(*, actor: User | None, requests: Iterable[OffLabelRequest]) -
 def _open_requests_of(patient: Patient) -> list[OffLabelRequest]:
     return list(
         OffLabelRequest.objects.filter(patient=patient).exclude(
-            status__in=[
-                OffLabelRequest.Status.COMPLETED,
-                OffLabelRequest.Status.REJECTED,
-                OffLabelRequest.Status.WITHDRAWN,
-            ]
+            status__in=OffLabelRequest.CLOSED_STATES
         )
     )
-
-
-def _require_role(actor: User, *roles: str) -> None:
-    if not actor.groups.filter(name__in=roles).exists():
-        or_word = gettext("or")
-        names = f" {or_word} ".join(Role(r).label.lower() for r in roles)
-        raise ApplicationError(gettext("Only a %(roles)s can do this.") % {"roles": names})
-
-
-def _require_same_hospital(actor: User, hospital_id: int) -> None:
-    if actor.hospital_id is None or actor.hospital_id != hospital_id:
-        raise NotVisible(gettext("Not found."))
 
 
 def _pseudonym_new(hospital_id: int) -> str:
@@ -230,7 +223,7 @@ def patient_create(
     the browser's Back button, or a colleague who already recorded the patient, does not make a
     second record of one person. (Loaders of invented data, the benchmarks and the tests'
     factories create their patients directly.)"""
-    _require_role(actor, Role.PHYSICIAN)
+    require_role(actor, Role.PHYSICIAN)
     assert actor.hospital_id is not None
     matches: list[PatientMatch] = []
     if identity:
@@ -252,7 +245,7 @@ def patient_create(
         _identity_save(patient, identity)
     audit_record(
         actor=actor,
-        action="patient.created",
+        action=AuditAction.PATIENT_CREATED,
         target=patient,
         summary=f"Created patient {patient.pseudonym}"
         + (" with identifying data" if identity else "")
@@ -278,7 +271,7 @@ def patient_treating_physician_join(
     """The user chose an already recorded patient that the identity they typed matches: they
     become one of its treating physicians (audited). Only a patient that this identity
     matches: a patient id alone gives access to nobody's record."""
-    _require_role(actor, Role.PHYSICIAN)
+    require_role(actor, Role.PHYSICIAN)
     match = next(
         (
             m
@@ -294,7 +287,7 @@ def patient_treating_physician_join(
         patient.treating_physicians.add(actor)
         audit_record(
             actor=actor,
-            action="patient.treating_physician_added",
+            action=AuditAction.PATIENT_TREATING_PHYSICIAN_ADDED,
             target=patient,
             summary=f"{actor.get_username()} added to the treating physicians of "
             f"{patient.pseudonym} (identity matched on {match.matched_on.replace('_', ' ')})",
@@ -312,7 +305,7 @@ def patient_picker_audit(*, actor: User, rows: list[PickerRow]) -> None:
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="patient.identity_listed",
+            action=AuditAction.PATIENT_IDENTITY_LISTED,
             object_type=Patient._meta.label_lower,
             summary=f"Identity of {len(shown)} patient(s) shown in the patient picker",
             after={"patients": shown},
@@ -321,20 +314,15 @@ def patient_picker_audit(*, actor: User, rows: list[PickerRow]) -> None:
 
 def _patient_for_update(actor: User, patient_id: int) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient_id)
-    _require_same_hospital(actor, patient.hospital_id)
-    _require_role(actor, Role.PHYSICIAN)
+    require_same_hospital(actor, patient.hospital_id)
+    require_role(actor, Role.PHYSICIAN)
     if not patient_is_treated_by(patient, actor):
         raise ApplicationError(
             gettext("Only a treating physician of this patient can change the profile.")
         )
+    # Under review or in treatment: neither being edited by its prescriber nor closed.
     if patient.requests.exclude(
-        status__in=[
-            OffLabelRequest.Status.DRAFT,
-            OffLabelRequest.Status.CHANGES_REQUESTED,
-            OffLabelRequest.Status.WITHDRAWN,
-            OffLabelRequest.Status.REJECTED,
-            OffLabelRequest.Status.COMPLETED,
-        ]
+        status__in=[*OffLabelRequest.EDITABLE_STATES, *OffLabelRequest.CLOSED_STATES]
     ).exists():
         raise ApplicationError(
             gettext(
@@ -363,7 +351,7 @@ def patient_update(
     _medications_set(patient, medications)
     audit_record_changes(
         actor=actor,
-        action="patient.updated",
+        action=AuditAction.PATIENT_UPDATED,
         target=patient,
         summary_prefix=f"Updated profile of {patient.pseudonym}",
         before=before,
@@ -402,19 +390,18 @@ def _identity_save(patient: Patient, identity: dict[str, Any]) -> PatientIdentit
 
 
 def identity_may_read(actor: User, patient: Patient) -> bool:
-    if actor.hospital_id != patient.hospital_id:
+    if not same_hospital(actor, patient.hospital_id):
         return False
-    if actor.groups.filter(name=Role.PHARMACIST).exists():
+    roles = roles_of(actor)
+    if Role.PHARMACIST in roles:
         return True
-    return actor.groups.filter(name=Role.PHYSICIAN).exists() and patient_is_treated_by(
-        patient, actor
-    )
+    return Role.PHYSICIAN in roles and patient_is_treated_by(patient, actor)
 
 
 def identity_may_correct(actor: User, patient: Patient) -> bool:
     """The patient's treating physicians (a pharmacist reads identifying data, never writes
     it)."""
-    return identity_may_read(actor, patient) and actor.groups.filter(name=Role.PHYSICIAN).exists()
+    return identity_may_read(actor, patient) and Role.PHYSICIAN in roles_of(actor)
 
 
 @transaction.atomic
@@ -450,14 +437,14 @@ def patient_identity_set(*, actor: User, patient: Patient, identity: dict[str, A
     if existing is None:
         audit_record(
             actor=actor,
-            action="patient.identity_recorded",
+            action=AuditAction.PATIENT_IDENTITY_RECORDED,
             target=patient,
             summary=f"Identifying data of {patient.pseudonym} recorded",
         )
     elif changed:
         audit_record(
             actor=actor,
-            action="patient.identity_corrected",
+            action=AuditAction.PATIENT_IDENTITY_CORRECTED,
             target=patient,
             summary=f"Identifying data of {patient.pseudonym} corrected: "
             + ", ".join(name.replace("_", " ") for name in changed),
@@ -492,7 +479,7 @@ def patient_identity_read(*, actor: User, patient_id: int, purpose: str = "view"
         if patient is None:
             audit_record(
                 actor=actor,
-                action="patient.identity_read_refused",
+                action=AuditAction.PATIENT_IDENTITY_READ_REFUSED,
                 object_type=Patient._meta.label_lower,
                 object_id=patient_id,
                 summary=f"Refused access to identity of unknown patient #{patient_id} ({purpose})",
@@ -503,7 +490,9 @@ def patient_identity_read(*, actor: User, patient_id: int, purpose: str = "view"
                 target=patient,
                 # The patient's hospital keeps the trail of who tried to read its patients.
                 hospital=patient.hospital,
-                action="patient.identity_read" if allowed else "patient.identity_read_refused",
+                action=AuditAction.PATIENT_IDENTITY_READ
+                if allowed
+                else AuditAction.PATIENT_IDENTITY_READ_REFUSED,
                 summary=(
                     f"Identity of {patient.pseudonym} read ({purpose})"
                     if allowed
@@ -522,13 +511,14 @@ def patient_identity_read(*, actor: User, patient_id: int, purpose: str = "view"
 # --- Requests --------------------------------------------------------------------------------
 
 
-def _fields_apply(request: OffLabelRequest, fields: dict[str, Any]) -> None:
-    for name, value in fields.items():
+def _fields_check(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields, if each may be set on a request (else the first that may not is named)."""
+    for name in fields:
         if name not in REQUEST_FIELDS:
             raise ApplicationError(
                 gettext("%(name)s cannot be set on a request.") % {"name": repr(name)}
             )
-        setattr(request, name, value)
+    return fields
 
 
 def drug_default() -> Drug:
@@ -540,8 +530,8 @@ def drug_default() -> Drug:
 def request_create(
     *, actor: User, patient: Patient, fields: dict[str, Any] | None = None, drug: Drug | None = None
 ) -> OffLabelRequest:
-    _require_role(actor, Role.PHYSICIAN)
-    _require_same_hospital(actor, patient.hospital_id)
+    require_role(actor, Role.PHYSICIAN)
+    require_same_hospital(actor, patient.hospital_id)
     if not patient_is_treated_by(patient, actor):
         raise ApplicationError(
             gettext("Only a treating physician of this patient can request for them.")
@@ -552,12 +542,13 @@ def request_create(
         prescriber=actor,
         drug=drug or drug_default(),
     )
-    _fields_apply(request, fields or {})
+    for name, value in _fields_check(fields or {}).items():
+        setattr(request, name, value)
     request.full_clean()
     request.save()
     audit_record(
         actor=actor,
-        action="request.created",
+        action=AuditAction.REQUEST_CREATED,
         target=request,
         summary=f"{request.reference} drafted for {patient.pseudonym}",
         after={k: getattr(request, k) for k in REQUEST_FIELDS},
@@ -566,25 +557,8 @@ def request_create(
     return request
 
 
-def _request_for_change(
-    actor: User, request_id: int, expected_version: int | None
-) -> OffLabelRequest:
-    request = (
-        OffLabelRequest.objects.select_for_update().select_related("patient").get(pk=request_id)
-    )
-    _require_same_hospital(actor, request.hospital_id)
-    if request.discarded_at is not None:
-        raise NotVisible(gettext("Not found."))
-    if expected_version is not None and request.version != expected_version:
-        raise ConflictError(
-            gettext(
-                "%(reference)s was changed by someone else while you were working on it "
-                "(it is now '%(status)s'). Reload the page to see the current version."
-            )
-            % {"reference": request.reference, "status": request.get_status_display()},
-            extra={"status": request.status, "version": request.version},
-        )
-    return request
+def _version_next(request: OffLabelRequest) -> None:
+    request.version += 1
 
 
 @transaction.atomic
@@ -595,8 +569,8 @@ def request_update(
     fields: dict[str, Any],
     expected_version: int | None = None,
 ) -> OffLabelRequest:
-    request = _request_for_change(actor, request.pk, expected_version)
-    if request.prescriber_id != actor.pk:
+    request = request_lock_for_change(actor, request.pk, expected_version=expected_version)
+    if not acts_as_prescriber(actor, request):
         raise ApplicationError(gettext("Only the prescriber can edit this request."))
     if not request.is_editable():
         raise ApplicationError(
@@ -606,18 +580,15 @@ def request_update(
             )
             % {"reference": request.reference, "status": request.get_status_display()}
         )
-    before = {k: getattr(request, k) for k in REQUEST_FIELDS}
-    _fields_apply(request, fields)
-    request.full_clean()
-    request.version += 1
-    request.save()
-    audit_record_changes(
+    model_update_audited(
+        request,
+        fields=REQUEST_FIELDS,
+        data=_fields_check(fields),
         actor=actor,
-        action="request.updated",
-        target=request,
+        action=AuditAction.REQUEST_UPDATED,
         summary_prefix=f"{request.reference} edited",
-        before=before,
-        after={k: getattr(request, k) for k in REQUEST_FIELDS},
+        strip=False,
+        before_save=_version_next,
     )
     inputs_changed(actor=actor, requests=[request])
     return request
@@ -648,17 +619,14 @@ def request_transition(
             )
             % {"action": spec.label}
         )
-    request = _request_for_change(actor, request.pk, expected_version)
-    roles = roles_of(actor)
-    if not roles & spec.roles:
-        raise ApplicationError(
-            gettext("You cannot %(action)s: your role does not allow it.")
-            % {"action": spec.label.lower()}
-        )
-    acting_as_physician_only = Role.PHYSICIAN in roles and not (
-        roles & (spec.roles - {Role.PHYSICIAN})
+    request = request_lock_for_change(actor, request.pk, expected_version=expected_version)
+    require_role(
+        actor,
+        *spec.roles,
+        message=gettext("You cannot %(action)s: your role does not allow it.")
+        % {"action": spec.label.lower()},
     )
-    if spec.prescriber_only and acting_as_physician_only and request.prescriber_id != actor.pk:
+    if spec.prescriber_only and not prescriber_rule_met(actor, request, spec.roles):
         raise ApplicationError(
             gettext("Only the prescriber can %(action)s.") % {"action": spec.label.lower()}
         )
@@ -712,7 +680,7 @@ def request_transition(
     )
     audit_record(
         actor=actor,
-        action=f"request.{transition}",
+        action=spec.audit_action,
         target=request,
         summary=f"{request.reference}: {english(spec.label)}" + (f" — {reason}" if reason else ""),
         before={"status": before},
@@ -727,8 +695,8 @@ def request_discard(
 ) -> OffLabelRequest:
     """The prescriber throws away a draft that was never submitted: it is kept, with an audit
     event, and shown nowhere. A submitted request is withdrawn with a reason instead."""
-    request = _request_for_change(actor, request.pk, expected_version)
-    if request.prescriber_id != actor.pk:
+    request = request_lock_for_change(actor, request.pk, expected_version=expected_version)
+    if not acts_as_prescriber(actor, request):
         raise ApplicationError(gettext("Only the prescriber can discard this draft."))
     if not request.is_discardable():
         raise ApplicationError(
@@ -750,7 +718,7 @@ def request_discard(
     request.refresh_from_db()
     audit_record(
         actor=actor,
-        action="request.discarded",
+        action=AuditAction.REQUEST_DISCARDED,
         target=request,
         summary=f"{request.reference}: draft for {request.patient.pseudonym} discarded",
         before={"status": request.status},
@@ -763,8 +731,8 @@ def request_discard(
 
 
 def _request_editable_by(actor: User, request: OffLabelRequest) -> OffLabelRequest:
-    request = _request_for_change(actor, request.pk, None)
-    if request.prescriber_id != actor.pk:
+    request = request_lock_for_change(actor, request.pk)
+    if not acts_as_prescriber(actor, request):
         raise ApplicationError(
             gettext("Only the prescriber can change the evidence attached to this request.")
         )
@@ -808,7 +776,7 @@ def evidence_attach(
     request.save(update_fields=["version", "updated_at"])
     audit_record(
         actor=actor,
-        action="request.evidence_attached",
+        action=AuditAction.REQUEST_EVIDENCE_ATTACHED,
         target=request,
         summary=f"{request.reference}: attached {study}" + (f" (rank {rank})" if rank else ""),
         after={"study_id": study.pk, "note": attachment.note, "rank": rank},
@@ -827,7 +795,7 @@ def evidence_detach(*, actor: User, attachment: EvidenceAttachment) -> None:
     request.save(update_fields=["version", "updated_at"])
     audit_record(
         actor=actor,
-        action="request.evidence_detached",
+        action=AuditAction.REQUEST_EVIDENCE_DETACHED,
         target=request,
         summary=f"{request.reference}: removed {label}",
         before={"study_id": study_id},

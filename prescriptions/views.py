@@ -18,16 +18,14 @@ from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
-from accounts.home import changes_requested_last
 from accounts.roles import Role
 from accounts.scoping import acting_user
 from evidence.models import Study
 from offlabel.api_errors import page_not_found
 from offlabel.dates import age_on
 from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
-from pharmacy.views import pharmacy_panel
 from prescriptions.apis import RequestFilter
 from prescriptions.forms import (
     AttachForm,
@@ -39,20 +37,26 @@ from prescriptions.forms import (
     profile_age_check,
 )
 from prescriptions.models import OffLabelRequest, minor_age_warning
+from prescriptions.policies import (
+    acts_as_prescriber,
+    patients_visible_to,
+    request_get_visible,
+    requests_visible_to,
+)
 from prescriptions.profile import profile_missing
 from prescriptions.selectors import (
-    WAITING_FOR_PHYSICIAN,
     PatientMatch,
+    changes_requested_last,
     dashboard_counts,
     evidence_summary,
     list_rows,
+    patient_consent_forms_open,
+    patient_consent_forms_superseded_since,
     patient_picker,
-    patients_visible_to,
     pharmacy_queue,
     request_list,
     request_suggestions,
     request_timeline,
-    requests_visible_to,
 )
 from prescriptions.services import (
     DuplicatePatient,
@@ -70,36 +74,18 @@ from prescriptions.services import (
     request_transition,
     request_update,
 )
+from prescriptions.steps import STEPS
 from prescriptions.workflow import TRANSITIONS, requirements_unmet, transitions_available
-from regulatory.selectors import regulatory_panels
 from signatures.http import signature_for_page
 from signatures.services import signature_scope_optional, transition_meaning
 
-
-def consent_panel(offlabel: OffLabelRequest) -> dict[str, object]:
-    from consent.views import consent_panel_context
-
-    # A read: the writes that change the inputs supersede the old forms (consent.services).
-    return consent_panel_context(offlabel)
-
-
-STEPS = [
-    ("patient", gettext_lazy("Patient")),
-    ("regimen", gettext_lazy("Regimen")),
-    ("evidence", gettext_lazy("Evidence")),
-    ("pathway", gettext_lazy("Pathway")),
-    ("review", gettext_lazy("Review and submit")),
-]
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 
 
-def _visible_request(request: HttpRequest, pk: int) -> OffLabelRequest:
-    return get_object_or_404(requests_visible_to(request.user), pk=pk)
-
-
-def _own_editable(request: HttpRequest, pk: int) -> OffLabelRequest:
-    offlabel = _visible_request(request, pk)
-    if offlabel.prescriber_id != request.user.pk:
+def _prescribed_by_user(request: HttpRequest, pk: int) -> OffLabelRequest:
+    """A request the user may see and prescribed (the steps of the form); 404 otherwise."""
+    offlabel = request_get_visible(request.user, pk)
+    if not acts_as_prescriber(request.user, offlabel):
         raise Http404
     return offlabel
 
@@ -120,12 +106,11 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     counts = dashboard_counts(user)
     mine = list_rows(request_list(user).filter(prescriber=user))
+    waiting_for_me = OffLabelRequest.EDITABLE_STATES
     context = {
         "counts": [(s, counts.get(s.value, 0)) for s in OffLabelRequest.Status],
-        "waiting_for_me": mine.filter(status__in=WAITING_FOR_PHYSICIAN).order_by("-updated_at")[
-            :20
-        ],
-        "recent": mine.exclude(status__in=WAITING_FOR_PHYSICIAN).order_by("-updated_at")[:20],
+        "waiting_for_me": mine.filter(status__in=waiting_for_me).order_by("-updated_at")[:20],
+        "recent": mine.exclude(status__in=waiting_for_me).order_by("-updated_at")[:20],
         "queue_size": pharmacy_queue(user).count() if user.has_role(Role.PHARMACIST) else None,
     }
     return render(request, "prescriptions/dashboard.html", context)
@@ -306,7 +291,7 @@ def request_new_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_patient", raise_exception=True)
 def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _own_editable(request, pk)
+    offlabel = _prescribed_by_user(request, pk)
     form = PatientProfileForm(request.POST or None, instance=offlabel.patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -336,7 +321,7 @@ def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def step_regimen_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _own_editable(request, pk)
+    offlabel = _prescribed_by_user(request, pk)
     form = RegimenForm(
         request.POST or None, instance=offlabel, initial={"version": offlabel.version}
     )
@@ -362,7 +347,7 @@ def step_regimen_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def step_evidence_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _own_editable(request, pk)
+    offlabel = _prescribed_by_user(request, pk)
     attached_ids = set(offlabel.attachments.values_list("study_id", flat=True))
     suggestions = request_suggestions(offlabel)
     show_all = request.GET.get("all") == "1"
@@ -386,7 +371,7 @@ def step_evidence_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def attachment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _own_editable(request, pk)
+    offlabel = _prescribed_by_user(request, pk)
     form = AttachForm(request.POST)
     if request.method == "POST" and form.is_valid():
         study = get_object_or_404(Study, pk=form.cleaned_data["study"])
@@ -410,7 +395,7 @@ def attachment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def attachment_remove_view(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
-    offlabel = _own_editable(request, pk)
+    offlabel = _prescribed_by_user(request, pk)
     attachment = get_object_or_404(offlabel.attachments, pk=attachment_id)
     if request.method == "POST":
         try:
@@ -430,7 +415,7 @@ def _back_to_evidence(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def step_review_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _own_editable(request, pk)
+    offlabel = _prescribed_by_user(request, pk)
     transition = (
         "resubmit" if offlabel.status == OffLabelRequest.Status.CHANGES_REQUESTED else "submit"
     )
@@ -447,7 +432,7 @@ def step_review_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def request_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible_request(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     user = acting_user(request)
     context = {
         "offlabel": offlabel,
@@ -462,9 +447,6 @@ def request_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "can_read_identity": user.has_role(Role.PHARMACIST)
         or offlabel.patient.treating_physicians.filter(pk=user.pk).exists(),
         "may_correct_identity": identity_may_correct(user, offlabel.patient),
-        **regulatory_panels(offlabel),
-        **consent_panel(offlabel),
-        **pharmacy_panel(offlabel),
     }
     return render(request, "prescriptions/request_detail.html", context)
 
@@ -472,7 +454,7 @@ def request_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def request_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _visible_request(request, pk)
+    offlabel = request_get_visible(request.user, pk)
     if request.method != "POST":
         return redirect("requests:detail", pk=pk)
     version = request.POST.get("version")
@@ -506,7 +488,7 @@ def request_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(request, exc.message)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        if offlabel.is_editable() and offlabel.prescriber_id == request.user.pk:
+        if offlabel.is_editable() and acts_as_prescriber(user, offlabel):
             return redirect("requests:step-review", pk=pk)
     if request.POST.get("back") == "pharmacy":  # taken on the pharmacy page, beside the findings
         return redirect("pharmacy:request", pk=pk)
@@ -550,8 +532,6 @@ def patient_identity_correct_view(request: HttpRequest, pk: int) -> HttpResponse
     patient = read.patient
     form = IdentityForm(request.POST or None, instance=read.identity)
     if request.method == "POST" and form.is_valid():
-        from consent.models import ConsentDocument
-
         started = timezone.now()
         try:
             changed = patient_identity_set(actor=user, patient=patient, identity=form.cleaned_data)
@@ -564,11 +544,7 @@ def patient_identity_correct_view(request: HttpRequest, pk: int) -> HttpResponse
                 messages.success(
                     request, _("Identifying data saved (recorded in the audit trail).")
                 )
-                superseded = ConsentDocument.objects.filter(
-                    request__patient=patient,
-                    status=ConsentDocument.Status.SUPERSEDED,
-                    superseded_at__gte=started,
-                ).count()
+                superseded = patient_consent_forms_superseded_since(patient, started)
                 if superseded:
                     messages.warning(
                         request,
@@ -591,18 +567,8 @@ def patient_identity_correct_view(request: HttpRequest, pk: int) -> HttpResponse
             "identity": read.identity,
             "form": form,
             "back": _back_url(request),
-            "open_consents": _open_consent_count(patient),
+            "open_consents": patient_consent_forms_open(patient),
         },
-    )
-
-
-def _open_consent_count(patient: Any) -> int:
-    from consent.models import ConsentDocument
-
-    return (
-        ConsentDocument.objects.filter(request__patient=patient)
-        .exclude(status=ConsentDocument.Status.SUPERSEDED)
-        .count()
     )
 
 
@@ -610,7 +576,7 @@ def _open_consent_count(patient: Any) -> int:
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def request_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The prescriber discards a never-submitted draft (kept and audited, shown nowhere)."""
-    offlabel = _own_editable(request, pk)
+    offlabel = _prescribed_by_user(request, pk)
     if request.method != "POST":
         return redirect("requests:detail", pk=pk)
     version = request.POST.get("version", "")

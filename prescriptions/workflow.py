@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from accounts.roles import Role, roles_of
+from audit.actions import AuditAction
 from prescriptions.models import OffLabelRequest
+from prescriptions.policies import prescriber_rule_met
 
 S = OffLabelRequest.Status
 
@@ -32,6 +34,11 @@ class Transition:
     destructive: bool = False  # the page asks for confirmation
     manual: bool = True  # False: taken only by the service that does the work (dispensing)
 
+    @property
+    def audit_action(self) -> AuditAction:
+        """The audit trail's action for this transition: ``request.<name>``."""
+        return AuditAction.family("request", self.name)
+
 
 def _t(
     name: str,
@@ -43,14 +50,6 @@ def _t(
 ) -> Transition:
     return Transition(name, label, frozenset(sources), target, frozenset(roles), **kw)
 
-
-_ACTIVE_STATES = (
-    S.SUBMITTED,
-    S.IN_REVIEW,
-    S.CHANGES_REQUESTED,
-    S.RESUBMITTED,
-    S.AWAITING_AUTHORISATION,
-)
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
@@ -130,7 +129,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t(
             "withdraw",
             _("Withdraw the request"),
-            [S.DRAFT, *_ACTIVE_STATES, S.APPROVED],
+            [S.DRAFT, *OffLabelRequest.AWAITING_DECISION_STATES, S.APPROVED],
             S.WITHDRAWN,
             [Role.PHYSICIAN],
             reason_required=True,
@@ -156,6 +155,12 @@ TRANSITIONS: dict[str, Transition] = {
             reason_required=True,
         ),
     ]
+}
+
+# Each transition's audit action, computed at import: a transition added without its
+# ``AuditAction`` member fails here (``ValueError``), not at the first time someone takes it.
+TRANSITION_AUDIT_ACTIONS: dict[str, AuditAction] = {
+    name: transition.audit_action for name, transition in TRANSITIONS.items()
 }
 
 # Check functions return None when met, or a sentence saying what is missing.
@@ -193,6 +198,18 @@ def requirements_for(transition: str) -> list[Requirement]:
     return list(_REQUIREMENTS.get(transition, []))
 
 
+def requirement_met(code: str, request: OffLabelRequest) -> bool:
+    """Whether the requirement another app registered under ``code`` is met for this request:
+    how a feature asks about another's state without importing it (the regulatory checklist
+    asks "consent_signed", which the consent app registers). ``KeyError`` when no app
+    registered that code: a missing answer is never taken as met."""
+    for entries in _REQUIREMENTS.values():
+        for requirement in entries:
+            if requirement.code == code:
+                return requirement.check(request) is None
+    raise KeyError(f"no requirement registered as {code!r}")
+
+
 def requirements_unmet(request: OffLabelRequest, transition: str) -> list[str]:
     return [message for r in requirements_for(transition) if (message := r.check(request))]
 
@@ -204,12 +221,7 @@ def transitions_available(request: OffLabelRequest, user: object) -> list[Transi
     for t in TRANSITIONS.values():
         if not t.manual or request.status not in t.sources or not roles & t.roles:
             continue
-        physician_only = Role.PHYSICIAN in roles and not (roles & (t.roles - {Role.PHYSICIAN}))
-        if (
-            t.prescriber_only
-            and physician_only
-            and request.prescriber_id != getattr(user, "pk", None)
-        ):
+        if t.prescriber_only and not prescriber_rule_met(user, request, t.roles):
             continue
         available.append(t)
     return available

@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError, PermissionDenied
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,8 +20,9 @@ from accounts.roles import is_rule_steward
 from accounts.scoping import acting_user
 from offlabel.api_errors import responses
 from offlabel.parsers import FlatMultiPartParser
+from offlabel.permissions import needs
 from prescriptions.models import OffLabelRequest
-from prescriptions.selectors import requests_visible_to
+from prescriptions.policies import request_get_visible, requests_visible_to
 from regulatory.dossier import dossier_request
 from regulatory.models import (
     ATTESTER_LABELS,
@@ -60,6 +60,7 @@ from regulatory.services import (
     local_item_deactivate,
     pathway_choose,
     pathway_version_edit,
+    pathway_version_next_locked,
 )
 from signatures.http import (
     ReauthenticationFields,
@@ -68,23 +69,7 @@ from signatures.http import (
     signing_responses,
 )
 from signatures.models import SignatureAction
-from signatures.services import act_meaning, pathway_version_next_locked, signature_scope
-
-
-def needs(*perms: str) -> type[BasePermission]:
-    """A permission class requiring every named Django permission, per HTTP method group."""
-
-    class Needs(BasePermission):
-        def has_permission(self, request: Request, view: Any) -> bool:
-            return bool(
-                request.user and request.user.is_authenticated and request.user.has_perms(perms)
-            )
-
-    return Needs
-
-
-def _visible_request(request: Request, pk: int) -> OffLabelRequest:
-    return get_object_or_404(requests_visible_to(request.user), pk=pk)
+from signatures.services import act_meaning, signature_scope
 
 
 def _checklist_data(offlabel: OffLabelRequest) -> list[dict[str, Any]]:
@@ -104,7 +89,7 @@ class RoutingApi(APIView):
     @extend_schema(responses=responses(RoutingSerializer, 404))
     def get(self, request: Request, pk: int) -> Response:
         """Every pathway of the jurisdiction, evaluated in legal order; one recommended."""
-        return Response(RoutingSerializer(route(_visible_request(request, pk))).data)
+        return Response(RoutingSerializer(route(request_get_visible(request.user, pk))).data)
 
 
 class PathwayChoiceApi(APIView):
@@ -119,7 +104,7 @@ class PathwayChoiceApi(APIView):
         the recommended one)."""
         payload = PathwayChoiceInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        offlabel = _visible_request(request, pk)
+        offlabel = request_get_visible(request.user, pk)
         pathway_choose(
             actor=acting_user(request),
             request=offlabel,
@@ -134,7 +119,7 @@ class ChecklistApi(APIView):
 
     @extend_schema(responses=responses(ChecklistItemSerializer(many=True), 404))
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_checklist_data(_visible_request(request, pk)))
+        return Response(_checklist_data(request_get_visible(request.user, pk)))
 
 
 def _visible_item(request: Request, item_id: int) -> ChecklistItem:
@@ -185,7 +170,9 @@ class ApplicationListApi(APIView):
     @extend_schema(responses=responses(ApplicationSerializer(many=True), 404))
     def get(self, request: Request, pk: int) -> Response:
         return Response(
-            ApplicationSerializer(_visible_request(request, pk).applications.all(), many=True).data
+            ApplicationSerializer(
+                request_get_visible(request.user, pk).applications.all(), many=True
+            ).data
         )
 
     @extend_schema(
@@ -201,7 +188,7 @@ class ApplicationListApi(APIView):
         data = payload.validated_data
         application = application_create(
             actor=acting_user(request),
-            request=_visible_request(request, pk),
+            request=request_get_visible(request.user, pk),
             body=data["body"],
             prepared_at=data["prepared_at"],
             renewal_of=data.get("renewal_of"),
@@ -248,13 +235,15 @@ class DossierApi(APIView):
     @extend_schema(responses=responses(DossierSerializer(many=True), 404))
     def get(self, request: Request, pk: int) -> Response:
         return Response(
-            DossierSerializer(_visible_request(request, pk).dossiers.all(), many=True).data
+            DossierSerializer(request_get_visible(request.user, pk).dossiers.all(), many=True).data
         )
 
     @extend_schema(request=None, responses=responses(DossierSerializer, 400, 404, 503, status=202))
     def post(self, request: Request, pk: int) -> Response:
         """Queue the submission dossier PDF; a Celery worker renders it."""
-        dossier = dossier_request(actor=acting_user(request), request=_visible_request(request, pk))
+        dossier = dossier_request(
+            actor=acting_user(request), request=request_get_visible(request.user, pk)
+        )
         return Response(DossierSerializer(dossier).data, status=status.HTTP_202_ACCEPTED)
 
 

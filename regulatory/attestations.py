@@ -24,8 +24,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from audit.actions import AuditAction
 from audit.services import audit_record
 from offlabel.i18n import english
+from pharmacy.selectors import plan_context, plan_of, plan_version_latest
 from prescriptions.models import OffLabelRequest
 from prescriptions.profile import profile_as_data
 from prescriptions.selectors import decimal_plain
@@ -59,8 +61,6 @@ def attested_inputs(request: OffLabelRequest) -> dict[str, Any]:
     """The request's inputs as an attestation records them: readable values for what a person
     checks (regimen, dose, ramp-up, cycles, the ramp-up doses the plan computes), hashes for the
     rest (the whole plan's daily doses, the profile)."""
-    from pharmacy.selectors import plan_of
-
     plan = plan_of(request)
     profile = profile_as_data(request.patient)
     profile.pop("pseudonym", None)
@@ -138,8 +138,6 @@ def _legacy_unchanged(request: OffLabelRequest, item: ChecklistItem) -> bool:
     """An attestation made before it recorded its inputs: unchanged while the treatment plan is
     the version it was made on and the plan's inputs still hash to it (whichever hook ran
     first)."""
-    from pharmacy.selectors import plan_context, plan_version_latest
-
     latest = plan_version_latest(request)
     if latest is None:
         return item.attested_plan_version is None and plan_context(request).plan is None
@@ -190,7 +188,7 @@ def attestations_refresh(*, actor: User | None, request: OffLabelRequest) -> lis
         )
         audit_record(
             actor=actor,
-            action="checklist.attestation_withdrawn",
+            action=AuditAction.CHECKLIST_ATTESTATION_WITHDRAWN,
             target=request,
             hospital=request.hospital,
             summary=f"{request.reference}: attestation '{item.text}' withdrawn: what it attested "
@@ -266,7 +264,9 @@ def pathway_applies_refresh(*, actor: User | None, request: OffLabelRequest) -> 
         )
     audit_record(
         actor=actor,
-        action="request.pathway_applies_again" if applies else "request.pathway_no_longer_applies",
+        action=AuditAction.REQUEST_PATHWAY_APPLIES_AGAIN
+        if applies
+        else AuditAction.REQUEST_PATHWAY_NO_LONGER_APPLIES,
         target=request,
         hospital=request.hospital,
         summary=summary,

@@ -16,28 +16,32 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import User
-from accounts.roles import Role, roles_of
+from accounts.roles import Role
+from audit.actions import AuditAction
 from audit.services import audit_record
-from offlabel.exceptions import ApplicationError, NotVisible
-from offlabel.pdf import pdf_render_once
+from offlabel.exceptions import ApplicationError
 from offlabel.rendering import render_enqueue
 from pharmacy.safety import steps_text_plain
 from pharmacy.selectors import plan_cost, plan_of, plan_version_latest
 from prescriptions.models import OffLabelRequest
+from prescriptions.policies import require_role, require_same_hospital
 from prescriptions.profile import profile_as_data
 from prescriptions.selectors import decimal_plain, evidence_summary
 from regulatory.models import Body, Dossier, PathwayVersion
 from regulatory.services import checklist_state
+from signing.documents import pdf_render_once
 
 
 @transaction.atomic
 def dossier_request(*, actor: User, request: OffLabelRequest) -> Dossier:
-    if actor.hospital_id != request.hospital_id:
-        raise NotVisible(gettext("Not found."))
-    if not actor.groups.filter(
-        name__in=[Role.PHARMACIST, Role.PHYSICIAN, Role.COMMITTEE_SECRETARY]
-    ).exists():
-        raise ApplicationError(gettext("Your role cannot prepare dossiers."))
+    require_same_hospital(actor, request.hospital_id)
+    require_role(
+        actor,
+        Role.PHARMACIST,
+        Role.PHYSICIAN,
+        Role.COMMITTEE_SECRETARY,
+        message=gettext("Your role cannot prepare dossiers."),
+    )
     choice = getattr(request, "pathway_choice", None)
     if choice is None:
         raise ApplicationError(
@@ -48,7 +52,7 @@ def dossier_request(*, actor: User, request: OffLabelRequest) -> Dossier:
     )
     audit_record(
         actor=actor,
-        action="dossier.requested",
+        action=AuditAction.DOSSIER_REQUESTED,
         target=request,
         summary=f"{request.reference}: dossier for {choice.pathway_version} queued",
         after={"dossier": dossier.pk},
@@ -122,7 +126,7 @@ def dossier_render(dossier_id: int) -> Dossier:
     def stored(dossier: Dossier) -> None:
         audit_record(
             actor=None,
-            action="dossier.rendered",
+            action=AuditAction.DOSSIER_RENDERED,
             target=dossier.request,
             hospital=dossier.request.hospital,
             summary=f"{dossier.request.reference}: dossier {dossier.pk} rendered",
@@ -150,16 +154,14 @@ def dossier_download(*, actor: User, dossier: Dossier) -> Dossier:
     """The dossier PDF to a user of the request's hospital whose role works on dossiers; every
     download is an audit event. The file is never linked under MEDIA_URL."""
     dossier = Dossier.objects.select_related("request__hospital").get(pk=dossier.pk)
-    if actor.hospital_id is None or actor.hospital_id != dossier.request.hospital_id:
-        raise NotVisible(gettext("Not found."))
-    if not roles_of(actor) & DOWNLOAD_ROLES:
-        raise ApplicationError(gettext("Your role cannot download dossiers."))
+    require_same_hospital(actor, dossier.request.hospital_id)
+    require_role(actor, *DOWNLOAD_ROLES, message=gettext("Your role cannot download dossiers."))
     if dossier.status != Dossier.Status.READY or not dossier.file:
         raise ApplicationError(gettext("The dossier is not rendered yet."))
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="dossier.downloaded",
+            action=AuditAction.DOSSIER_DOWNLOADED,
             target=dossier.request,
             summary=f"{dossier.request.reference}: dossier {dossier.pk} downloaded",
             after={"dossier": dossier.pk, "sha256": dossier.sha256},

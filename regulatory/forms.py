@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Hospital
@@ -17,6 +18,7 @@ from regulatory.models import (
     Body,
     ChecklistItem,
     LocalChecklistItem,
+    PathwayChoice,
     PathwayVersion,
 )
 from regulatory.rules import (
@@ -29,7 +31,7 @@ from regulatory.rules import (
     Fact,
     verified_on_validate,
 )
-from regulatory.services import APPLICATION_STEP_LABELS
+from regulatory.services import APPLICATION_STEPS
 
 
 # Browsers' date inputs send and expect ISO dates, whatever the interface language.
@@ -68,12 +70,22 @@ class ApplicationCreateForm(forms.Form):
         help_text=_("For a renewal: the granted authorisation it continues."),
     )
 
+    def __init__(
+        self, *args: Any, renewable: QuerySet[Application] | None = None, **kwargs: Any
+    ) -> None:
+        """``renewable``: the granted applications of the request a renewal may continue."""
+        super().__init__(*args, **kwargs)
+        if renewable is not None:
+            renewal_of = self.fields["renewal_of"]
+            assert isinstance(renewal_of, forms.ModelChoiceField)
+            renewal_of.queryset = renewable
 
-APPLICATION_STEPS = list(APPLICATION_STEP_LABELS.items())
+
+APPLICATION_STEP_CHOICES = [(name, step.label) for name, step in APPLICATION_STEPS.items()]
 
 
 class ApplicationStepForm(forms.Form):
-    step = forms.ChoiceField(label=_("Step"), choices=APPLICATION_STEPS)
+    step = forms.ChoiceField(label=_("Step"), choices=APPLICATION_STEP_CHOICES)
     on = forms.DateField(label=_("Date"), widget=date_input())
     protocol_number = forms.CharField(label=_("Protocol number"), required=False, max_length=80)
     valid_until = forms.DateField(
@@ -83,6 +95,18 @@ class ApplicationStepForm(forms.Form):
         help_text=_("For a grant: valid until."),
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
+
+
+def application_panel_forms(
+    choice: PathwayChoice | None, renewable: QuerySet[Application]
+) -> dict[str, forms.Form]:
+    """The request page's forms to record an application (its body proposed from the chosen
+    pathway; a renewal continues one of the ``renewable`` grants) and an application's step."""
+    application_form = ApplicationCreateForm(
+        initial={"body": choice.pathway_version.authorising_body} if choice else None,
+        renewable=renewable,
+    )
+    return {"application_form": application_form, "step_form": ApplicationStepForm()}
 
 
 class PathwayVersionForm(forms.ModelForm[PathwayVersion]):

@@ -9,8 +9,6 @@ whose translations changed updates the loaded version in place instead of making
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,8 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from offlabel.i18n import translations_check
+from offlabel.sourced_data import SourcedFile, SourcedVersions, content_hash, untranslated
 from regulatory.models import (
     ChecklistItem,
     DeadlineRule,
@@ -28,6 +28,7 @@ from regulatory.models import (
     Pathway,
     PathwayVersion,
 )
+from regulatory.services import national_rules_change_notify
 
 RULES_FILE = Path(settings.BASE_DIR) / "regulatory" / "data" / "rules.json"
 VERSION_FIELDS = (
@@ -66,21 +67,9 @@ class RulesReport:
         )
 
 
-def _untranslated(value: Any) -> Any:
-    """``value`` without its translations: what the rules say, in English."""
-    if isinstance(value, dict):
-        return {k: _untranslated(v) for k, v in value.items() if k != "i18n"}
-    if isinstance(value, list):
-        return [_untranslated(v) for v in value]
-    return value
-
-
 def _hash(record: dict[str, Any]) -> str:
     """The rules of a pathway, without their translations: a new translation is no new rule."""
-    content = _untranslated({k: record.get(k) for k in (*VERSION_FIELDS, "verified_on")})
-    return hashlib.sha256(
-        json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    return content_hash(untranslated({k: record.get(k) for k in (*VERSION_FIELDS, "verified_on")}))
 
 
 def _rule_translations_check(expr: Any, *, where: str) -> None:
@@ -137,9 +126,8 @@ def _translations_refresh(version: PathwayVersion, record: dict[str, Any]) -> bo
 
 @transaction.atomic
 def rules_load(*, path: Path = RULES_FILE) -> RulesReport:
-    from regulatory.services import national_rules_change_notify
-
-    data = json.loads(path.read_text(encoding="utf-8"))
+    source = SourcedFile.read(path)
+    data = source.data
     rules_translations_check(data)  # a file with a missing translation is refused here
     report = RulesReport()
     for j in data["jurisdictions"]:
@@ -152,29 +140,27 @@ def rules_load(*, path: Path = RULES_FILE) -> RulesReport:
             code=record["code"], defaults={"jurisdiction": jurisdiction, "order": record["order"]}
         )
         digest = _hash(record)
-        last_loaded = pathway.versions.exclude(data_hash="").order_by("-version").first()
+        versions = SourcedVersions(pathway.versions)
+        # The last version loaded from the file: a steward's edit since (it has no hash)
+        # stays current while the file's rules are unchanged.
+        last_loaded = versions.last_loaded()
         if last_loaded is not None and last_loaded.data_hash == digest:
             report.unchanged.append(pathway.code)
             if _translations_refresh(last_loaded, record):
                 report.translated.append(pathway.code)
                 audit_record(
                     actor=None,
-                    action="pathway.translations_loaded",
+                    action=AuditAction.PATHWAY_TRANSLATIONS_LOADED,
                     target=last_loaded,
                     summary=f"{last_loaded}: translations loaded from the rules data file "
-                    f"v{data['version']} (the rules are unchanged)",
+                    f"v{source.version} (the rules are unchanged)",
                 )
             continue
-        latest = pathway.versions.order_by("-version").first()
-        pathway.versions.filter(is_current=True).update(is_current=False)
-        version = PathwayVersion.objects.create(
-            pathway=pathway,
-            version=(latest.version + 1) if latest else 1,
-            is_current=True,
+        version, previous = versions.add_current(
             verified_on=date.fromisoformat(record.get("verified_on") or data["verified_on"]),
             data_hash=digest,
             translations=record.get("i18n") or {},
-            change_note=f"Loaded from the rules data file v{data['version']}",
+            change_note=f"Loaded from the rules data file v{source.version}",
             **{
                 k: record[k]
                 if record.get(k) is not None
@@ -187,18 +173,18 @@ def rules_load(*, path: Path = RULES_FILE) -> RulesReport:
         (report.created if created else report.new_versions).append(pathway.code)
         audit_record(
             actor=None,
-            action="pathway.version_loaded",
+            action=AuditAction.PATHWAY_VERSION_LOADED,
             target=version,
-            summary=f"{version} loaded from the rules data file v{data['version']}",
+            summary=f"{version} loaded from the rules data file v{source.version}",
         )
-        if latest is not None:
+        if previous is not None:
             # A changed national rule: each hospital it applies to sees it in its audit trail.
             national_rules_change_notify(
                 actor=None,
                 version=version,
                 summary=f"National rules for {version.name} changed to v{version.version} "
-                f"from the rules data file v{data['version']}",
-                before={"version": latest.version},
+                f"from the rules data file v{source.version}",
+                before={"version": previous},
                 after={"pathway": pathway.code, "version": version.version},
             )
     for d in data.get("deadlines", []):
@@ -213,7 +199,7 @@ def rules_load(*, path: Path = RULES_FILE) -> RulesReport:
                 "source": d.get("source", ""),
                 "confirmed": bool(d.get("confirmed")),
                 "day_of_next_month": d.get("day_of_next_month"),
-                "dataset_version": data["version"],
+                "dataset_version": source.version,
             },
         )
         report.deadlines += 1

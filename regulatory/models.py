@@ -350,6 +350,9 @@ class Application(models.Model):
         DENIED = "denied", _("Denied")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
+    # Decided, or withdrawn: no step follows.
+    CLOSED_STATES = (Status.GRANTED, Status.DENIED, Status.WITHDRAWN)
+
     class Type(models.TextChoices):
         INITIAL = "initial", _("Initial")
         RENEWAL = "renewal", _("Renewal")
@@ -397,6 +400,10 @@ class Application(models.Model):
     def __str__(self) -> str:
         kind = self.get_application_type_display().lower()
         return f"{self.get_body_display()} {kind} {self.protocol_number}".strip()
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in self.CLOSED_STATES
 
     @property
     def is_valid_now(self) -> bool:

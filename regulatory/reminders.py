@@ -3,15 +3,21 @@ long, authorisations expiring and renewal reports due. Deadlines are data (``Dea
 
 Idempotent: a reminder is unique per application, rule and due date, and is claimed with
 ``get_or_create`` inside the transaction, so running the job twice raises (and mails) nothing new.
+
+``reminders_open`` lists every open reminder, of every kind: this app's, and those an app above
+registers with ``reminder_source_register`` (the follow-up app's pharmacovigilance reports due,
+registered from ``FollowupConfig.ready``), so this app imports nothing of theirs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -20,14 +26,18 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.roles import Role
+from audit.actions import AuditAction
 from audit.services import audit_record
-from followup.selectors import pv_reminders_open
 from offlabel.i18n import localized
-from prescriptions.selectors import requests_visible_to
+from prescriptions.models import OffLabelRequest
+from prescriptions.policies import requests_visible_to, require_role, require_same_hospital
 from regulatory.models import Application, DeadlineRule, Reminder
 
-OPEN = ("preparing", "submitted", "acknowledged", "information_requested", "answered")
-AWAITING_BODY = ("submitted", "acknowledged", "answered")
+_S = Application.Status
+OPEN = (_S.PREPARING, _S.SUBMITTED, _S.ACKNOWLEDGED, _S.INFORMATION_REQUESTED, _S.ANSWERED)
+AWAITING_BODY = (_S.SUBMITTED, _S.ACKNOWLEDGED, _S.ANSWERED)
+# An application refused or withdrawn has no deadline left.
+ENDED = (_S.DENIED, _S.WITHDRAWN)
 # A step counted from one date is done once the application records the next one (e.g. a
 # "submit before the cut-off" reminder is moot once submitted). Steps counted from the decision
 # (the ethics committee informing AIFA) stay until a pharmacist marks the reminder done.
@@ -46,11 +56,9 @@ def _applies(rule: DeadlineRule, application: Application, due: date) -> bool:
         return status in AWAITING_BODY
     if rule.kind == DeadlineRule.Kind.OVERDUE_STEP:
         done_field = STEP_DONE_WHEN.get(rule.anchor)
-        return status not in ("withdrawn", "denied") and not (
-            done_field and getattr(application, done_field)
-        )
+        return status not in ENDED and not (done_field and getattr(application, done_field))
     granted_without_renewal = (
-        status == "granted" and not application.renewals.exclude(status="withdrawn").exists()
+        status == _S.GRANTED and not application.renewals.exclude(status=_S.WITHDRAWN).exists()
     )
     return granted_without_renewal  # expiring / renewal_due
 
@@ -59,9 +67,7 @@ def due_items(today: date, horizon_days: int = 0) -> list[tuple[Application, Dea
     """(application, rule, due date) for every deadline due on or before today + horizon."""
     found = []
     rules = list(DeadlineRule.objects.all())
-    applications = Application.objects.exclude(status__in=["denied", "withdrawn"]).select_related(
-        "request"
-    )
+    applications = Application.objects.exclude(status__in=ENDED).select_related("request")
     for application in applications:
         for rule in rules:
             if (
@@ -93,22 +99,19 @@ def reminder_resolve(*, actor: User, reminder: Reminder) -> Reminder:
         .select_related("application__request")
         .get(pk=reminder.pk)
     )
-    if actor.hospital_id != reminder.application.hospital_id:
-        from offlabel.exceptions import NotVisible
-
-        raise NotVisible(gettext("Not found."))
-    if not actor.groups.filter(name__in=[Role.PHARMACIST, Role.COMMITTEE_SECRETARY]).exists():
-        from offlabel.exceptions import ApplicationError
-
-        raise ApplicationError(
-            gettext("Only a pharmacist or the committee secretary can mark reminders done.")
-        )
+    require_same_hospital(actor, reminder.application.hospital_id)
+    require_role(
+        actor,
+        Role.PHARMACIST,
+        Role.COMMITTEE_SECRETARY,
+        message=gettext("Only a pharmacist or the committee secretary can mark reminders done."),
+    )
     if reminder.resolved_at is None:
         reminder.resolved_at = timezone.now()
         reminder.save(update_fields=["resolved_at"])
         audit_record(
             actor=actor,
-            action="reminder.resolved",
+            action=AuditAction.REMINDER_RESOLVED,
             target=reminder.application.request,
             summary=f"Done: {reminder.message}"[:500],
             after={"reminder": reminder.pk},
@@ -145,7 +148,7 @@ def reminders_raise(*, today: date | None = None) -> list[Reminder]:
                 reminder.save(update_fields=["emailed_to"])
                 audit_record(
                     actor=None,
-                    action="reminder.raised",
+                    action=AuditAction.REMINDER_RAISED,
                     target=application.request,
                     hospital=application.request.hospital,
                     summary=message[:500],
@@ -189,10 +192,42 @@ class OpenReminder:
         return self.kind == self.PHARMACOVIGILANCE
 
 
+# The open reminders of one kind kept by an app above this one: the requests the user may see,
+# and now -> its rows.
+ReminderSource = Callable[[QuerySet[OffLabelRequest], datetime], Iterable[OpenReminder]]
+_SOURCES: dict[str, ReminderSource] = {}
+# The kinds another app must register: a list without the pharmacovigilance reports due would
+# hide a legal deadline, so ``reminders_open`` refuses to answer without them.
+REQUIRED_SOURCES = (OpenReminder.PHARMACOVIGILANCE,)
+
+
+def reminder_source_register(kind: str) -> Callable[[ReminderSource], ReminderSource]:
+    """Decorator: ``source`` lists the open reminders of ``kind`` (registering a kind again
+    replaces its source)."""
+
+    def register(source: ReminderSource) -> ReminderSource:
+        _SOURCES[kind] = source
+        return source
+
+    return register
+
+
+def _sources() -> dict[str, ReminderSource]:
+    missing = [kind for kind in REQUIRED_SOURCES if kind not in _SOURCES]
+    if missing:
+        raise ImproperlyConfigured(
+            f"No source of open reminders registered for {', '.join(missing)}: the reminder "
+            "lists would leave those deadlines out (the follow-up app registers the "
+            "pharmacovigilance reports in its AppConfig.ready)."
+        )
+    return _SOURCES
+
+
 def reminders_open(user: Any, *, now: datetime | None = None) -> list[OpenReminder]:
     """Every open reminder on the requests the user may see, soonest first (those without a
     deadline first of all: they are due as soon as possible). Two queries, whatever the number
-    of reminders: one per table."""
+    of reminders: one per table. ``ImproperlyConfigured`` when a required kind has no source."""
+    sources = _sources()
     now = now or timezone.now()
     today = timezone.localdate(now)
     visible = requests_visible_to(user).values("pk")
@@ -220,24 +255,8 @@ def reminders_open(user: Any, *, now: datetime | None = None) -> list[OpenRemind
                 emailed_to=list(reminder.emailed_to or []),
             )
         )
-    for pv in pv_reminders_open(requests_visible_to(user)):
-        request = pv.adverse_event.request
-        rows.append(
-            OpenReminder(
-                kind=OpenReminder.PHARMACOVIGILANCE,
-                pk=pv.pk,
-                due_on=timezone.localdate(pv.due_at) if pv.due_at else None,
-                due_at=pv.due_at,
-                overdue=pv.due_at is not None and pv.due_at < now,
-                request_id=request.pk,
-                reference=request.reference,
-                pseudonym=request.patient.pseudonym,
-                what=pv.display_message,
-                about=pv.display_source,
-                confirmed=pv.deadline_confirmed,
-                emailed_to=list(pv.emailed_to or []),
-            )
-        )
+    for source in sources.values():
+        rows.extend(source(requests_visible_to(user), now))
     rows.sort(
         key=lambda r: (r.due_on or date.min, r.due_at.timestamp() if r.due_at else 0, r.kind, r.pk)
     )

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from evidence.models import TRIAL_DESIGNS
 from offlabel.i18n import localized
 from prescriptions.models import OffLabelRequest, Patient
+from prescriptions.workflow import requirement_met
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 
@@ -189,10 +190,9 @@ _YES_NO = {"yes": True, "no": False}
 
 
 def consent_signed(request: OffLabelRequest) -> bool:
-    """A signed, not withdrawn consent on the current version of the form."""
-    from consent.services import consent_is_signed
-
-    return consent_is_signed(request)
+    """A signed, not withdrawn consent on the current version of the form: asked of the
+    requirement the consent app registers (``KeyError`` if none did: never taken as met)."""
+    return requirement_met("consent_signed", request)
 
 
 def _hma_with_venetoclax(patient: Patient) -> bool | None:

@@ -10,18 +10,16 @@ from accounts.models import Hospital
 from accounts.scoping import scope_to_hospital
 from prescriptions.models import OffLabelRequest
 from regulatory.attestations import pathway_recheck
-from regulatory.forms import ApplicationCreateForm, ApplicationStepForm
-from regulatory.models import LocalChecklistItem, Pathway, PathwayVersion
+from regulatory.models import Application, LocalChecklistItem, Pathway, PathwayVersion
 from regulatory.services import checklist_state
 
 
 def regulatory_panels(request: OffLabelRequest) -> dict[str, Any]:
-    """What the request page shows of the pathway: checklist, applications, dossiers."""
+    """What the request page shows of the pathway: checklist, applications, dossiers, and the
+    granted applications a renewal may continue (data only; the forms are built by the
+    ``regulatory_request_panel`` tag)."""
     choice = getattr(request, "pathway_choice", None)
-    application_form = ApplicationCreateForm(
-        initial={"body": choice.pathway_version.authorising_body} if choice else None
-    )
-    application_form.fields["renewal_of"].queryset = request.applications.filter(status="granted")  # type: ignore[attr-defined]
+    renewable = request.applications.filter(status=Application.Status.GRANTED)
     # Stored by the write that changed the inputs (regulatory.attestations); the reason is
     # worked out, in the reader's language, only when there is one to show.
     recheck = pathway_recheck(request) if choice and not choice.applies_now else None
@@ -33,8 +31,7 @@ def regulatory_panels(request: OffLabelRequest) -> dict[str, Any]:
             "reminders__rule"
         ),
         "dossiers": request.dossiers.all()[:5],
-        "application_form": application_form,
-        "step_form": ApplicationStepForm(),
+        "renewable": renewable,
     }
 
 

@@ -4,6 +4,7 @@ and tracking applications to outside bodies. Every write is audited in its trans
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,19 +17,30 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from accounts.models import User
 from accounts.roles import Role, is_rule_steward, roles_of
+from audit.actions import AuditAction
 from audit.services import audit_record, audit_record_changes
 from offlabel.dates import date_is_future
-from offlabel.exceptions import ApplicationError, ConflictError, NotVisible
+from offlabel.exceptions import ApplicationError, ConflictError
 from offlabel.i18n import (
     english,
     items_translations_carried,
     localized,
     translations_carried,
 )
+from offlabel.uploads import pdf_validate
+from pharmacy.selectors import plan_version_latest
 from prescriptions.models import OffLabelRequest
+from prescriptions.policies import (
+    prescriber_rule_met,
+    request_lock_for_change,
+    require_role,
+    require_same_hospital,
+)
+from prescriptions.services import inputs_changed
 from regulatory.attestations import (
     attested_inputs,
     attested_inputs_changes_label,
@@ -42,6 +54,7 @@ from regulatory.models import (
     ChecklistItem,
     LocalChecklistItem,
     Pathway,
+    PathwayChoice,
     PathwayVersion,
 )
 from regulatory.routing import NOT_APPLICABLE, Routing, route
@@ -55,17 +68,6 @@ from regulatory.rules import (
 )
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
-
-def _locked_request(actor: User, request: OffLabelRequest) -> OffLabelRequest:
-    locked = (
-        OffLabelRequest.objects.select_for_update()
-        .select_related("patient", "drug")
-        .get(pk=request.pk)
-    )
-    if actor.hospital_id != locked.hospital_id:
-        raise NotVisible(gettext("Not found."))
-    return locked
 
 
 def _routing_in_english(request: OffLabelRequest, routing: Routing) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def pathway_choose(
 ) -> ChecklistItem | None:
     """Follow a pathway: the checklist is built from its current version. Choosing another
     pathway than the recommended one needs a written reason (audited)."""
-    request = _locked_request(actor, request)
+    request = request_lock_for_change(actor, request, related=("patient", "drug"))
     if request.prescriber_id != actor.pk:
         raise ApplicationError(gettext("Only the prescriber chooses the pathway."))
     if not request.is_editable():
@@ -122,8 +124,6 @@ def pathway_choose(
             extra={"field": "reason"},
         )
     version = PathwayVersion.objects.get(pk=chosen.version_id)
-    from regulatory.models import PathwayChoice
-
     PathwayChoice.objects.filter(request=request).delete()
     request.checklist.all().delete()
     PathwayChoice.objects.create(
@@ -181,7 +181,7 @@ def pathway_choose(
     request.save(update_fields=["pathway", "needs_outside_authorisation", "version", "updated_at"])
     audit_record(
         actor=actor,
-        action="request.pathway_chosen",
+        action=AuditAction.REQUEST_PATHWAY_CHOSEN,
         target=request,
         summary=f"{request.reference}: pathway {version}"
         + (
@@ -270,8 +270,6 @@ _ROLE_FOR_ATTESTER = {
 
 
 def plan_version_number(request: Any) -> int | None:
-    from pharmacy.selectors import plan_version_latest
-
     latest = plan_version_latest(request)
     return latest.number if latest is not None else None
 
@@ -279,8 +277,7 @@ def plan_version_number(request: Any) -> int | None:
 @transaction.atomic
 def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> ChecklistItem:
     item = ChecklistItem.objects.select_for_update().select_related("request").get(pk=item.pk)
-    if actor.hospital_id != item.request.hospital_id:
-        raise NotVisible(gettext("Not found."))
+    require_same_hospital(actor, item.request.hospital_id)
     if item.kind != ChecklistItem.Kind.ATTESTATION:
         raise ApplicationError(gettext("This item is not an attestation."))
     allowed = {_ROLE_FOR_ATTESTER[a] for a in item.attesters if a in _ROLE_FOR_ATTESTER}
@@ -290,20 +287,13 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
             gettext("Only a %(who)s can attest: %(item)s")
             % {"who": who, "item": localized(item, "text")}
         )
-    if (
-        Role.PHYSICIAN in allowed
-        and Role.PHYSICIAN in roles_of(actor)
-        and not (allowed - {Role.PHYSICIAN}) & roles_of(actor)
-        and item.request.prescriber_id != actor.pk
-    ):
+    if not prescriber_rule_met(actor, item.request, allowed):
         raise ApplicationError(gettext("Only the prescriber can attest this for the request."))
     if item.attested_by_id is not None:
         raise ConflictError(
             gettext("Already attested by %(who)s.")
             % {"who": item.attested_by.username if item.attested_by else gettext("someone")}
         )
-    from prescriptions.services import inputs_changed
-
     # The attestation is made on the request as it stands: record (or refresh) its plan version
     # first, then what it attests (issue 15): a later change to these inputs withdraws it.
     inputs_changed(actor=actor, requests=[item.request])
@@ -326,7 +316,7 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
     )
     audit_record(
         actor=actor,
-        action="checklist.attested",
+        action=AuditAction.CHECKLIST_ATTESTED,
         target=item.request,
         summary=f"{item.request.reference}: attested '{item.text}'"
         + (f" on plan v{item.attested_plan_version}" if item.attested_plan_version else "")
@@ -346,25 +336,19 @@ def checklist_attest(*, actor: User, item: ChecklistItem, note: str = "") -> Che
     return item
 
 
-def pdf_validate(upload: UploadedFile, *, field: str = "document") -> bytes:
-    """PDF only, at most 10 MB, and parsed as a plain PDF document (no active content, not
-    encrypted, not an HTML polyglot): see ``offlabel.uploads``.
-
-    ``field`` names the upload in the error, for the API's error body."""
-    from offlabel.uploads import pdf_validate as upload_pdf_validate
-
-    return upload_pdf_validate(upload, field=field)
-
-
 @transaction.atomic
 def checklist_upload(*, actor: User, item: ChecklistItem, upload: UploadedFile) -> ChecklistItem:
     item = ChecklistItem.objects.select_for_update().select_related("request").get(pk=item.pk)
-    if actor.hospital_id != item.request.hospital_id:
-        raise NotVisible(gettext("Not found."))
+    require_same_hospital(actor, item.request.hospital_id)
     if item.kind != ChecklistItem.Kind.DOCUMENT:
         raise ApplicationError(gettext("This item takes no document."))
-    if not roles_of(actor) & {Role.PHARMACIST, Role.PHYSICIAN, Role.COMMITTEE_SECRETARY}:
-        raise ApplicationError(gettext("Your role cannot upload checklist documents."))
+    require_role(
+        actor,
+        Role.PHARMACIST,
+        Role.PHYSICIAN,
+        Role.COMMITTEE_SECRETARY,
+        message=gettext("Your role cannot upload checklist documents."),
+    )
     data = pdf_validate(upload)
     digest = hashlib.sha256(data).hexdigest()
     replaced = {"name": item.document_name, "sha256": item.document_sha256}
@@ -380,7 +364,7 @@ def checklist_upload(*, actor: User, item: ChecklistItem, upload: UploadedFile) 
         transaction.on_commit(lambda: storage.delete(old_file))
     audit_record(
         actor=actor,
-        action="checklist.document_uploaded",
+        action=AuditAction.CHECKLIST_DOCUMENT_UPLOADED,
         target=item.request,
         summary=f"{item.request.reference}: uploaded '{item.document_name}' for '{item.text}'",
         before=replaced if old_file else None,
@@ -420,7 +404,7 @@ def national_rules_refusal_record(*, actor: User, pathway: Pathway, via: str) ->
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="pathway.edit_refused",
+            action=AuditAction.PATHWAY_EDIT_REFUSED,
             target=pathway,
             summary=f"Refused: {actor.get_username()} tried to change the national rules of "
             f"{pathway.code} ({via}); only a national rules steward may",
@@ -444,7 +428,7 @@ def national_rules_change_notify(
     for hospital in hospitals:
         audit_record(
             actor=actor,
-            action="pathway.national_rules_changed",
+            action=AuditAction.PATHWAY_NATIONAL_RULES_CHANGED,
             target=version,
             hospital=hospital,
             summary=summary,
@@ -541,7 +525,7 @@ def _pathway_version_create(
     after = {k: getattr(new, k) for k in EDITABLE_VERSION_FIELDS}
     event = audit_record_changes(
         actor=actor,
-        action="pathway.version_created",
+        action=AuditAction.PATHWAY_VERSION_CREATED,
         target=new,
         summary_prefix=f"{new} created from v{current.version}",
         before=before,
@@ -614,7 +598,7 @@ def local_item_add(
     item.save()
     audit_record(
         actor=actor,
-        action="pathway.local_item_added",
+        action=AuditAction.PATHWAY_LOCAL_ITEM_ADDED,
         target=item,
         summary=f"Local checklist item added to {pathway.code}: '{item.text}' ({item.reason})",
         after={
@@ -632,12 +616,14 @@ def local_item_add(
 @transaction.atomic
 def local_item_deactivate(*, actor: User, item: LocalChecklistItem) -> LocalChecklistItem:
     """Later checklists leave it out; those already built keep it (they are snapshots)."""
-    if actor.hospital_id is None or actor.hospital_id != item.hospital_id:
-        raise NotVisible(gettext("Not found."))
-    if Role.REGULATORY_OFFICER not in roles_of(actor):
-        raise ApplicationError(
-            gettext("Only a regulatory officer of a hospital changes its local checklist items.")
-        )
+    require_same_hospital(actor, item.hospital_id)
+    require_role(
+        actor,
+        Role.REGULATORY_OFFICER,
+        message=gettext(
+            "Only a regulatory officer of a hospital changes its local checklist items."
+        ),
+    )
     claimed = LocalChecklistItem.objects.filter(pk=item.pk, active=True).update(
         active=False, deactivated_by=actor, deactivated_at=timezone.now()
     )
@@ -646,7 +632,7 @@ def local_item_deactivate(*, actor: User, item: LocalChecklistItem) -> LocalChec
     item.refresh_from_db()
     audit_record(
         actor=actor,
-        action="pathway.local_item_deactivated",
+        action=AuditAction.PATHWAY_LOCAL_ITEM_DEACTIVATED,
         target=item,
         summary=f"Local checklist item of {item.pathway.code} deactivated: '{item.text}'",
         before={"active": True},
@@ -657,46 +643,75 @@ def local_item_deactivate(*, actor: User, item: LocalChecklistItem) -> LocalChec
 
 # --- Applications to outside bodies --------------------------------------------------------------
 
-# step name -> (from states, to state, date field set)
-APPLICATION_STEPS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "submit": (("preparing",), "submitted", "submitted_at"),
-    "acknowledge": (("submitted",), "acknowledged", "acknowledged_at"),
-    "request_information": (
-        ("submitted", "acknowledged", "answered"),
-        "information_requested",
-        "information_requested_at",
-    ),
-    "answer": (("information_requested",), "answered", "answered_at"),
-    "grant": (("submitted", "acknowledged", "answered"), "granted", "decided_at"),
-    "deny": (
-        ("submitted", "acknowledged", "answered", "information_requested"),
-        "denied",
-        "decided_at",
-    ),
-    "withdraw": (
-        ("preparing", "submitted", "acknowledged", "information_requested", "answered"),
-        "withdrawn",
-        "decided_at",
-    ),
+
+@dataclass(frozen=True)
+class ApplicationStep:
+    """A step of an application to an outside body, the shape of the request workflow's
+    ``prescriptions.workflow.Transition``: from ``sources`` to ``target``, on the date recorded
+    in ``date_field``."""
+
+    name: str
+    label: StrOrPromise  # in the interface language; audit rows name the step
+    sources: frozenset[str]
+    target: str
+    date_field: str
+
+    @property
+    def audit_action(self) -> AuditAction:
+        """The audit trail's action for this step: ``application.<name>``."""
+        return AuditAction.family("application", self.name)
+
+
+def _step(
+    name: str, label: StrOrPromise, sources: Iterable[str], target: str, date_field: str
+) -> ApplicationStep:
+    return ApplicationStep(name, label, frozenset(sources), target, date_field)
+
+
+_S = Application.Status
+APPLICATION_STEPS: dict[str, ApplicationStep] = {
+    s.name: s
+    for s in [
+        _step("submit", _("submit"), [_S.PREPARING], _S.SUBMITTED, "submitted_at"),
+        _step("acknowledge", _("acknowledge"), [_S.SUBMITTED], _S.ACKNOWLEDGED, "acknowledged_at"),
+        _step(
+            "request_information",
+            _("request information"),
+            [_S.SUBMITTED, _S.ACKNOWLEDGED, _S.ANSWERED],
+            _S.INFORMATION_REQUESTED,
+            "information_requested_at",
+        ),
+        _step("answer", _("answer"), [_S.INFORMATION_REQUESTED], _S.ANSWERED, "answered_at"),
+        _step(
+            "grant",
+            _("grant"),
+            [_S.SUBMITTED, _S.ACKNOWLEDGED, _S.ANSWERED],
+            _S.GRANTED,
+            "decided_at",
+        ),
+        _step(
+            "deny",
+            _("deny"),
+            [_S.SUBMITTED, _S.ACKNOWLEDGED, _S.ANSWERED, _S.INFORMATION_REQUESTED],
+            _S.DENIED,
+            "decided_at",
+        ),
+        _step(
+            "withdraw",
+            _("withdraw"),
+            [_S.PREPARING, _S.SUBMITTED, _S.ACKNOWLEDGED, _S.INFORMATION_REQUESTED, _S.ANSWERED],
+            _S.WITHDRAWN,
+            "decided_at",
+        ),
+    ]
 }
 
-# The steps as the pages name them.
-APPLICATION_STEP_LABELS = {
-    "submit": _("submit"),
-    "acknowledge": _("acknowledge"),
-    "request_information": _("request information"),
-    "answer": _("answer"),
-    "grant": _("grant"),
-    "deny": _("deny"),
-    "withdraw": _("withdraw"),
-}
+# Every step has its audit action: a step added without its AuditAction member fails here, at
+# import (``AuditAction.family`` raises ValueError), not the first time someone records it.
+APPLICATION_STEP_ACTIONS = {name: step.audit_action for name, step in APPLICATION_STEPS.items()}
 
-
-def _require_pharmacy(actor: User) -> None:
-    if not roles_of(actor) & {Role.PHARMACIST, Role.COMMITTEE_SECRETARY}:
-        raise ApplicationError(
-            gettext("Only a pharmacist or the committee secretary tracks applications.")
-        )
+# Who tracks applications (pharmacy); the refusal's sentence.
+_TRACKS_APPLICATIONS = _("Only a pharmacist or the committee secretary tracks applications.")
 
 
 @transaction.atomic
@@ -709,14 +724,14 @@ def application_create(
     renewal_of: Application | None = None,
     protocol_number: str = "",
 ) -> Application:
-    _require_pharmacy(actor)
-    request = _locked_request(actor, request)
+    require_role(actor, Role.PHARMACIST, Role.COMMITTEE_SECRETARY, message=_TRACKS_APPLICATIONS)
+    request = request_lock_for_change(actor, request, related=("patient", "drug"))
     if renewal_of is not None:
         renewal_of = Application.objects.get(
             pk=renewal_of.pk
         )  # its state now, not the caller's copy
     if renewal_of is not None and (
-        renewal_of.request_id != request.pk or renewal_of.status != "granted"
+        renewal_of.request_id != request.pk or renewal_of.status != Application.Status.GRANTED
     ):
         raise ApplicationError(
             gettext("A renewal continues a granted authorisation of the same request."),
@@ -736,7 +751,7 @@ def application_create(
     application.save()
     audit_record(
         actor=actor,
-        action="application.created",
+        action=AuditAction.APPLICATION_CREATED,
         target=request,
         summary=f"{request.reference}: {english(application)} prepared",
         after={"application": application.pk, "body": body, "type": application.application_type},
@@ -756,21 +771,21 @@ def application_step(
     valid_from: date | None = None,
     valid_until: date | None = None,
 ) -> Application:
-    _require_pharmacy(actor)
+    require_role(actor, Role.PHARMACIST, Role.COMMITTEE_SECRETARY, message=_TRACKS_APPLICATIONS)
     application = (
         Application.objects.select_for_update().select_related("request").get(pk=application.pk)
     )
-    if actor.hospital_id != application.hospital_id:
-        raise NotVisible(gettext("Not found."))
+    require_same_hospital(actor, application.hospital_id)
     if step not in APPLICATION_STEPS:
         raise ApplicationError(
             gettext("Unknown step %(step)s.") % {"step": repr(step)}, extra={"field": "step"}
         )
-    sources, target, date_field = APPLICATION_STEPS[step]
-    if application.status not in sources:
+    transition = APPLICATION_STEPS[step]
+    target, date_field = transition.target, transition.date_field
+    if application.status not in transition.sources:
         raise ConflictError(
             gettext("The application is '%(status)s': '%(step)s' is not possible now.")
-            % {"status": application.get_status_display(), "step": APPLICATION_STEP_LABELS[step]}
+            % {"status": application.get_status_display(), "step": transition.label}
         )
     if date_is_future(on):
         raise ApplicationError(gettext("That date is in the future."), extra={"field": "on"})
@@ -799,7 +814,7 @@ def application_step(
     application.reminders.filter(resolved_at=None).update(resolved_at=timezone.now())
     audit_record(
         actor=actor,
-        action=f"application.{step}",
+        action=transition.audit_action,
         target=application.request,
         summary=f"{application.request.reference}: {english(application)} — {step} on {on:%Y-%m-%d}"
         + (f" ({note.strip()})" if note.strip() else ""),
@@ -813,9 +828,8 @@ def application_step(
 def application_document_add(
     *, actor: User, application: Application, kind: str, upload: UploadedFile
 ) -> ApplicationDocument:
-    _require_pharmacy(actor)
-    if actor.hospital_id != application.hospital_id:
-        raise NotVisible(gettext("Not found."))
+    require_role(actor, Role.PHARMACIST, Role.COMMITTEE_SECRETARY, message=_TRACKS_APPLICATIONS)
+    require_same_hospital(actor, application.hospital_id)
     data = pdf_validate(upload)
     document = ApplicationDocument(
         application=application,
@@ -828,7 +842,7 @@ def application_document_add(
     document.save()
     audit_record(
         actor=actor,
-        action="application.document_added",
+        action=AuditAction.APPLICATION_DOCUMENT_ADDED,
         target=application.request,
         summary=f"{application.request.reference}: {document.name} added to {application}",
         after={"application": application.pk, "sha256": document.sha256},
@@ -842,9 +856,18 @@ def authorisation_current(request: OffLabelRequest) -> Application | None:
     if choice is None:
         return None
     body = choice.pathway_version.authorising_body
-    for application in request.applications.filter(body=body, status="granted").order_by(
-        "-decided_at"
-    ):
+    for application in request.applications.filter(
+        body=body, status=Application.Status.GRANTED
+    ).order_by("-decided_at"):
         if application.is_valid_now:
             return application
     return None
+
+
+def pathway_version_next_locked(pathway: Pathway) -> int:
+    """The number the next version of ``pathway`` will take, with the pathway locked for the
+    rest of the transaction (the edit locks it too), so the signed meaning names the version
+    the edit creates."""
+    locked = Pathway.objects.select_for_update().get(pk=pathway.pk)
+    current = locked.versions.get(is_current=True)
+    return int(current.version) + 1

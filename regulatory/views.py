@@ -18,10 +18,15 @@ from accounts.scoping import acting_user
 from offlabel.exceptions import ApplicationError
 from offlabel.forms import form_errors_text
 from offlabel.i18n import localized
-from prescriptions.selectors import requests_visible_to
+from prescriptions.policies import (
+    acts_as_prescriber,
+    request_get_visible,
+    requests_visible_to,
+    same_hospital,
+)
+from prescriptions.steps import STEPS
 from regulatory.dossier import dossier_download, dossier_request
 from regulatory.forms import (
-    APPLICATION_STEPS,
     ApplicationCreateForm,
     ApplicationStepForm,
     AttestForm,
@@ -30,7 +35,14 @@ from regulatory.forms import (
     PreviewForm,
     UploadForm,
 )
-from regulatory.models import Application, ChecklistItem, LocalChecklistItem, Pathway, Reminder
+from regulatory.models import (
+    Application,
+    ChecklistItem,
+    Dossier,
+    LocalChecklistItem,
+    Pathway,
+    Reminder,
+)
 from regulatory.reminders import due_items, reminder_resolve, reminders_open
 from regulatory.routing import route
 from regulatory.rule_editor import (
@@ -43,6 +55,7 @@ from regulatory.rule_editor import (
 from regulatory.rules import FACTS
 from regulatory.selectors import RULE_NOTICE_DAYS, local_items_of, rule_notices_for
 from regulatory.services import (
+    APPLICATION_STEPS,
     NationalRulesRefused,
     application_create,
     application_step,
@@ -52,10 +65,11 @@ from regulatory.services import (
     local_item_deactivate,
     pathway_choose,
     pathway_version_edit,
+    pathway_version_next_locked,
 )
 from signatures.http import signature_for_page
 from signatures.models import SignatureAction
-from signatures.services import act_meaning, pathway_version_next_locked, signature_scope
+from signatures.services import act_meaning, signature_scope
 from signing.views import awaiting_timestamp_response, refuses_unsealed
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
@@ -64,8 +78,8 @@ VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def step_pathway_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = get_object_or_404(requests_visible_to(request.user), pk=pk)
-    if offlabel.prescriber_id != request.user.pk:
+    offlabel = request_get_visible(request.user, pk)
+    if not acts_as_prescriber(request.user, offlabel):
         raise Http404
     form = PathwayChoiceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -80,8 +94,6 @@ def step_pathway_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("requests:step-review", pk=pk)
         except ApplicationError as exc:
             messages.error(request, exc.message)
-    from prescriptions.views import STEPS
-
     context = {
         "steps": STEPS,
         "current_step": "pathway",
@@ -96,7 +108,7 @@ def step_pathway_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("regulatory.change_checklistitem", raise_exception=True)
 def checklist_attest_view(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
-    offlabel = get_object_or_404(requests_visible_to(request.user), pk=pk)
+    offlabel = request_get_visible(request.user, pk)
     item = get_object_or_404(ChecklistItem, pk=item_id, request=offlabel)
     form = AttestForm(request.POST)
     if request.method == "POST" and form.is_valid():
@@ -111,7 +123,7 @@ def checklist_attest_view(request: HttpRequest, pk: int, item_id: int) -> HttpRe
 @login_required
 @permission_required("regulatory.change_checklistitem", raise_exception=True)
 def checklist_upload_view(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
-    offlabel = get_object_or_404(requests_visible_to(request.user), pk=pk)
+    offlabel = request_get_visible(request.user, pk)
     item = get_object_or_404(ChecklistItem, pk=item_id, request=offlabel)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
@@ -134,8 +146,6 @@ def checklist_upload_view(request: HttpRequest, pk: int, item_id: int) -> HttpRe
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def dossier_download_view(request: HttpRequest, dossier_id: int) -> HttpResponseBase:
     """The dossier PDF through an authenticated, permission-checked, audited view."""
-    from regulatory.models import Dossier
-
     dossier = get_object_or_404(
         Dossier.objects.filter(request__in=requests_visible_to(request.user)), pk=dossier_id
     )
@@ -156,7 +166,7 @@ def dossier_download_view(request: HttpRequest, dossier_id: int) -> HttpResponse
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def dossier_request_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = get_object_or_404(requests_visible_to(request.user), pk=pk)
+    offlabel = request_get_visible(request.user, pk)
     if request.method == "POST":
         try:
             dossier_request(actor=acting_user(request), request=offlabel)
@@ -172,9 +182,11 @@ def dossier_request_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("regulatory.add_application", raise_exception=True)
 def application_create_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = get_object_or_404(requests_visible_to(request.user), pk=pk)
-    form = ApplicationCreateForm(request.POST or None)
-    form.fields["renewal_of"].queryset = offlabel.applications.filter(status="granted")  # type: ignore[attr-defined]
+    offlabel = request_get_visible(request.user, pk)
+    form = ApplicationCreateForm(
+        request.POST or None,
+        renewable=offlabel.applications.filter(status=Application.Status.GRANTED),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             application_create(
@@ -199,7 +211,7 @@ def application_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("regulatory.change_application", raise_exception=True)
 def application_step_view(request: HttpRequest, pk: int, application_id: int) -> HttpResponse:
-    offlabel = get_object_or_404(requests_visible_to(request.user), pk=pk)
+    offlabel = request_get_visible(request.user, pk)
     application = get_object_or_404(Application, pk=application_id, request=offlabel)
     form = ApplicationStepForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -216,7 +228,7 @@ def application_step_view(request: HttpRequest, pk: int, application_id: int) ->
             messages.success(
                 request,
                 _("Application: %(step)s recorded.")
-                % {"step": dict(APPLICATION_STEPS)[form.cleaned_data["step"]]},
+                % {"step": APPLICATION_STEPS[form.cleaned_data["step"]].label},
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -238,7 +250,7 @@ def due_soon_view(request: HttpRequest) -> HttpResponse:
     upcoming = [
         (a, r, d)
         for a, r, d in due_items(today, horizon_days=30)
-        if a.hospital_id == user.hospital_id and d > today
+        if same_hospital(user, a.hospital_id) and d > today
     ]
     upcoming.sort(key=lambda t: t[2])
     return render(

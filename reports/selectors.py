@@ -40,7 +40,7 @@ from django.utils import timezone
 from accounts.models import Hospital, User
 from consent.models import ConsentDocument, ConsentSignature
 from followup.models import AdverseEvent
-from followup.selectors import TREATED_STATES, treated_requests, with_outcomes
+from followup.selectors import treated_requests, with_outcomes
 from offlabel.dates import local_midnight
 from pharmacy.models import Dispensation
 from pharmacy.selectors import costs_by_payer
@@ -48,7 +48,6 @@ from prescriptions.models import OffLabelRequest, RequestTransition
 from regulatory.models import Application, PathwayVersion, Reminder
 
 S = OffLabelRequest.Status
-DECISIONS = (S.APPROVED, S.REJECTED, S.AWAITING_AUTHORISATION)  # the pharmacy's decision
 EVER_APPROVED = (S.APPROVED,)
 OPEN_APPLICATION = (
     Application.Status.PREPARING,
@@ -166,7 +165,9 @@ def requests_in_scope(hospital: Hospital, filters: ReportFilters) -> QuerySet[Of
 
 # The transitions the figures read: the first submission, the first decision, and whether
 # the request was ever approved or rejected.
-_TIMED_STEPS = tuple(dict.fromkeys((S.SUBMITTED, *DECISIONS, *EVER_APPROVED, S.REJECTED)))
+_TIMED_STEPS = tuple(
+    dict.fromkeys((S.SUBMITTED, *OffLabelRequest.DECISION_STATES, *EVER_APPROVED, S.REJECTED))
+)
 
 
 def _timed(requests: QuerySet[OffLabelRequest]) -> QuerySet[OffLabelRequest]:
@@ -184,7 +185,10 @@ def _timed(requests: QuerySet[OffLabelRequest]) -> QuerySet[OffLabelRequest]:
         requests.annotate(_steps=steps, _grants=grants)
         .annotate(
             _submitted=Min("_steps__occurred_at", filter=Q(_steps__to_status=S.SUBMITTED)),
-            _decided=Min("_steps__occurred_at", filter=Q(_steps__to_status__in=DECISIONS)),
+            _decided=Min(
+                "_steps__occurred_at",
+                filter=Q(_steps__to_status__in=OffLabelRequest.DECISION_STATES),
+            ),
             _granted=Min("_grants__decided_at"),
             _approvals=Count("_steps", filter=Q(_steps__to_status__in=EVER_APPROVED)),
             _rejections=Count("_steps", filter=Q(_steps__to_status=S.REJECTED)),
@@ -213,7 +217,7 @@ def _one_row_per_request(requests: QuerySet[OffLabelRequest]) -> QuerySet[Any]:
         "_approvals",
         "_rejections",
         _pathway_version=F("pathway_choice__pathway_version"),
-        _treated=ExpressionWrapper(Q(status__in=TREATED_STATES), BooleanField()),
+        _treated=ExpressionWrapper(Q(status__in=OffLabelRequest.TREATED_STATES), BooleanField()),
     )
 
 

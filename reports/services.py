@@ -6,34 +6,41 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
 
-from accounts.models import User
-from accounts.roles import Role, roles_of
+from accounts.models import Hospital, User
+from accounts.roles import Role
+from audit.actions import AuditAction
 from audit.services import audit_record
-from offlabel.exceptions import ApplicationError, NotVisible
-from offlabel.pdf import pdf_render_once
+from audit.tasks import audit_chain_verify_task
+from offlabel.exceptions import ApplicationError
 from offlabel.rendering import render_enqueue
+from prescriptions.policies import require_role, require_same_hospital
 from reports.charts import report_charts
 from reports.models import ReportExport
 from reports.selectors import ReportFilters, report_compute
 from reports.tables import filters_description, report_tables
+from signing.documents import pdf_render_once
 
 
-def _require_admin(actor: User) -> None:
-    if Role.HOSPITAL_ADMIN not in roles_of(actor) or actor.hospital is None:
-        raise ApplicationError(gettext("Only a hospital administrator can do this."))
+def _administered_hospital(actor: User) -> Hospital:
+    """The hospital of a hospital administrator; an ``ApplicationError`` for anyone else (and
+    for an administrator's account that belongs to no hospital)."""
+    only_admins = gettext("Only a hospital administrator can do this.")
+    require_role(actor, Role.HOSPITAL_ADMIN, message=only_admins)
+    if actor.hospital is None:
+        raise ApplicationError(only_admins)
+    return actor.hospital
 
 
 @transaction.atomic
 def report_export_request(*, actor: User, filters: ReportFilters) -> ReportExport:
     """Queue the PDF report for a Celery worker; the page polls its status."""
-    _require_admin(actor)
-    assert actor.hospital is not None
+    hospital = _administered_hospital(actor)
     export = ReportExport.objects.create(
-        hospital=actor.hospital, filters=filters.as_data(), requested_by=actor
+        hospital=hospital, filters=filters.as_data(), requested_by=actor
     )
     audit_record(
         actor=actor,
-        action="report.requested",
+        action=AuditAction.REPORT_REQUESTED,
         target=export,
         summary=f"Administration report {export.pk} queued",
         after={"filters": export.filters},
@@ -62,7 +69,7 @@ def report_export_render(export_id: int) -> ReportExport:
     def stored(export: ReportExport) -> None:
         audit_record(
             actor=None,
-            action="report.rendered",
+            action=AuditAction.REPORT_RENDERED,
             target=export,
             hospital=export.hospital,
             summary=f"Administration report {export.pk} rendered ({export.pages} pages)",
@@ -79,14 +86,13 @@ def report_export_render(export_id: int) -> ReportExport:
 
 
 def report_export_download(*, actor: User, export: ReportExport) -> ReportExport:
-    if actor.hospital_id is None or actor.hospital_id != export.hospital_id:
-        raise NotVisible(gettext("Not found."))
-    _require_admin(actor)
+    require_same_hospital(actor, export.hospital_id)
+    _administered_hospital(actor)
     if export.status != ReportExport.Status.READY:
         raise ApplicationError(gettext("The report is not ready yet."))
     audit_record(
         actor=actor,
-        action="report.downloaded",
+        action=AuditAction.REPORT_DOWNLOADED,
         target=export,
         summary=f"Administration report {export.pk} downloaded",
     )
@@ -96,10 +102,11 @@ def report_export_download(*, actor: User, export: ReportExport) -> ReportExport
 @transaction.atomic
 def audit_check_request(*, actor: User) -> None:
     """Queue a walk of the whole audit chain; its result is stored as an AuditChainCheck."""
-    from audit.tasks import audit_chain_verify_task
-
-    _require_admin(actor)
+    _administered_hospital(actor)
     audit_record(
-        actor=actor, action="audit.check_requested", target=actor, summary="Audit chain check asked"
+        actor=actor,
+        action=AuditAction.AUDIT_CHECK_REQUESTED,
+        target=actor,
+        summary="Audit chain check asked",
     )
     transaction.on_commit(lambda: audit_chain_verify_task.delay())

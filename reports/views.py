@@ -16,12 +16,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.scoping import acting_user, scope_to_hospital
+from audit.actions import AuditAction
 from audit.models import AuditChainCheck, AuditEvent
 from audit.services import audit_record
+from evidence.models import Study
 from offlabel.dates import local_midnight
 from offlabel.exceptions import ApplicationError, NotVisible
 from reports.charts import report_charts
-from reports.forms import AuditFilterForm, ReportFilterForm
+from reports.forms import AuditFilterForm, ReportFilterForm, audit_action_q
+from reports.home import home_for
 from reports.models import ReportExport
 from reports.selectors import ReportFilters, report_compute
 from reports.services import audit_check_request, report_export_download, report_export_request
@@ -29,6 +32,19 @@ from reports.tables import report_csv, report_tables, report_xlsx
 from signing.views import awaiting_timestamp_response, refuses_unsealed
 
 VIEW_REPORT = "reports.view_reportexport"
+
+
+@login_required
+def home_view(request: HttpRequest) -> HttpResponse:
+    """Each role's own home: what waits for it, with counts (``reports.home``)."""
+    context = {
+        "home": home_for(request.user),
+        "now": timezone.now(),
+        "today": timezone.localdate(),
+        "study_count": Study.objects.count(),
+        "review_study_count": Study.objects.filter(origin=Study.Origin.REVIEW).count(),
+    }
+    return render(request, "home.html", context)
 
 
 def _report_and_form(request: HttpRequest) -> tuple[Any, ReportFilterForm]:
@@ -58,11 +74,11 @@ def report_view(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/report.html", context)
 
 
-def _download(request: HttpRequest, kind: str) -> tuple[Any, str]:
+def _download(request: HttpRequest, kind: str, action: AuditAction) -> tuple[Any, str]:
     report, _ = _report_and_form(request)
     audit_record(
         actor=acting_user(request),
-        action=f"report.exported_{kind}",
+        action=action,
         target=report.hospital,
         summary=f"Administration report exported as {kind.upper()}",
         after={"filters": report.filters.as_data()},
@@ -74,7 +90,7 @@ def _download(request: HttpRequest, kind: str) -> tuple[Any, str]:
 @login_required
 @permission_required(VIEW_REPORT, raise_exception=True)
 def report_csv_view(request: HttpRequest) -> HttpResponse:
-    report, name = _download(request, "csv")
+    report, name = _download(request, "csv", AuditAction.REPORT_EXPORTED_CSV)
     response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -83,7 +99,7 @@ def report_csv_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REPORT, raise_exception=True)
 def report_xlsx_view(request: HttpRequest) -> HttpResponse:
-    report, name = _download(request, "xlsx")
+    report, name = _download(request, "xlsx", AuditAction.REPORT_EXPORTED_XLSX)
     response = HttpResponse(
         report_xlsx(report),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -151,7 +167,7 @@ def audit_view(request: HttpRequest) -> HttpResponse:
         if data["actor"]:
             events = events.filter(actor_username__icontains=data["actor"])
         if data["action"]:
-            events = events.filter(action__startswith=data["action"])
+            events = events.filter(audit_action_q(data["action"]))
         if data["reference"] is not None:
             events = events.filter(
                 object_type="prescriptions.offlabelrequest", object_id=str(data["reference"])

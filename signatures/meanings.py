@@ -125,7 +125,7 @@ def meaning_display(action: str, params: dict[str, Any], *, html: bool = False) 
     return mark_safe(result) if html else result  # noqa: S308 - every value escaped above
 
 
-# The parts of a signing method as ``signatures.reauth`` and the sign-in record them.
+# The parts of a signing method as ``accounts.reauth`` and the sign-in record them.
 _METHOD_WORDS: dict[str, str] = {
     "password": gettext_noop("password"),
     "totp": gettext_noop("authenticator code"),

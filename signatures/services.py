@@ -8,7 +8,7 @@ signature or its withdrawal, edit a national rule) goes through three steps in i
    refused, audited, and counted; after ``AXES_FAILURE_LIMIT`` failures the signer may not sign
    for ``AXES_COOLOFF_TIME`` (the sign-in's own limits: one policy for guessing a password).
    A passkey or the hospital's provider re-authenticates on their own pages, which mark the
-   session (``signatures.reauth.authentication_mark``) and come back.
+   session (``accounts.reauth.authentication_mark``) and come back.
 2. ``signature_scope`` around the act's service: each audit event the signer writes during the
    act carries the signature (meaning, printed name, time, method), inside the hash chain.
 3. At the end of the scope, ``signature_record`` writes the ElectronicSignature row, in the same
@@ -34,13 +34,17 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_otp import user_has_device
+from knox.auth import TokenAuthentication
 
+from accounts import mfa
 from accounts.models import User
+from accounts.reauth import authentication_mark, authentication_recent
+from audit.actions import AuditAction
+from audit.context import PendingSignature, current_signature
 from audit.services import audit_record
-from signatures.context import PendingSignature, current_signature
 from signatures.meanings import Meaning, signature_meaning
 from signatures.models import ElectronicSignature, SignatureAction
-from signatures.reauth import authentication_mark, authentication_recent
 
 PASSWORD_FIELD = "reauth_password"  # noqa: S105 (a field name)
 CODE_FIELD = "reauth_code"
@@ -52,12 +56,6 @@ SIGNED_TRANSITIONS: dict[str, str] = {
     "reject": SignatureAction.REJECT,
     "withdraw": SignatureAction.WITHDRAW,
 }
-
-
-class SignatureAuditAction(models.TextChoices):
-    REAUTH_FAILED = "signature.reauth_failed", _("Re-authentication to sign failed")
-    REAUTH_LOCKED = "signature.reauth_locked", _("Signing locked after failed re-authentications")
-    RECORDED = "signature.recorded", _("Electronic signature recorded")
 
 
 class Refusal(models.TextChoices):
@@ -89,15 +87,11 @@ class SignatureCheck:
 def second_factor_check(user: User, code: str) -> str | None:
     """Either "totp" or "recovery" when ``code`` is one of the user's second factors, else None:
     ``accounts.mfa.second_factor_check`` is the one rule (throttling, used recovery codes)."""
-    from accounts.mfa import second_factor_check as check
-
-    result = check(user, code)
+    result = mfa.second_factor_check(user, code)
     return str(result) if result else None
 
 
 def second_factor_enrolled(user: User) -> bool:
-    from django_otp import user_has_device
-
     return bool(user_has_device(user, confirmed=True))
 
 
@@ -157,8 +151,6 @@ def _lockout_minutes() -> int:
 
 def _api_token(request: Any) -> Any:
     """The knox token a DRF request authenticated with, or None (a session, or a page)."""
-    from knox.auth import TokenAuthentication
-
     authenticator = getattr(request, "successful_authenticator", None)
     if isinstance(authenticator, TokenAuthentication):
         return request.auth
@@ -192,7 +184,7 @@ def authentication_recent_proof(request: Any) -> SigningProof | None:
 def _failure_record(user: User, *, tried: str, meaning: Meaning, failures: int, why: str) -> None:
     audit_record(
         actor=user,
-        action=SignatureAuditAction.REAUTH_FAILED,
+        action=AuditAction.SIGNATURE_REAUTH_FAILED,
         target=user,
         summary=f"{user.get_username()} failed to re-authenticate ({tried}) to sign "
         f"'{meaning.english}': {why}",
@@ -269,7 +261,7 @@ def signature_require(
         if locked:
             audit_record(
                 actor=user,
-                action=SignatureAuditAction.REAUTH_LOCKED,
+                action=AuditAction.SIGNATURE_REAUTH_LOCKED,
                 target=user,
                 summary=f"{user.get_username()} may not sign for {_lockout_minutes()} minutes "
                 f"after {failures} failed re-authentications",
@@ -393,7 +385,7 @@ def signature_scope(
         # The act wrote no event of its own: the signature gets one, so the trail has it.
         event = audit_record(
             actor=signer,
-            action=SignatureAuditAction.RECORDED,
+            action=AuditAction.SIGNATURE_RECORDED,
             target=signing.target,
             summary=f"{payload['signer_name']} signed: {meaning.english}",
             after={"signature": payload},
@@ -476,14 +468,3 @@ def consent_signature_meaning(
     if (witness_name or "").strip():
         params["witness"] = witness_name.strip()
     return act_meaning(SignatureAction.CONSENT_SIGNATURE, user, **params)
-
-
-def pathway_version_next_locked(pathway: Any) -> int:
-    """The number the next version of ``pathway`` will take, with the pathway locked for the
-    rest of the transaction (the edit locks it too), so the signed meaning names the version
-    the edit creates."""
-    from regulatory.models import Pathway
-
-    locked = Pathway.objects.select_for_update().get(pk=pathway.pk)
-    current = locked.versions.get(is_current=True)
-    return int(current.version) + 1

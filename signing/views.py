@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from offlabel.middleware import client_ip_address
+from offlabel.rendering import RenderStatus
 from signing.forms import VerifyForm
 from signing.models import SealedDocument
 from signing.pades import pdf_seal_verify
@@ -89,6 +90,4 @@ def awaiting_timestamp_response(request: HttpRequest, document_id: str = "") -> 
 
 
 def refuses_unsealed(row: Any) -> bool:
-    from offlabel.rendering import RenderStatus
-
     return bool(row.status == RenderStatus.AWAITING_TIMESTAMP)

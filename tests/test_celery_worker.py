@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from audit.actions import AuditAction
 from audit.models import AuditChainCheck
 from audit.services import audit_record
 from audit.tasks import audit_chain_verify_task
@@ -51,7 +52,11 @@ def celery_worker(
 def test_worker_process_consumes_task_from_broker_and_writes_database(physician, tmp_path):
     for i in range(5):
         audit_record(
-            actor=physician, action="test.event", object_type="t", object_id=i, summary="s"
+            actor=physician,
+            action=AuditAction.HOSPITAL_CREATED,
+            object_type="t",
+            object_id=i,
+            summary="s",
         )
     queue = f"test-{uuid.uuid4().hex[:10]}"  # only this worker listens here
     log_path = tmp_path / "worker.log"

@@ -56,7 +56,7 @@ BASE = Path(settings.BASE_DIR)
 DATA_FILES = (
     BASE / "regulatory" / "data" / "rules.json",
     BASE / "pharmacy" / "data" / "label_rules.json",
-    BASE / "pharmacy" / "data" / "medication_classes.json",
+    BASE / "prescriptions" / "data" / "medication_classes.json",
 )
 PROJECT_APPS = (
     "accounts",

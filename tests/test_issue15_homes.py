@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.home import cycles_to_dispense, home_for, rules_to_verify
 from accounts.models import User
 from audit.tasks import audit_chain_verify_task
 from evidence.models import Study
@@ -30,6 +29,7 @@ from prescriptions.services import (
 from regulatory.models import PathwayVersion, Reminder
 from regulatory.reminders import reminders_raise
 from regulatory.services import application_create, application_step, pathway_choose
+from reports.home import cycles_to_dispense, home_for, rules_to_verify
 from reports.selectors import ReportFilters, report_compute
 from tests.followup.conftest import ae_fields, days_ago, start_treatment
 from tests.pharmacy.conftest import FIRST_DOSE, approve, dispense_cycle_one

@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 
 from followup.views import followup_panel_context
+from offlabel.panels import panel_context
 from prescriptions.models import OffLabelRequest
 
 register = template.Library()
@@ -15,10 +16,4 @@ register = template.Library()
 
 @register.inclusion_tag("followup/_panel.html", takes_context=True)
 def followup_panel(context: template.Context, offlabel: OffLabelRequest) -> dict[str, Any]:
-    user = context.get("user")
-    return {
-        **followup_panel_context(offlabel, user),
-        "user": user,
-        "request": context.get("request"),
-        "csrf_token": context.get("csrf_token"),
-    }
+    return panel_context(context, offlabel, followup_panel_context(offlabel, context.get("user")))

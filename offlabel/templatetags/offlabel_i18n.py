@@ -1,23 +1,28 @@
-"""Showing data in the reader's language: ``{% load offlabel_i18n %}``.
+"""Showing data in the reader's language: the filters that know no app.
+
+``{% load offlabel_i18n %}`` loads ``reports.templatetags.offlabel_i18n`` (the settings'
+``libraries`` entry): these filters and tags, plus those that read an app's choices or data
+(``label``, ``partner_word``, ``indication``). The platform imports no app, so those live in the
+top layer, which may import every app.
 
 - ``{{ version|tr:"name" }}``: a data item's field in the reader's language, English when it has
   no translation (``offlabel.i18n.localized``): pathway versions, checklist items, deadline
   rules, criteria and checklist templates from the rules data file.
 - ``{{ amount|money:currency }}``: money in the reader's locale ("€ 4.961,55", "€4,961.55");
   ``money_unit`` keeps a unit price's four decimals.
-- ``{{ code|label:"design" }}``: the reader's label of a stored code (a snapshot keeps codes,
-  never the words of the day), so no page shows ``retrospective`` or ``strong_cyp3a_inhibitor``.
 - ``{% quote text %}``: a verbatim quote of the law or the label, in its own language
   (``<q lang="en">``), which is never translated.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.html import format_html
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from offlabel.i18n import localized, money_format
@@ -36,8 +41,6 @@ def tr(source: Any, field: str) -> str:
 def pathway_name(request: Any) -> str:
     """The request's pathway in the reader's language: the chosen version's name, else the
     text stored on the request (an older free-text pathway), else a dash."""
-    from django.core.exceptions import ObjectDoesNotExist
-
     try:
         choice = request.pathway_choice
     except ObjectDoesNotExist:
@@ -55,29 +58,6 @@ def money(amount: Decimal | float | int | None, currency: str = "EUR") -> str:
 @register.filter
 def money_unit(amount: Decimal | float | int | None, currency: str = "EUR") -> str:
     return money_format(amount, currency or "", places=None)
-
-
-def _choices() -> dict[str, dict[str, Any]]:
-    from evidence.models import Design
-    from prescriptions.models import Gene, Interaction, PatientMutation, YesNoUnknown
-    from regulatory.models import Body
-
-    return {
-        "design": dict(Design.choices),
-        "interaction": dict(Interaction.choices),
-        "gene": dict(Gene.choices),
-        "mutation_status": dict(PatientMutation.Status.choices),
-        "yes_no": dict(YesNoUnknown.choices),
-        "body": dict(Body.choices),
-    }
-
-
-@register.filter
-def label(code: Any, kind: str) -> str:
-    """The label of ``code`` among the ``kind`` choices; an unknown code is shown as it is."""
-    if code is None or code == "":
-        return ""
-    return str(_choices().get(kind, {}).get(code, code))
 
 
 @register.simple_tag
@@ -104,10 +84,6 @@ def _study_source_texts(study: Any) -> list[str]:
 def source_marked(reason: Any, study: Any) -> SafeString:
     """A ranking reason in the reader's language with the study's own English words in it (a
     subgroup as the study names it, a quotation) marked ``lang="en"``: quoted, not translated."""
-    import re
-
-    from django.utils.html import format_html_join
-
     text = str(reason)
     spans = _study_source_texts(study)
     if not spans:
@@ -123,35 +99,11 @@ def source_marked(reason: Any, study: Any) -> SafeString:
     return format_html_join("", "{}", ((p,) for p in parts))
 
 
-@register.simple_tag
-def partner_word(regimen: str, field: str) -> str:
-    """A partner drug's ``drug`` or ``route`` for ``regimen`` from the current label rules, in
-    the reader's language (the plan keeps the English)."""
-    from pharmacy.rules import label_rules_current
-
-    node = label_rules_current().data["partners"].get(regimen)
-    return localized(node, field) if node else ""
-
-
-@register.filter
-def indication(text: str) -> str:
-    """A request's indication in the reader's language when it is the product's own default
-    (stored in English); an indication a person typed is shown as typed."""
-    from django.utils.translation import gettext
-
-    from prescriptions.models import OffLabelRequest
-
-    default = OffLabelRequest._meta.get_field("indication").get_default()
-    return gettext("Relapsed/refractory acute myeloid leukaemia") if text == default else text
-
-
 @register.filter
 def css_string(text: Any) -> SafeString:
     """``text`` for a CSS string in double quotes (a PDF's running footer): backslashes, quotes,
     line breaks and ``<`` escaped the CSS way. ``escapejs`` gives JavaScript escapes
     (``\\u002D``), which CSS prints as they are."""
-    from django.utils.safestring import SafeString as Safe
-
     escaped = (
         str(text)
         .replace("\\", "\\\\")
@@ -160,4 +112,4 @@ def css_string(text: Any) -> SafeString:
         .replace("<", "\\3C ")
         .replace(">", "\\3E ")
     )
-    return Safe(escaped)
+    return SafeString(escaped)

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS, Role
+from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.services import audit_record
 from tests.factories import TEST_PASSWORD, UserFactory
@@ -132,12 +133,14 @@ def test_hospital_admin_sees_only_own_hospitals_audit_events(
     api_client, hospital_admin, other_hospital
 ):
     stranger = UserFactory.create(username="fr.user", hospital=other_hospital, role=Role.PHYSICIAN)
-    audit_record(actor=hospital_admin, action="test.mine", object_type="t", summary="mine")
-    audit_record(actor=stranger, action="test.theirs", object_type="t", summary="theirs")
+    audit_record(
+        actor=hospital_admin, action=AuditAction.HOSPITAL_CREATED, object_type="t", summary="mine"
+    )
+    audit_record(actor=stranger, action=AuditAction.USER_CREATED, object_type="t", summary="theirs")
     api_client.force_authenticate(hospital_admin)
     body = api_client.get("/api/v1/audit-events/").json()
-    assert [e["action"] for e in body["results"]] == ["test.mine"]
-    theirs = AuditEvent.objects.get(action="test.theirs")
+    assert [e["action"] for e in body["results"]] == [AuditAction.HOSPITAL_CREATED]
+    theirs = AuditEvent.objects.get(action=AuditAction.USER_CREATED)
     assert api_client.get(f"/api/v1/audit-events/{theirs.sequence}/").status_code == 404
 
 
@@ -147,7 +150,9 @@ def test_physician_cannot_read_the_audit_trail(api_client, physician):
 
 
 def test_superuser_without_hospital_sees_no_hospital_records(api_client, hospital_admin, db):
-    audit_record(actor=hospital_admin, action="test.mine", object_type="t", summary="mine")
+    audit_record(
+        actor=hospital_admin, action=AuditAction.HOSPITAL_CREATED, object_type="t", summary="mine"
+    )
     root = User.objects.create_superuser("root", "root@example.invalid", TEST_PASSWORD)
     api_client.force_authenticate(root)
     assert api_client.get("/api/v1/audit-events/").json()["count"] == 0

@@ -20,15 +20,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.mfa import (
     SESSION_PROVIDER_MFA,
-    MfaAction,
     mfa_required,
     recovery_codes_generate,
     second_factor_check,
 )
 from accounts.models import User
+from accounts.reauth import SESSION_METHOD
 from accounts.roles import Role
+from audit.actions import AuditAction
 from audit.models import AuditEvent
-from signatures.reauth import SESSION_METHOD
 from tests.factories import TEST_PASSWORD, HospitalFactory, UserFactory
 
 PRODUCTION_ROLES = ["pharmacist", "hospital_admin", "rule_steward"]
@@ -170,9 +170,9 @@ def test_enrolment_with_a_wrong_code_fails_and_a_right_one_shows_recovery_codes_
     assert client.get("/requests/").status_code == 200
     assert client.session[SESSION_METHOD] == "password+totp"
     assert actions_of(pharmacist)[-3:] == [
-        MfaAction.ENROLLED,
-        MfaAction.VERIFIED,
-        MfaAction.RECOVERY_CODES_GENERATED,
+        AuditAction.MFA_ENROLLED,
+        AuditAction.MFA_VERIFIED,
+        AuditAction.MFA_RECOVERY_CODES_GENERATED,
     ]
 
 
@@ -199,7 +199,7 @@ def test_the_next_sign_in_asks_for_the_code(mfa_on, client, pharmacist):
 
     wrong = client.post(reverse("mfa-verify"), {"code": "000000", "next": "/requests/"})
     assert wrong.status_code == 200 and "not valid" in wrong.content.decode()
-    failure = AuditEvent.objects.filter(action=MfaAction.FAILED).get()
+    failure = AuditEvent.objects.filter(action=AuditAction.MFA_FAILED).get()
     assert failure.object_id == str(pharmacist.pk) and "wrong code" in failure.summary
     assert "000000" not in failure.summary  # never the code itself
 
@@ -210,7 +210,7 @@ def test_the_next_sign_in_asks_for_the_code(mfa_on, client, pharmacist):
     assert client.get("/requests/").status_code == 200
     assert client.get(reverse("api-me")).status_code == 200
     assert client.session[SESSION_METHOD] == "password+totp"
-    assert MfaAction.VERIFIED in actions_of(pharmacist)
+    assert AuditAction.MFA_VERIFIED in actions_of(pharmacist)
     # The same code cannot be used twice.
     client.post(reverse("logout"))
     sign_in(client, "ph.rossi")
@@ -227,7 +227,7 @@ def test_a_recovery_code_works_once(mfa_on, client, pharmacist):
     assert ok.redirect_chain[-1][0] == "/"
     assert "9 left" in ok.content.decode()
     assert client.session[SESSION_METHOD] == "password+recovery"
-    used = AuditEvent.objects.get(action=MfaAction.RECOVERY_CODE_USED)
+    used = AuditEvent.objects.get(action=AuditAction.MFA_RECOVERY_CODE_USED)
     assert used.after == {"codes_left": 9}
 
     client.post(reverse("logout"))
@@ -248,7 +248,7 @@ def test_repeated_wrong_codes_are_throttled(mfa_on, client, pharmacist):
     assert refused.status_code == 200
     assert "Too many wrong codes" in refused.content.decode()
     assert client.get("/")["Location"].startswith(reverse("mfa-verify"))
-    assert AuditEvent.objects.filter(action=MfaAction.FAILED, summary__contains="throttled")
+    assert AuditEvent.objects.filter(action=AuditAction.MFA_FAILED, summary__contains="throttled")
     # The back-off ends: after the wait the right code is accepted.
     TOTPDevice.objects.filter(pk=device.pk).update(
         throttling_failure_timestamp=timezone.now() - timedelta(hours=2)
@@ -290,7 +290,7 @@ def test_regenerating_asks_first_and_the_old_codes_stop_working(mfa_on, client, 
     assert second_factor_check(pharmacist, totp_code(device.key)) == "totp"
     assert second_factor_check(pharmacist, old_codes[0]) is None
     assert second_factor_check(pharmacist, "") is None
-    assert AuditEvent.objects.filter(action=MfaAction.RECOVERY_CODES_GENERATED).count() == 2
+    assert AuditEvent.objects.filter(action=AuditAction.MFA_RECOVERY_CODES_GENERATED).count() == 2
 
 
 def test_the_last_factor_of_someone_who_must_cannot_be_removed(mfa_on, client, pharmacist):
@@ -310,7 +310,7 @@ def test_the_last_factor_of_someone_who_must_cannot_be_removed(mfa_on, client, p
     assert TOTPDevice.objects.filter(pk=tablet.pk).exists()  # a GET removes nothing
     client.post(reverse("mfa-device-remove", args=["totp", tablet.pk]))
     assert not TOTPDevice.objects.filter(pk=tablet.pk).exists()
-    removed = AuditEvent.objects.get(action=MfaAction.REMOVED)
+    removed = AuditEvent.objects.get(action=AuditAction.MFA_REMOVED)
     assert removed.object_type == "otp_totp.totpdevice" and removed.object_id == str(tablet.pk)
 
 
@@ -334,7 +334,7 @@ def test_the_token_endpoint_asks_for_a_code_from_who_must(mfa_on, api_client, ph
 
     wrong = api_client.post(url, {**credentials, "otp": "000000"}, format="json")
     assert wrong.status_code == 400 and "not valid" in wrong.json()["otp"][0]
-    assert AuditEvent.objects.filter(action=MfaAction.FAILED, summary__contains="api token")
+    assert AuditEvent.objects.filter(action=AuditAction.MFA_FAILED, summary__contains="api token")
 
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     ok = api_client.post(url, {**credentials, "otp": totp_code(device.key)}, format="json")
@@ -394,7 +394,7 @@ def test_a_forged_passkey_answer_is_refused_and_audited(mfa_on, client, physicia
         HTTP_HOST="localhost:8000",
     )
     assert refused.status_code == 400 and "not accepted" in refused.json()["detail"]
-    failure = AuditEvent.objects.get(action=MfaAction.FAILED)
+    failure = AuditEvent.objects.get(action=AuditAction.MFA_FAILED)
     assert "passkey" in failure.summary
     passkey.refresh_from_db()
     assert passkey.last_used_at is None

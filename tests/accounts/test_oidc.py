@@ -14,10 +14,10 @@ from django.contrib.auth.hashers import is_password_usable
 from django.urls import reverse
 
 from accounts.models import User
-from accounts.oidc import SESSION_ID_TOKEN, SESSION_MFA_VIA_PROVIDER, OidcAuditAction
-from audit.auth_events import AuthAction
+from accounts.oidc import SESSION_ID_TOKEN, SESSION_MFA_VIA_PROVIDER
+from accounts.reauth import SESSION_AT, SESSION_METHOD
+from audit.actions import AuditAction
 from audit.models import AuditEvent
-from signatures.reauth import SESSION_AT, SESSION_METHOD
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.peers.oidc import PROVIDER_NAME
 
@@ -52,7 +52,7 @@ def _messages(client):
 
 def _failures():
     return list(
-        AuditEvent.objects.filter(action=AuthAction.LOGIN_FAILED).values_list("summary", flat=True)
+        AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).values_list("summary", flat=True)
     )
 
 
@@ -84,10 +84,10 @@ def test_a_known_user_signs_in_through_the_provider_and_lands_on_home(
     assert session[SESSION_ID_TOKEN].count(".") == 2  # kept for the provider's sign-out
     # The authentication counts from the provider's auth_time: the password typed just now.
     assert before <= datetime.fromisoformat(session[SESSION_AT]) <= datetime.now(tz=UTC)
-    signed_in = AuditEvent.objects.get(action=AuthAction.LOGGED_IN)
+    signed_in = AuditEvent.objects.get(action=AuditAction.LOGGED_IN)
     assert signed_in.actor == physician and signed_in.hospital == physician.hospital
     # Same roles as the claims: nothing to change, nothing audited.
-    assert not AuditEvent.objects.filter(action=OidcAuditAction.ROLES_SYNCED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.USER_ROLES_SET_BY_PROVIDER).exists()
 
 
 def test_the_login_page_offers_the_provider_only_when_single_sign_on_is_on(client, db, settings):
@@ -112,7 +112,7 @@ def test_roles_follow_the_claims_at_every_sign_in_and_each_change_is_audited(
     assert _sign_in(client, oidc_settings, at_provider, physician.username).status_code == 302
     physician = User.objects.get(pk=physician.pk)
     assert physician.role_set == {"physician", "pharmacist"}
-    added = AuditEvent.objects.get(action=OidcAuditAction.ROLES_SYNCED)
+    added = AuditEvent.objects.get(action=AuditAction.USER_ROLES_SET_BY_PROVIDER)
     assert "+pharmacist" in added.summary and added.object_id == str(physician.pk)
     assert added.before == {"roles": ["physician"]}
     assert added.after == {"roles": ["pharmacist", "physician"]}
@@ -126,7 +126,9 @@ def test_roles_follow_the_claims_at_every_sign_in_and_each_change_is_audited(
     back = _sign_in(client, oidc_settings, at_provider, physician.username)
     assert back.status_code == 302 and back["Location"] == "/"
     assert User.objects.get(pk=physician.pk).role_set == {"pharmacist"}
-    removed = AuditEvent.objects.filter(action=OidcAuditAction.ROLES_SYNCED).latest("sequence")
+    removed = AuditEvent.objects.filter(action=AuditAction.USER_ROLES_SET_BY_PROVIDER).latest(
+        "sequence"
+    )
     assert "-physician" in removed.summary
     assert removed.after == {"roles": ["pharmacist"]}
 
@@ -153,7 +155,7 @@ def test_an_unknown_person_is_refused_unless_their_hospital_creates_users(
     assert user.hospital == hospital and user.role_set == {"physician"}
     assert user.email == "new.nurse@invented.example"
     assert not is_password_usable(user.password)  # the provider's sign-in only
-    event = AuditEvent.objects.get(action=OidcAuditAction.USER_CREATED)
+    event = AuditEvent.objects.get(action=AuditAction.USER_CREATED_AT_PROVIDER_SIGN_IN)
     assert event.object_id == str(user.pk) and event.after["roles"] == ["physician"]
     assert client.get("/").context["user"] == user
 
@@ -270,7 +272,7 @@ def test_a_hospital_without_local_passwords_refuses_them_on_the_page_and_the_api
     text = page.content.decode()
     assert "Invented General Hospital does not use passwords kept by offlabel" in text
     assert f"Sign in with {PROVIDER_NAME}" in text
-    (refusal,) = AuditEvent.objects.filter(action=AuthAction.LOGIN_FAILED)
+    (refusal,) = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED)
     assert "allows only its provider's sign-in" in refusal.summary
     assert refusal.object_id == str(physician.pk) and refusal.hospital == physician.hospital
 
@@ -284,7 +286,7 @@ def test_a_hospital_without_local_passwords_refuses_them_on_the_page_and_the_api
     )
     assert token.status_code == 400
     assert "does not use passwords kept by offlabel" in str(token.json())
-    assert AuditEvent.objects.filter(action=AuthAction.LOGIN_FAILED).count() == 3
+    assert AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).count() == 3
 
     # The other hospital keeps its passwords, on both.
     other = client.post(
@@ -321,7 +323,7 @@ def test_signing_out_ends_the_provider_session_too(client, oidc_settings, at_pro
 
     out = client.post(reverse("logout"))
     assert "_auth_user_id" not in client.session
-    assert AuditEvent.objects.filter(action=AuthAction.LOGGED_OUT, actor=physician).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.LOGGED_OUT, actor=physician).exists()
     end_session = urlsplit(out["Location"])
     assert out["Location"].startswith(f"{oidc_settings.url}/session/end")
     params = parse_qs(end_session.query)
@@ -394,7 +396,7 @@ def test_reauthentication_makes_the_provider_ask_again_and_counts_from_then(
     at = datetime.fromisoformat(client.session[SESSION_AT])
     assert datetime.now(tz=UTC) - at < timedelta(seconds=30)
     assert client.session[SESSION_METHOD] == "oidc"
-    event = AuditEvent.objects.get(action=OidcAuditAction.REAUTHENTICATED)
+    event = AuditEvent.objects.get(action=AuditAction.REAUTHENTICATED_WITH_PROVIDER)
     assert event.actor == physician
 
 
@@ -420,7 +422,7 @@ def test_reauthentication_with_a_stale_auth_time_is_refused(
     assert client.session[SESSION_AT] == signed_in_at  # but not re-authenticated
     assert "did not ask for your password again" in _messages(client)
     assert "re-authentication with auth_time" in _failures()[0]
-    assert not AuditEvent.objects.filter(action=OidcAuditAction.REAUTHENTICATED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.REAUTHENTICATED_WITH_PROVIDER).exists()
 
 
 def test_reauthenticating_as_someone_else_signs_the_session_out(

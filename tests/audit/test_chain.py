@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from audit.actions import AuditAction
 from audit.models import GENESIS_HASH, AuditEvent
 from audit.services import audit_chain_verify, audit_event_hash, audit_record
 
@@ -14,7 +15,7 @@ def _three_events(actor):
     return [
         audit_record(
             actor=actor,
-            action=f"test.action{i}",
+            action=list(AuditAction)[i],
             object_type="test",
             object_id=i,
             summary=f"event {i}",
@@ -126,7 +127,9 @@ def test_verify_audit_detects_an_event_relinked_in_the_middle(physician):
 
 
 def test_orm_refuses_to_change_or_delete_an_event(physician):
-    event = audit_record(actor=physician, action="test.x", object_type="t", summary="s")
+    event = audit_record(
+        actor=physician, action=AuditAction.HOSPITAL_CREATED, object_type="t", summary="s"
+    )
     event.summary = "changed"
     with pytest.raises(RuntimeError, match="append-only"):
         event.save()
@@ -136,7 +139,7 @@ def test_orm_refuses_to_change_or_delete_an_event(physician):
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the trigger exists on PostgreSQL")
 def test_postgresql_trigger_refuses_update_and_delete(physician):
-    audit_record(actor=physician, action="test.x", object_type="t", summary="s")
+    audit_record(actor=physician, action=AuditAction.HOSPITAL_CREATED, object_type="t", summary="s")
     for sql in ("UPDATE audit_auditevent SET summary = 'x'", "DELETE FROM audit_auditevent"):
         with (
             pytest.raises(DatabaseError, match="append-only"),
@@ -149,17 +152,24 @@ def test_postgresql_trigger_refuses_update_and_delete(physician):
 
 def test_event_rolls_back_with_the_change_it_records(physician):
     with pytest.raises(ZeroDivisionError), transaction.atomic():
-        audit_record(actor=physician, action="test.x", object_type="t", summary="s")
+        audit_record(
+            actor=physician, action=AuditAction.HOSPITAL_CREATED, object_type="t", summary="s"
+        )
         1 / 0  # noqa: B018 - the change that follows the audit row fails
     assert not AuditEvent.objects.exists()
     # The chain head rolled back too: the next event is still #1.
     assert (
-        audit_record(actor=physician, action="test.y", object_type="t", summary="s").sequence == 1
+        audit_record(
+            actor=physician, action=AuditAction.USER_CREATED, object_type="t", summary="s"
+        ).sequence
+        == 1
     )
 
 
 def test_admin_shows_the_trail_but_cannot_add_change_or_delete(client, physician):
-    event = audit_record(actor=physician, action="test.x", object_type="t", summary="s")
+    event = audit_record(
+        actor=physician, action=AuditAction.HOSPITAL_CREATED, object_type="t", summary="s"
+    )
     root = type(physician).objects.create_superuser(
         "root", "root@example.invalid", "Xx-long-pass-42"
     )

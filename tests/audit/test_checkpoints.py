@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.checkpoints import anchor_dir, audit_checkpoint_write, key_id
 from audit.models import GENESIS_HASH, AuditChainCheck, AuditEvent
 from audit.services import audit_chain_verify, audit_event_hash, audit_record
@@ -26,7 +27,11 @@ from audit.tasks import audit_chain_verify_task, audit_checkpoint_task
 def _events(actor, count: int, start: int = 1) -> list[AuditEvent]:
     return [
         audit_record(
-            actor=actor, action="test.event", object_type="t", object_id=i, summary=f"event {i}"
+            actor=actor,
+            action=AuditAction.HOSPITAL_CREATED,
+            object_type="t",
+            object_id=i,
+            summary=f"event {i}",
         )
         for i in range(start, start + count)
     ]

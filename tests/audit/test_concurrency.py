@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import connections
 
+from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.services import audit_chain_verify, audit_record
 
@@ -20,7 +21,7 @@ def test_concurrent_appends_from_two_connections_keep_one_chain(physician):
             for i in range(15):
                 audit_record(
                     actor=physician,
-                    action="test.concurrent",
+                    action=AuditAction.HOSPITAL_CREATED,
                     object_type="t",
                     object_id=f"{worker}-{i}",
                     summary=f"writer {worker} event {i}",

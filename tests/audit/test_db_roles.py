@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audit.actions import AuditAction
 from audit.models import AuditChainCheck, AuditEvent
 from audit.services import audit_chain_check_record, audit_chain_verify, audit_record
 
@@ -68,7 +69,11 @@ def _refused(app: psycopg.Connection, sql: str, why: str) -> None:
 def test_the_app_role_cannot_change_delete_or_truncate_the_audit_trail(physician, app_role):
     for i in range(3):
         audit_record(
-            actor=physician, action="test.event", object_type="t", object_id=i, summary="s"
+            actor=physician,
+            action=AuditAction.HOSPITAL_CREATED,
+            object_type="t",
+            object_id=i,
+            summary="s",
         )
     audit_chain_check_record()
     with _connect(app_role) as app:
@@ -110,7 +115,7 @@ def test_the_app_role_cannot_change_delete_or_truncate_the_audit_trail(physician
 
 
 def test_the_app_role_still_writes_audit_events_and_ordinary_records(hospital, app_role):
-    audit_record(actor=None, action="test.event", object_type="t", summary="before")
+    audit_record(actor=None, action=AuditAction.HOSPITAL_CREATED, object_type="t", summary="before")
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -123,12 +128,14 @@ def test_the_app_role_still_writes_audit_events_and_ordinary_records(hospital, a
     env.pop("DATABASE_OWNER_URL", None)
     script = (
         "from accounts.models import Hospital\n"
+        "from audit.actions import AuditAction\n"
         "from audit.services import audit_chain_verify, audit_record\n"
         f"hospital = Hospital.objects.get(pk={hospital.pk})\n"
         "hospital.city = 'Altrove'\n"
         "hospital.save(update_fields=['city'])\n"
         "for n in range(2):\n"
-        "    audit_record(actor=None, action='test.app_role', target=hospital, summary='as app')\n"
+        "    audit_record(actor=None, action=AuditAction.USER_CREATED, target=hospital,"
+        " summary='as app')\n"
         "print('chain ok' if audit_chain_verify().ok else 'chain BROKEN')\n"
     )
     result = subprocess.run(
@@ -144,9 +151,9 @@ def test_the_app_role_still_writes_audit_events_and_ordinary_records(hospital, a
     hospital.refresh_from_db()
     assert hospital.city == "Altrove"
     assert list(AuditEvent.objects.order_by("sequence").values_list("action", flat=True)) == [
-        "test.event",
-        "test.app_role",
-        "test.app_role",
+        AuditAction.HOSPITAL_CREATED,
+        AuditAction.USER_CREATED,
+        AuditAction.USER_CREATED,
     ]
 
 

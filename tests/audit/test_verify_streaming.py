@@ -10,6 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audit.actions import AuditAction
+from audit.context import PendingSignature, current_signature
 from audit.models import AuditEvent
 from audit.services import (
     AUDIT_HASHED_FIELDS,
@@ -21,7 +23,6 @@ from audit.services import (
     audit_record,
     audit_values_hash,
 )
-from signatures.context import PendingSignature, current_signature
 from tests.audit.test_chain import _trigger_disabled
 
 HASHED = len(AUDIT_HASHED_FIELDS)
@@ -40,7 +41,7 @@ def _awkward_events(physician):
     written as strings, an IPv6 address, a system event, and an electronic signature."""
     audit_record(
         actor=physician,
-        action="test.unicode",
+        action=AuditAction.PATIENT_UPDATED,
         object_type="test",
         object_id="ü-1",
         summary="Paziente «Zoë» — dose ridotta ½ ✓ 患者 🙂",
@@ -48,7 +49,9 @@ def _awkward_events(physician):
         after={"note": "così", "dose": Decimal("0.50"), "when": timezone.now(), "flag": False},
         ip_address="2001:db8::1",
     )
-    audit_record(actor=None, action="test.system", object_type="test", summary="system")
+    audit_record(
+        actor=None, action=AuditAction.AUDIT_CHECK_REQUESTED, object_type="test", summary="system"
+    )
     signed_at = timezone.now() - timedelta(minutes=1)
     token = current_signature.set(
         PendingSignature(
@@ -68,7 +71,7 @@ def _awkward_events(physician):
     try:
         audit_record(
             actor=physician,
-            action="test.signed",
+            action=AuditAction.REQUEST_APPROVE,
             object_type="test",
             object_id=7,
             summary="signed act",
@@ -81,7 +84,7 @@ def _awkward_events(physician):
     for i in range(4):  # enough to span several batches of 2
         audit_record(
             actor=physician,
-            action="test.plain",
+            action=AuditAction.REQUEST_UPDATED,
             object_type="test",
             object_id=i,
             summary=f"event {i}",
@@ -90,7 +93,7 @@ def _awkward_events(physician):
 
 def test_streamed_hash_equals_the_event_hash_for_awkward_contents(physician, cursor_mode):
     _awkward_events(physician)
-    signed = AuditEvent.objects.get(action="test.signed")
+    signed = AuditEvent.objects.get(action=AuditAction.REQUEST_APPROVE)
     assert signed.after["signature"]["meaning_params"] == {"farmaco": "Venetoclax", "ciclo": 2}
     rows = list(audit_chain_rows(batch_size=2))
     assert [row[0] for row in rows] == list(range(1, 8))
@@ -113,7 +116,7 @@ def test_the_walk_finds_an_alteration_in_a_later_batch(physician, cursor_mode):
         )
     report = audit_chain_verify(batch_size=2)
     assert not report.ok and report.first_problem_sequence == 3
-    assert "test.signed test:7" in report.message and "altered" in report.message
+    assert "request.approve test:7" in report.message and "altered" in report.message
 
 
 def test_the_walk_finds_an_event_removed_at_a_batch_boundary(physician, cursor_mode):

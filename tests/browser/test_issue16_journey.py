@@ -15,13 +15,13 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from accounts.reauth import SESSION_AT, SESSION_METHOD
 from audit.models import AuditEvent
 from consent.models import ConsentSignatureRecord
 from consent.signature_record import consent_signature_record_render
 from prescriptions.models import OffLabelRequest
 from prescriptions.services import request_transition
 from signatures.models import ElectronicSignature, SignatureAction
-from signatures.reauth import SESSION_AT, SESSION_METHOD
 from signing.pades import pdf_seal_verify
 from signing.pki import seal_identity
 from tests.accounts.test_mfa import PRODUCTION_ROLES, device_for, totp_code

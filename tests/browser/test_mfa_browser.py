@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from accounts.mfa import MfaAction
 from accounts.models import PasskeyCredential
+from audit.actions import AuditAction
 from audit.models import AuditEvent
 from tests.accounts.test_mfa import PRODUCTION_ROLES, totp_code
 from tests.browser.test_accessibility import BLOCKING_IMPACTS, axe_script, axe_violations
@@ -124,7 +124,9 @@ def test_a_passkey_is_registered_then_used_at_sign_in_and_to_re_authenticate(mfa
     page.wait_for_url("**/accounts/2fa/passkey/**")
     page.click("main button:has-text('Use my passkey')")
     page.wait_for_url(f"{base}/")
-    verified = AuditEvent.objects.filter(action=MfaAction.VERIFIED).order_by("-sequence").first()
+    verified = (
+        AuditEvent.objects.filter(action=AuditAction.MFA_VERIFIED).order_by("-sequence").first()
+    )
     assert verified is not None and "password+passkey" in verified.summary
     first_count = PasskeyCredential.objects.get(pk=passkey.pk).sign_count
 
@@ -132,7 +134,7 @@ def test_a_passkey_is_registered_then_used_at_sign_in_and_to_re_authenticate(mfa
     page.goto(f"{base}/accounts/2fa/passkey/?next=/requests/")
     page.click("main button:has-text('Use my passkey')")
     page.wait_for_url(f"{base}/requests/")
-    again = AuditEvent.objects.filter(action=MfaAction.VERIFIED).order_by("-sequence").first()
+    again = AuditEvent.objects.filter(action=AuditAction.MFA_VERIFIED).order_by("-sequence").first()
     assert again is not None and again.summary.endswith("(passkey)")
     assert PasskeyCredential.objects.get(pk=passkey.pk).sign_count > first_count
     assert page_for.problems == [], page_for.problems

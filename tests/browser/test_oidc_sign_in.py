@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from accounts.reauth import SESSION_METHOD
 from accounts.roles import Role
-from audit.auth_events import AuthAction
+from audit.actions import AuditAction
 from audit.models import AuditEvent
-from signatures.reauth import SESSION_METHOD
 from tests.factories import HospitalFactory, UserFactory
 from tests.peers.oidc import PROVIDER_NAME
 
@@ -54,14 +54,14 @@ def test_a_physician_signs_in_and_out_through_the_hospital_provider(
     assert "Sofia" in page.locator(".who").inner_text()
     (session,) = [s.get_decoded() for s in Session.objects.all()]
     assert session[SESSION_METHOD] == "oidc"
-    assert AuditEvent.objects.filter(action=AuthAction.LOGGED_IN, actor=physician).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.LOGGED_IN, actor=physician).exists()
 
     # Sign out: ours, then the provider's confirmation page, then back to our sign-in page.
     page.locator(".who").get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{oidc_settings.url}/session/end**")
     page.get_by_role("button", name="Yes, sign me out").click()
     page.wait_for_url(f"{base}/accounts/login/")
-    assert AuditEvent.objects.filter(action=AuthAction.LOGGED_OUT, actor=physician).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.LOGGED_OUT, actor=physician).exists()
 
     # The provider's session has ended too: it asks for the password again.
     page.get_by_role("link", name=f"Sign in with {PROVIDER_NAME}").click()

@@ -16,7 +16,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pharmacy.classes import classes_current
 from pharmacy.plan import (
     CUSTOM,
     LABEL_ADJUSTED,
@@ -28,6 +27,7 @@ from pharmacy.plan import (
     plan_compute,
 )
 from pharmacy.safety import BLOCKING, Finding, findings_compute, steps_text_plain
+from prescriptions.medication_classes import classes_current
 from tests.pharmacy.test_plan_rules import (
     CLEAN_LABS,
     FIRST_DOSE,

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pharmacy.classes import medication_classify
 from pharmacy.plan import (
     CytopeniaFacts,
     LabFacts,
@@ -44,6 +43,7 @@ from pharmacy.safety import (
     findings_compute,
     steps_text_plain,
 )
+from prescriptions.medication_classes import medication_classify
 
 DATA = json.loads(LABEL_RULES_FILE.read_text(encoding="utf-8"))
 RULES = label_rules_parse(DATA, 2)
@@ -1676,7 +1676,7 @@ def _classes_data(*drugs: dict[str, Any], **top: Any) -> dict[str, Any]:
 def test_classes_parse_reads_each_drug_with_its_defaults():
     """The classes file: a drug's name defaults to its code, its P-gp flag and 'confirmed' to
     false; aliases (and the code) match whole words, accents folded, longest alias first."""
-    from pharmacy.classes import Classes, DrugClass, classes_parse
+    from prescriptions.medication_classes import Classes, DrugClass, classes_parse
 
     data = _classes_data(
         {"code": "zorbazole", "class": "strong_cyp3a_inhibitor", "aliases": ["Zorbà", " "]},
@@ -1728,7 +1728,7 @@ def test_classes_parse_reads_each_drug_with_its_defaults():
     ],
 )
 def test_classes_parse_refuses_malformed_entries_naming_them(data, message):
-    from pharmacy.classes import ClassesInvalid, classes_parse
+    from prescriptions.medication_classes import ClassesInvalid, classes_parse
 
     with pytest.raises(ClassesInvalid) as refused:
         classes_parse(data)
@@ -1736,7 +1736,7 @@ def test_classes_parse_refuses_malformed_entries_naming_them(data, message):
 
 
 def test_classes_parse_accepts_a_drugs_own_code_repeated_as_an_alias():
-    from pharmacy.classes import classes_parse
+    from prescriptions.medication_classes import classes_parse
 
     parsed = classes_parse(_classes_data({"code": "a", "aliases": ["A", "a"]}))
     assert [alias for alias, _ in parsed.aliases] == ["a"]

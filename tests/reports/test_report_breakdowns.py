@@ -28,7 +28,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Department, User
-from followup.selectors import TREATED_STATES
 from pharmacy.models import Dispensation
 from prescriptions.models import OffLabelRequest, Patient, RequestTransition
 from prescriptions.services import drug_default
@@ -292,7 +291,7 @@ def varied(hospital, other_hospital, pharmacist, rules) -> Data:
             status = S.AWAITING_AUTHORISATION
         if fate == "treated":
             steps.append((S.ACTIVE, decided + timedelta(days=10)))
-            status = rng.choice(TREATED_STATES)
+            status = rng.choice(OffLabelRequest.TREATED_STATES)
             costs = [Decimal(rng.choice((4100, 4962))) + Decimal("0.55"), None][: rng.randint(1, 2)]
         writer.request(
             doctor,
@@ -333,7 +332,7 @@ def expected(rows: list[Written]) -> dict[str, Any]:
             "requests": len(mine),
             "approved": sum(r.ever_approved for r in mine),
             "rejected": sum(r.ever_rejected for r in mine),
-            "treated": sum(r.status in TREATED_STATES for r in mine),
+            "treated": sum(r.status in OffLabelRequest.TREATED_STATES for r in mine),
             "cost": sum((r.cost for r in mine), Decimal(0)),
         }
     return {

@@ -23,7 +23,8 @@ from consent.models import ConsentDocument, ConsentSignature
 from followup.models import ResponseAssessment
 from pharmacy.models import Dispensation, TreatmentPlanVersion
 from prescriptions.models import OffLabelRequest, RequestTransition, request_reference
-from prescriptions.selectors import list_rows, pharmacy_queue, request_list, requests_visible_to
+from prescriptions.policies import requests_visible_to
+from prescriptions.selectors import list_rows, pharmacy_queue, request_list
 from regulatory.models import Body, DeadlineRule, PathwayVersion
 from regulatory.reminders import OpenReminder, reminders_open
 from regulatory.selectors import jurisdictions_of
@@ -31,7 +32,9 @@ from reports.selectors import Report, ReportFilters, report_compute
 
 S = OffLabelRequest.Status
 HOME_ROWS = 10
-# A request the pharmacy is deciding on: its approval needs a signed consent.
+# A request the pharmacy is deciding on: its approval needs a signed consent. Not
+# ``OffLabelRequest.AWAITING_DECISION_STATES``: a request sent back for changes is the
+# prescriber's to edit, not a consent to sign yet.
 AWAITING_DECISION = (S.SUBMITTED, S.RESUBMITTED, S.IN_REVIEW, S.AWAITING_AUTHORISATION)
 RENEWAL_KINDS = (DeadlineRule.Kind.EXPIRING, DeadlineRule.Kind.RENEWAL_DUE)
 # How far ahead the pharmacist's home looks for cycles that can be dispensed.
@@ -54,19 +57,6 @@ class Section:
     @classmethod
     def of_queryset(cls, queryset: QuerySet[Any]) -> Section:
         return cls(rows=list(queryset[:HOME_ROWS]), count=queryset.count())
-
-
-def changes_requested_last(request: OffLabelRequest) -> RequestTransition | None:
-    """The pharmacist's latest "request changes" (who, when, why), while the request waits for
-    those changes; None otherwise."""
-    if request.status != S.CHANGES_REQUESTED:
-        return None
-    return (
-        request.transitions.filter(to_status=S.CHANGES_REQUESTED)
-        .select_related("actor")
-        .order_by("-occurred_at", "-pk")
-        .first()
-    )
 
 
 def _latest_change_request(column: str) -> Subquery:
@@ -211,7 +201,7 @@ def cycles_to_dispense(
     window = hospital.dispense_early_window_days if hospital is not None else 0
     requests = list(
         list_rows(request_list(user))
-        .filter(status__in=(S.APPROVED, S.ACTIVE))
+        .filter(status__in=OffLabelRequest.DISPENSABLE_STATES)
         .annotate(
             plan_schedule=Subquery(
                 TreatmentPlanVersion.objects.filter(request=OuterRef("pk"))

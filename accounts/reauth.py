@@ -62,7 +62,7 @@ def authentication_recent(request: Any, now: datetime | None = None) -> Authenti
     return last
 
 
-@receiver(user_logged_in, dispatch_uid="signatures_authentication_mark_on_login")
+@receiver(user_logged_in, dispatch_uid="accounts_authentication_mark_on_login")
 def _on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     # The sign-in's own method; the provider's sign-in (accounts.oidc) and the second factor
     # (accounts.mfa) overwrite it with theirs once they complete.

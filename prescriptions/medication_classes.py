@@ -1,7 +1,7 @@
 """Concomitant medications by their interaction with venetoclax: sourced data, matched on the
 names clinicians type (INN, US, Italian, French and brand names, with or without accents).
 
-The classes file (``pharmacy/data/medication_classes.json``) keys each drug from the label's
+The classes file (``prescriptions/data/medication_classes.json``) keys each drug from the label's
 example lists where it can; anything else is marked unconfirmed and shown as "verify".
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 
-CLASSES_FILE = Path(settings.BASE_DIR) / "pharmacy" / "data" / "medication_classes.json"
+CLASSES_FILE = Path(settings.BASE_DIR) / "prescriptions" / "data" / "medication_classes.json"
 INTERACTION_CLASSES = (
     "strong_cyp3a_inhibitor",
     "moderate_cyp3a_inhibitor",

@@ -33,7 +33,11 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
 
+from audit.actions import AuditAction
+from audit.services import audit_record
 from offlabel.rendering import RenderedDocument, RenderStatus, render_claim, seal_claim
+from signing.pades import TimestampUnavailable, pdf_seal
+from signing.services import public_document_id, sealed_document_register
 
 Row = TypeVar("Row", bound=RenderedDocument)
 
@@ -53,9 +57,6 @@ def pdf_render_once(
     timestamp is sealed from the bytes it holds, without rendering again."""
     from pypdf import PdfReader
     from weasyprint import HTML
-
-    from signing.pades import TimestampUnavailable, pdf_seal
-    from signing.services import public_document_id, sealed_document_register
 
     model = queryset.model
     row: Any
@@ -131,8 +132,6 @@ def _await_timestamp(
     first_try: bool,
 ) -> None:
     """Keep the rendered bytes for the retry, out of every download (the status says why)."""
-    from audit.services import audit_record
-
     with transaction.atomic():
         row = queryset.select_for_update(of=("self",)).get(pk=pk)
         if row.status != RenderStatus.RENDERING:
@@ -147,7 +146,7 @@ def _await_timestamp(
         if first_try:  # one history row for the state, not one per retry
             audit_record(
                 actor=None,
-                action="document.awaiting_timestamp",
+                action=AuditAction.DOCUMENT_AWAITING_TIMESTAMP,
                 target=row,
                 summary=f"{row._meta.verbose_name} {row.pk} rendered; awaiting its trusted "
                 "timestamp before it is sealed",

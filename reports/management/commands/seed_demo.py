@@ -8,7 +8,9 @@ from django.db import transaction
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import DEMO_USERS, demo_seed
+from audit.actions import AuditAction
 from audit.services import audit_record
+from pharmacy.services import demo_prices_seed
 
 # An invented national rules steward (issue 14): above hospitals, so in none of them.
 DEMO_STEWARD = ("demo.steward", "Nora", "Regolare")
@@ -33,7 +35,7 @@ def demo_steward_seed(*, password: str) -> User:
     user.groups.set([Group.objects.get(name=Role.RULE_STEWARD)])
     audit_record(
         actor=None,
-        action="user.created" if created else "user.password_reset",
+        action=AuditAction.USER_CREATED if created else AuditAction.USER_PASSWORD_RESET,
         target=user,
         summary=f"Demo account {username} ({Role.RULE_STEWARD}, above hospitals) "
         + ("created" if created else "password reset"),
@@ -67,8 +69,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<18} {roles[username]}")
         steward = demo_steward_seed(password=accounts.password)
         self.stdout.write(f"  {steward.username:<18} {Role.RULE_STEWARD} (above hospitals)")
-        from pharmacy.services import demo_prices_seed
-
         pharmacist = accounts.hospital.users.filter(groups__name="pharmacist").first()
         if pharmacist is not None:
             added = demo_prices_seed(actor=pharmacist)
