@@ -475,6 +475,14 @@ class OffLabelRequest(models.Model):
         Status.RESUBMITTED,
         Status.AWAITING_AUTHORISATION,
     )
+    # With the pharmacy, which is deciding (a request sent back for changes is the
+    # prescriber's to edit): its approval waits for a signed consent (the home page's list).
+    WITH_PHARMACY_STATES = (
+        Status.SUBMITTED,
+        Status.RESUBMITTED,
+        Status.IN_REVIEW,
+        Status.AWAITING_AUTHORISATION,
+    )
     # Before approval an attestation is part of the decision being prepared: a change to what
     # it attested withdraws it. After approval it is the record of the decision taken.
     DECISION_PENDING_STATES = (Status.DRAFT, *AWAITING_DECISION_STATES)

@@ -32,10 +32,6 @@ from reports.selectors import Report, ReportFilters, report_compute
 
 S = OffLabelRequest.Status
 HOME_ROWS = 10
-# A request the pharmacy is deciding on: its approval needs a signed consent. Not
-# ``OffLabelRequest.AWAITING_DECISION_STATES``: a request sent back for changes is the
-# prescriber's to edit, not a consent to sign yet.
-AWAITING_DECISION = (S.SUBMITTED, S.RESUBMITTED, S.IN_REVIEW, S.AWAITING_AUTHORISATION)
 RENEWAL_KINDS = (DeadlineRule.Kind.EXPIRING, DeadlineRule.Kind.RENEWAL_DUE)
 # How far ahead the pharmacist's home looks for cycles that can be dispensed.
 DISPENSE_HORIZON_DAYS = 7
@@ -130,7 +126,7 @@ def physician_home(user: Any, *, reminders: list[OpenReminder] | None = None) ->
     )
     treating = requests_visible_to(user).filter(patient__treating_physicians=user)
     consents = (
-        treating.filter(status__in=AWAITING_DECISION)
+        treating.filter(status__in=OffLabelRequest.WITH_PHARMACY_STATES)
         .annotate(signed=_live_signature(), form_ready=_form_to_sign())
         .filter(signed=False)
         .order_by("status_changed_at", "pk")
