@@ -60,7 +60,7 @@ from regulatory.services import (
     local_item_deactivate,
     pathway_choose,
     pathway_version_edit,
-    pathway_version_next_locked,
+    rule_edit_meaning,
 )
 from signatures.http import (
     ReauthenticationFields,
@@ -68,8 +68,7 @@ from signatures.http import (
     signature_for_api,
     signing_responses,
 )
-from signatures.models import SignatureAction
-from signatures.services import act_meaning, signature_scope
+from signatures.services import signature_scope
 
 
 def _checklist_data(offlabel: OffLabelRequest) -> list[dict[str, Any]]:
@@ -346,12 +345,7 @@ class PathwayVersionEditApi(APIView):
         changes = reauth_fields_pop(payload.validated_data)
         change_note = changes.pop("change_note")
         # An electronic signature (issue 16): "edited rule <code> version N as ...".
-        meaning = act_meaning(
-            SignatureAction.RULE_EDIT,
-            user,
-            pathway=pathway.code,
-            version=pathway_version_next_locked(pathway),
-        )
+        meaning = rule_edit_meaning(user, pathway)
         proof = signature_for_api(request, meaning)
         if isinstance(proof, Response):
             return proof

@@ -66,6 +66,9 @@ from regulatory.rules import (
     facts_for,
     verified_on_validate,
 )
+from signatures.meanings import Meaning
+from signatures.models import SignatureAction
+from signatures.services import act_meaning
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -871,3 +874,14 @@ def pathway_version_next_locked(pathway: Pathway) -> int:
     locked = Pathway.objects.select_for_update().get(pk=pathway.pk)
     current = locked.versions.get(is_current=True)
     return int(current.version) + 1
+
+
+def rule_edit_meaning(user: User, pathway: Pathway) -> Meaning:
+    """What the steward signs to edit a national rule (issue 16): "edited rule <code> version
+    N as ...", naming the version the edit creates (the pathway is locked until the save)."""
+    return act_meaning(
+        SignatureAction.RULE_EDIT,
+        user,
+        pathway=pathway.code,
+        version=pathway_version_next_locked(pathway),
+    )

@@ -65,11 +65,10 @@ from regulatory.services import (
     local_item_deactivate,
     pathway_choose,
     pathway_version_edit,
-    pathway_version_next_locked,
+    rule_edit_meaning,
 )
 from signatures.http import signature_for_page
-from signatures.models import SignatureAction
-from signatures.services import act_meaning, signature_scope
+from signatures.services import signature_scope
 from signing.views import awaiting_timestamp_response, refuses_unsealed
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
@@ -345,12 +344,7 @@ def rule_edit_view(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST" and editor.is_valid():
         # Editing a national rule is an electronic signature (issue 16), naming the version
         # it creates: the pathway is locked so that number cannot change before the save.
-        meaning = act_meaning(
-            SignatureAction.RULE_EDIT,
-            user,
-            pathway=pathway.code,
-            version=pathway_version_next_locked(pathway),
-        )
+        meaning = rule_edit_meaning(user, pathway)
         proof = signature_for_page(request, meaning)
         if isinstance(proof, HttpResponse):
             return proof
