@@ -14,7 +14,15 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from prescriptions.models import Patient
-from regulatory.rules import MET, NOT_MET, UNKNOWN, _show, evaluate, validate_expression
+from regulatory.rules import (
+    MET,
+    NOT_MET,
+    UNKNOWN,
+    _show,
+    criteria_validate,
+    evaluate,
+    validate_expression,
+)
 
 AGE = "age_years"
 
@@ -134,3 +142,16 @@ def test_a_well_formed_group_and_list_are_accepted():
     validate_expression(
         {"all_of": [YES, {"fact": "regimen", "op": "in", "value": ["ldac"]}]}, where="c1"
     )
+
+
+@pytest.mark.parametrize("text", [None, "", "   "])
+def test_a_criterion_needs_its_text(text):
+    """What the criterion says is what the officer and the dossier read: it is required (the
+    source is not)."""
+    criterion = {"code": "c1", "rule": YES, "text": text}
+    if text is None:
+        del criterion["text"]
+    with pytest.raises(ValidationError) as refused:
+        criteria_validate([criterion])
+    assert "c1: text must be a non-empty text." in " ".join(refused.value.messages)
+    criteria_validate([{"code": "c1", "rule": YES, "text": "Listed regimen"}])  # no source: fine
