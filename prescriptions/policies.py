@@ -4,7 +4,8 @@ Every page, API and service asks here:
 
 - ``requests_visible_to`` / ``patients_visible_to``: the rows a user may read. Another
   hospital's request is not there at all, so it answers 404 as one that does not exist.
-- ``request_get_visible``: one visible request for a page or an API (``Http404`` otherwise).
+- ``request_get_visible``: one visible request for a page or an API (``Http404`` otherwise);
+  ``request_get_prescribed``: one the user also prescribed.
 - ``request_lock_for_change``: a service's write begins here: the row locked, of the actor's
   hospital, not discarded, and at the version the user saw (``NotVisible`` / ``ConflictError``).
 - ``require_same_hospital``: the same rule for a row that is not a request (a patient, a
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 from django_stubs_ext import StrOrPromise
@@ -77,6 +79,15 @@ def request_get_visible(user: Any, pk: int, *, related: Iterable[str] = ()) -> O
     if related:  # select_related() with no names would follow every foreign key
         visible = visible.select_related(*related)
     return get_object_or_404(visible, pk=pk)
+
+
+def request_get_prescribed(user: Any, pk: int) -> OffLabelRequest:
+    """The request ``pk`` if the user may read it and acts as its prescriber (the steps of the
+    request form, the pathway step), else ``Http404``, as for a request that does not exist."""
+    offlabel = request_get_visible(user, pk)
+    if not acts_as_prescriber(user, offlabel):
+        raise Http404
+    return offlabel
 
 
 # --- Writing ---------------------------------------------------------------------------------

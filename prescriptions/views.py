@@ -40,6 +40,7 @@ from prescriptions.models import OffLabelRequest, minor_age_warning
 from prescriptions.policies import (
     acts_as_prescriber,
     patients_visible_to,
+    request_get_prescribed,
     request_get_visible,
     requests_visible_to,
 )
@@ -80,14 +81,6 @@ from signatures.http import signature_for_page
 from signatures.services import signature_scope_optional, transition_meaning
 
 VIEW_REQUEST = "prescriptions.view_offlabelrequest"
-
-
-def _prescribed_by_user(request: HttpRequest, pk: int) -> OffLabelRequest:
-    """A request the user may see and prescribed (the steps of the form); 404 otherwise."""
-    offlabel = request_get_visible(request.user, pk)
-    if not acts_as_prescriber(request.user, offlabel):
-        raise Http404
-    return offlabel
 
 
 def _step_context(offlabel: OffLabelRequest | None, current: str) -> dict[str, Any]:
@@ -291,7 +284,7 @@ def request_new_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_patient", raise_exception=True)
 def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _prescribed_by_user(request, pk)
+    offlabel = request_get_prescribed(request.user, pk)
     form = PatientProfileForm(request.POST or None, instance=offlabel.patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -321,7 +314,7 @@ def step_patient_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def step_regimen_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _prescribed_by_user(request, pk)
+    offlabel = request_get_prescribed(request.user, pk)
     form = RegimenForm(
         request.POST or None, instance=offlabel, initial={"version": offlabel.version}
     )
@@ -347,7 +340,7 @@ def step_regimen_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def step_evidence_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _prescribed_by_user(request, pk)
+    offlabel = request_get_prescribed(request.user, pk)
     attached_ids = set(offlabel.attachments.values_list("study_id", flat=True))
     suggestions = request_suggestions(offlabel)
     show_all = request.GET.get("all") == "1"
@@ -371,7 +364,7 @@ def step_evidence_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def attachment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _prescribed_by_user(request, pk)
+    offlabel = request_get_prescribed(request.user, pk)
     form = AttachForm(request.POST)
     if request.method == "POST" and form.is_valid():
         study = get_object_or_404(Study, pk=form.cleaned_data["study"])
@@ -395,7 +388,7 @@ def attachment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def attachment_remove_view(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
-    offlabel = _prescribed_by_user(request, pk)
+    offlabel = request_get_prescribed(request.user, pk)
     attachment = get_object_or_404(offlabel.attachments, pk=attachment_id)
     if request.method == "POST":
         try:
@@ -415,7 +408,7 @@ def _back_to_evidence(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def step_review_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = _prescribed_by_user(request, pk)
+    offlabel = request_get_prescribed(request.user, pk)
     transition = (
         "resubmit" if offlabel.status == OffLabelRequest.Status.CHANGES_REQUESTED else "submit"
     )
@@ -576,7 +569,7 @@ def patient_identity_correct_view(request: HttpRequest, pk: int) -> HttpResponse
 @permission_required("prescriptions.change_offlabelrequest", raise_exception=True)
 def request_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The prescriber discards a never-submitted draft (kept and audited, shown nowhere)."""
-    offlabel = _prescribed_by_user(request, pk)
+    offlabel = request_get_prescribed(request.user, pk)
     if request.method != "POST":
         return redirect("requests:detail", pk=pk)
     version = request.POST.get("version", "")

@@ -19,7 +19,7 @@ from offlabel.exceptions import ApplicationError
 from offlabel.forms import form_errors_text
 from offlabel.i18n import localized
 from prescriptions.policies import (
-    acts_as_prescriber,
+    request_get_prescribed,
     request_get_visible,
     requests_visible_to,
     same_hospital,
@@ -77,9 +77,7 @@ VIEW_REQUEST = "prescriptions.view_offlabelrequest"
 @login_required
 @permission_required(VIEW_REQUEST, raise_exception=True)
 def step_pathway_view(request: HttpRequest, pk: int) -> HttpResponse:
-    offlabel = request_get_visible(request.user, pk)
-    if not acts_as_prescriber(request.user, offlabel):
-        raise Http404
+    offlabel = request_get_prescribed(request.user, pk)
     form = PathwayChoiceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -192,6 +192,7 @@ POLICY_FUNCTIONS = (
     "requests_visible_to",
     "patients_visible_to",
     "request_get_visible",
+    "request_get_prescribed",
     "same_hospital",
     "require_same_hospital",
     "request_lock_for_change",
@@ -212,6 +213,7 @@ REPLACED_NAMES = (
     "_require_role",
     "_require_pharmacy",
     "_own_editable",
+    "_prescribed_by_user",
 )
 
 
