@@ -531,10 +531,7 @@ def followup_update(*, actor: User, request: OffLabelRequest, fields: dict[str, 
         value = data.get(name)
         if value is not None:
             _date_check(value, started, what, name)
-
-    def stamp(changed: FollowUp) -> None:
-        changed.updated_by = actor
-
+    record.updated_by = actor
     model_update_audited(
         record,
         fields=FOLLOWUP_FIELDS,
@@ -544,7 +541,6 @@ def followup_update(*, actor: User, request: OffLabelRequest, fields: dict[str, 
         summary_prefix=f"{_label(request)}: follow-up",
         target=request,
         snapshot=_followup_data,
-        before_save=stamp,
     )
     return record
 

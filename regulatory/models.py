@@ -352,6 +352,10 @@ class Application(models.Model):
 
     # Decided, or withdrawn: no step follows.
     CLOSED_STATES = (Status.GRANTED, Status.DENIED, Status.WITHDRAWN)
+    # Refused or withdrawn: no deadline is left.
+    ENDED_STATES = (Status.DENIED, Status.WITHDRAWN)
+    # With the outside body, waiting for its answer.
+    AWAITING_BODY_STATES = (Status.SUBMITTED, Status.ACKNOWLEDGED, Status.ANSWERED)
 
     class Type(models.TextChoices):
         INITIAL = "initial", _("Initial")

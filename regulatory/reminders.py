@@ -34,10 +34,6 @@ from prescriptions.policies import requests_visible_to, require_role, require_sa
 from regulatory.models import Application, DeadlineRule, Reminder
 
 _S = Application.Status
-OPEN = (_S.PREPARING, _S.SUBMITTED, _S.ACKNOWLEDGED, _S.INFORMATION_REQUESTED, _S.ANSWERED)
-AWAITING_BODY = (_S.SUBMITTED, _S.ACKNOWLEDGED, _S.ANSWERED)
-# An application refused or withdrawn has no deadline left.
-ENDED = (_S.DENIED, _S.WITHDRAWN)
 # A step counted from one date is done once the application records the next one (e.g. a
 # "submit before the cut-off" reminder is moot once submitted). Steps counted from the decision
 # (the ethics committee informing AIFA) stay until a pharmacist marks the reminder done.
@@ -53,10 +49,12 @@ def _applies(rule: DeadlineRule, application: Application, due: date) -> bool:
     """Whether the deadline is still relevant for the application's current state."""
     status = application.status
     if rule.kind == DeadlineRule.Kind.ANSWER_AWAITED:
-        return status in AWAITING_BODY
+        return status in Application.AWAITING_BODY_STATES
     if rule.kind == DeadlineRule.Kind.OVERDUE_STEP:
         done_field = STEP_DONE_WHEN.get(rule.anchor)
-        return status not in ENDED and not (done_field and getattr(application, done_field))
+        return status not in Application.ENDED_STATES and not (
+            done_field and getattr(application, done_field)
+        )
     granted_without_renewal = (
         status == _S.GRANTED and not application.renewals.exclude(status=_S.WITHDRAWN).exists()
     )
@@ -67,7 +65,9 @@ def due_items(today: date, horizon_days: int = 0) -> list[tuple[Application, Dea
     """(application, rule, due date) for every deadline due on or before today + horizon."""
     found = []
     rules = list(DeadlineRule.objects.all())
-    applications = Application.objects.exclude(status__in=ENDED).select_related("request")
+    applications = Application.objects.exclude(status__in=Application.ENDED_STATES).select_related(
+        "request"
+    )
     for application in applications:
         for rule in rules:
             if (

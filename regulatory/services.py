@@ -70,8 +70,6 @@ from signatures.meanings import Meaning
 from signatures.models import SignatureAction
 from signatures.services import act_meaning
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
 
 def _routing_in_english(request: OffLabelRequest, routing: Routing) -> dict[str, Any]:
     if (translation.get_language() or "en").startswith("en"):
@@ -466,6 +464,12 @@ def pathway_version_edit(
     )
 
 
+def _pathway_current_locked(pathway: Pathway) -> PathwayVersion:
+    """The pathway's current version, with the pathway locked for the rest of the transaction
+    (a rule edit, and the signed meaning that names the version it creates)."""
+    return Pathway.objects.select_for_update().get(pk=pathway.pk).versions.get(is_current=True)
+
+
 @transaction.atomic
 def _pathway_version_create(
     *, actor: User, pathway: Pathway, changes: dict[str, Any], change_note: str
@@ -487,7 +491,7 @@ def _pathway_version_create(
                 raise ApplicationError(
                     " ".join(exc.messages), extra={"fields": {field: exc.messages}}
                 ) from None
-    current = Pathway.objects.select_for_update().get(pk=pathway.pk).versions.get(is_current=True)
+    current = _pathway_current_locked(pathway)
     before = {k: getattr(current, k) for k in EDITABLE_VERSION_FIELDS}
     # The translations go with the new version, less those whose English the steward changed
     # (issue 15): an item the editor saved without its "i18n" gets it back where its text is
@@ -867,21 +871,13 @@ def authorisation_current(request: OffLabelRequest) -> Application | None:
     return None
 
 
-def pathway_version_next_locked(pathway: Pathway) -> int:
-    """The number the next version of ``pathway`` will take, with the pathway locked for the
-    rest of the transaction (the edit locks it too), so the signed meaning names the version
-    the edit creates."""
-    locked = Pathway.objects.select_for_update().get(pk=pathway.pk)
-    current = locked.versions.get(is_current=True)
-    return int(current.version) + 1
-
-
 def rule_edit_meaning(user: User, pathway: Pathway) -> Meaning:
     """What the steward signs to edit a national rule (issue 16): "edited rule <code> version
-    N as ...", naming the version the edit creates (the pathway is locked until the save)."""
+    N as ...", naming the version the edit creates: the pathway stays locked until the save, so
+    that number cannot change in between."""
     return act_meaning(
         SignatureAction.RULE_EDIT,
         user,
         pathway=pathway.code,
-        version=pathway_version_next_locked(pathway),
+        version=int(_pathway_current_locked(pathway).version) + 1,
     )
